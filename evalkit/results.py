@@ -1,0 +1,416 @@
+"""Output models and the run directory: transcripts, verdicts, `results.jsonl` and `run.json`.
+
+A run directory is the one artifact of a run; every report is a rendering of it::
+
+    reports/<run-id>/
+      results.jsonl   one ConversationResult per line, appended and flushed as each finishes
+      run.json        RunInfo: versions, suite hashes, target, timings and the summary
+
+`results.jsonl` is written so that a crash loses at most the line being written: a torn last line
+is skipped on read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalkit.errors import ErrorKind, RunFileError
+from evalkit.protocol import Framing
+
+__all__ = [
+    "RESULTS_FILE",
+    "RUN_FILE",
+    "SCHEMA_VERSION",
+    "CheckResult",
+    "ConversationResult",
+    "ErrorInfo",
+    "FieldOutcome",
+    "FieldResult",
+    "FieldStats",
+    "ResultsWriter",
+    "RunInfo",
+    "Status",
+    "SuiteInfo",
+    "Summary",
+    "TargetInfo",
+    "TimedChunk",
+    "TurnTranscript",
+    "iter_results",
+    "read_results",
+    "read_run",
+    "redact",
+    "redaction_forms",
+    "sorted_results",
+    "write_run_info",
+]
+
+SCHEMA_VERSION = 1
+"""Version of the run-directory format; bump when a field changes meaning."""
+RESULTS_FILE = "results.jsonl"
+RUN_FILE = "run.json"
+
+Status = Literal["pass", "fail", "error", "skipped"]
+"""Verdict of a conversation; `error` (no answer to judge) is never a pass or a fail."""
+
+FieldOutcome = Literal["correct", "wrong", "missing", "unexpected"]
+"""How a checked field came out: extracted and matching, extracted and not, not extracted, or
+extracted without being expected."""
+
+
+class OutputModel(BaseModel):
+    """Base of the output models: unknown keys tolerated on read, so newer files still load."""
+
+    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
+
+
+class TimedChunk(OutputModel):
+    """One chunk as it arrived."""
+
+    t: float
+    """Seconds from the start of the request to this chunk's arrival."""
+    chunk: dict[str, Any]
+    """The chunk exactly as received (wire names, unknown fields kept)."""
+
+
+class TurnTranscript(OutputModel):
+    """Everything one request/response exchange produced."""
+
+    endpoint: str
+    """`create`, `create-streamed`, `send-user-message` or `send-user-message-streamed`."""
+    user: str | None = None
+    """The user's message (None for session creation)."""
+    current_values: dict[str, Any] | None = None
+    """`currentValues` sent with the request."""
+    status_code: int = 0
+    """HTTP status of the response."""
+    framing: Framing = "unknown"
+    """How the body was framed."""
+    session_id: str = ""
+    """The session id the response named."""
+    chunks: list[TimedChunk] = Field(default_factory=list)
+    """Every chunk, in order, with its arrival time."""
+    first_chunk_s: float | None = None
+    """Seconds to the first chunk."""
+    total_s: float = 0.0
+    """Seconds from request to the end of the body."""
+    complete: bool = True
+    """False when a streamed body ended without END_OF_RESPONSE."""
+
+
+class ErrorInfo(OutputModel):
+    """Why a conversation could not be evaluated."""
+
+    kind: ErrorKind
+    """From a closed set: transport, http, timeout, truncated, protocol, internal."""
+    message: str
+    """What happened, free of secrets."""
+    turn: int | None = None
+    """0 for session creation, n for the n-th user turn; None when not tied to a turn."""
+    status: int | None = None
+    """HTTP status, for `http` errors."""
+    code: str = ""
+    """Wix application error code, when the body carried one."""
+
+
+class FieldResult(OutputModel):
+    """The verdict on one field in one turn (or at the end)."""
+
+    field: str
+    """The field target."""
+    turn: int | None
+    """1-based user turn, or None for the `final` state."""
+    matcher: str
+    """The matcher used (`unexpected` for an extracted field that was not expected)."""
+    expected: Any = None
+    """The expected value as written."""
+    actual: Any = None
+    """The value extracted (None when missing)."""
+    outcome: FieldOutcome
+    """correct, wrong, missing or unexpected."""
+    passed: bool
+    """Whether this check holds (an `unexpected` field passes unless the policy is `fail`)."""
+    score: float
+    """0–1 similarity, 1 for a pass."""
+    reason: str
+    """Why it passed or failed, in words."""
+
+
+class CheckResult(OutputModel):
+    """A verdict on something other than a field: the reply text, submission, no errors."""
+
+    check: str
+    """What was checked, e.g. `reply`, `submitted`."""
+    turn: int | None
+    """1-based user turn, or None for the whole conversation."""
+    passed: bool
+    """Whether it holds."""
+    reason: str
+    """Why, in words."""
+
+
+class ConversationResult(OutputModel):
+    """One row of `results.jsonl`: a conversation, its transcript and its verdict."""
+
+    suite: str
+    """The suite's name."""
+    conversation_id: str
+    """The conversation's id."""
+    repeat: int = 0
+    """Which repetition (0-based)."""
+    source: str = ""
+    """`path:line` of the conversation in its suite."""
+    tags: list[str] = Field(default_factory=list)
+    """The conversation's tags (with the suite's)."""
+    status: Status
+    """pass, fail, error or skipped."""
+    error: ErrorInfo | None = None
+    """Set when status is `error`."""
+    session_id: str = ""
+    """The session the conversation ran in."""
+    transcript: list[TurnTranscript] = Field(default_factory=list)
+    """Session creation, then one entry per user turn."""
+    fields: list[FieldResult] = Field(default_factory=list)
+    """Every field verdict, per turn and final."""
+    checks: list[CheckResult] = Field(default_factory=list)
+    """Verdicts on replies and submission."""
+    warnings: list[str] = Field(default_factory=list)
+    """Findings that do not fail the conversation (e.g. unexpected fields under `warn`)."""
+    final_state: dict[str, Any] = Field(default_factory=dict)
+    """Accumulated values at the end: prefill, `set` and extractions, last write wins."""
+    submitted: bool = False
+    """Whether a SUBMISSION chunk arrived."""
+    started_at: str = ""
+    """ISO-8601 UTC start time."""
+    duration_s: float = 0.0
+    """Wall-clock seconds for the whole conversation."""
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """The identity used to pair results across runs: (suite, id, repeat)."""
+        return (self.suite, self.conversation_id, self.repeat)
+
+
+class FieldStats(OutputModel):
+    """Counts for one field over a run."""
+
+    correct: int = 0
+    """Extracted and matching."""
+    wrong: int = 0
+    """Extracted and not matching."""
+    missing: int = 0
+    """Expected and not extracted."""
+    unexpected: int = 0
+    """Extracted and not expected."""
+
+    @property
+    def checked(self) -> int:
+        """Checks with an expectation (correct + wrong + missing)."""
+        return self.correct + self.wrong + self.missing
+
+    @property
+    def accuracy(self) -> float | None:
+        """Correct / checked, or None when never checked."""
+        return self.correct / self.checked if self.checked else None
+
+    @property
+    def precision(self) -> float | None:
+        """Correct / (correct + wrong + unexpected), or None."""
+        denominator = self.correct + self.wrong + self.unexpected
+        return self.correct / denominator if denominator else None
+
+    @property
+    def recall(self) -> float | None:
+        """Correct / (correct + wrong + missing), or None."""
+        return self.accuracy
+
+
+class Summary(OutputModel):
+    """The headline numbers of a run."""
+
+    total: int = 0
+    """Conversations (times repeats)."""
+    passed: int = 0
+    """Conversations that passed."""
+    failed: int = 0
+    """Conversations that failed."""
+    errors: int = 0
+    """Conversations the harness could not evaluate."""
+    skipped: int = 0
+    """Conversations not run."""
+    pass_rate: float | None = None
+    """passed / (passed + failed): errors are not counted either way."""
+    error_rate: float | None = None
+    """errors / total."""
+    fields: dict[str, FieldStats] = Field(default_factory=dict)
+    """Per-field counts, sorted by field name."""
+    latency: dict[str, float] = Field(default_factory=dict)
+    """Turn latency percentiles in seconds: first_chunk_p50/p95/max, turn_p50/p95/max."""
+
+
+class SuiteInfo(OutputModel):
+    """One suite file of the run."""
+
+    name: str
+    """The suite's name."""
+    path: str
+    """The file."""
+    sha256: str
+    """Hash of its bytes."""
+    form: str
+    """Its form key."""
+    conversations: int
+    """How many conversations it holds."""
+
+
+class TargetInfo(OutputModel):
+    """What the run talked to (never any credential)."""
+
+    name: str
+    """`emulator`, `wix`, or `custom` for another base URL."""
+    base_url: str
+    """The API root."""
+    framing: str
+    """`sse`, `ndjson`, `json-array` (streamed endpoints) or `unary`."""
+    form_ids: dict[str, str] = Field(default_factory=dict)
+    """Form key → form id sent."""
+
+
+class RunInfo(OutputModel):
+    """`run.json`: how the run was made and what came of it."""
+
+    schema_version: int = SCHEMA_VERSION
+    """Version of the run-directory format."""
+    run_id: str
+    """Unique id, also the directory name."""
+    evalkit_version: str
+    """The evalkit that made the run."""
+    started_at: str
+    """ISO-8601 UTC."""
+    finished_at: str = ""
+    """ISO-8601 UTC; empty while running."""
+    target: TargetInfo
+    """The target."""
+    suites: list[SuiteInfo] = Field(default_factory=list)
+    """The suites run."""
+    concurrency: int = 1
+    """Conversations run at once."""
+    summary: Summary = Field(default_factory=Summary)
+    """Headline numbers."""
+
+
+def redaction_forms(secrets: Iterable[str]) -> list[str]:
+    """Every spelling of each secret that may appear in JSON text: as is and JSON-escaped."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if len(secret) >= 4:  # a shorter "secret" would redact ordinary words
+            forms.update({secret, json.dumps(secret)[1:-1]})
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret in `text` by `[REDACTED]`."""
+    for secret in secrets:
+        text = text.replace(secret, "[REDACTED]")
+    return text
+
+
+class ResultsWriter:
+    """Appends one result per line to `results.jsonl`, flushed: a crash loses at most one line.
+
+    Args:
+        run_dir: The run directory (created if needed).
+        secrets: Values that must never reach the file (API keys); each is replaced by
+            `[REDACTED]` wherever it appears in a row, in case a target echoed one back.
+    """
+
+    def __init__(self, run_dir: Path, *, secrets: Iterable[str] = ()) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = run_dir / RESULTS_FILE
+        self._secrets = redaction_forms(secrets)
+        self._file: IO[str] = self.path.open("a", encoding="utf-8")
+
+    def write(self, result: ConversationResult) -> None:
+        """Append one result and flush it to the operating system."""
+        self._file.write(redact(result.model_dump_json(), self._secrets) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Flush to disk and close."""
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_results(path: Path) -> Iterator[ConversationResult]:
+    """Yield the results of a `results.jsonl`, skipping a torn (incomplete) last line.
+
+    Raises:
+        RunFileError: A line other than the last cannot be parsed.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise RunFileError(f"{path}: cannot read: {exc.strerror}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield ConversationResult.model_validate_json(line)
+        except ValidationError as exc:
+            if number == len(lines):
+                return  # a torn last line: the process died while writing it
+            raise RunFileError(
+                f"{path}:{number}: not a result row: {exc.errors()[0]['msg']}"
+            ) from exc
+
+
+def read_results(run_dir: Path) -> list[ConversationResult]:
+    """Read every result of a run directory."""
+    return list(iter_results(run_dir / RESULTS_FILE))
+
+
+def write_run_info(run_dir: Path, info: RunInfo) -> None:
+    """Write `run.json` atomically (to a temporary file, then renamed)."""
+    tmp = run_dir / (RUN_FILE + ".tmp")
+    tmp.write_text(json.dumps(info.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(run_dir / RUN_FILE)
+
+
+def read_run(run_dir: Path) -> tuple[RunInfo, list[ConversationResult]]:
+    """Read a run directory: its metadata, and its results sorted by (suite, id, repeat).
+
+    Raises:
+        RunFileError: The directory, `run.json` or `results.jsonl` is missing or unreadable, or the
+            run was written by an incompatible evalkit.
+    """
+    info_path = run_dir / RUN_FILE
+    if not info_path.is_file():
+        raise RunFileError(f"{run_dir}: not a run directory (no {RUN_FILE})")
+    try:
+        info = RunInfo.model_validate_json(info_path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise RunFileError(f"{info_path}: cannot read run metadata: {exc}") from exc
+    if info.schema_version != SCHEMA_VERSION:
+        raise RunFileError(
+            f"{info_path}: schema_version {info.schema_version}; "
+            f"this evalkit reads {SCHEMA_VERSION}"
+        )
+    return info, sorted_results(read_results(run_dir))
+
+
+def sorted_results(results: Iterable[ConversationResult]) -> list[ConversationResult]:
+    """Results in a stable order: by suite, conversation id, repeat."""
+    return sorted(results, key=lambda r: r.key)

@@ -1,0 +1,157 @@
+"""The `evalkit` command through click's CliRunner and as a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evalkit.cli import main
+from evalkit.emulator import EmulatorServer
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "suites" / "contact.eval.yaml"
+BROKEN = Path(__file__).parent / "data" / "suites" / "broken"
+
+FAILING = """\
+suite: failing
+form: contact
+conversations:
+  - id: wrong-name
+    turns:
+      - user: "Hi, I'm Jane Doe, jane@example.com"
+        expect: {first_name: Janet}
+"""
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_validate_accepts_the_example_suite() -> None:
+    result = invoke("validate", str(EXAMPLE))
+    assert result.exit_code == 0
+    assert "valid" in result.output
+
+
+def test_a_broken_suite_makes_validate_exit_2_with_every_problem_located() -> None:
+    result = invoke(
+        "validate", str(BROKEN / "strings.eval.yaml"), str(BROKEN / "structure.eval.yaml")
+    )
+    assert result.exit_code == 2
+    located = [line for line in result.output.splitlines() if ".eval.yaml:" in line]
+    assert any(line.startswith(f"{BROKEN / 'strings.eval.yaml'}:") for line in located)
+    assert any(line.startswith(f"{BROKEN / 'structure.eval.yaml'}:") for line in located)
+    assert len(located) >= 6
+    assert "quote it" in result.output
+    assert "Nothing was run" in result.output
+
+
+def test_a_broken_suite_makes_run_exit_2_and_nothing_is_run(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    result = invoke("run", str(EXAMPLE), str(BROKEN / "strings.eval.yaml"), "--out", str(out))
+    assert result.exit_code == 2
+    assert f"{BROKEN / 'strings.eval.yaml'}:" in result.output
+    assert not out.exists()
+
+
+def test_run_against_the_emulator_writes_reports_and_prints_the_html_path(tmp_path: Path) -> None:
+    result = invoke("run", str(EXAMPLE), "--out", str(tmp_path), "--framing", "ndjson")
+    assert result.exit_code == 0, result.output
+    (run_dir,) = tmp_path.iterdir()
+    assert f"HTML report: {run_dir / 'report.html'}" in result.output
+    for name in ("results.jsonl", "run.json", "report.html", "report.md"):
+        assert (run_dir / name).is_file()
+    assert json.loads((run_dir / "run.json").read_text())["target"]["framing"] == "ndjson"
+    assert result.output.rstrip().endswith("exit 0: all conversations passed")
+
+
+def test_a_failing_conversation_exits_1_and_is_listed_with_its_reason(tmp_path: Path) -> None:
+    suite = tmp_path / "suites" / "failing.eval.yaml"
+    suite.parent.mkdir()
+    suite.write_text(FAILING)
+    forms = ROOT / "suites" / "forms"
+    result = invoke("run", str(suite), "--forms", str(forms), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1, result.output
+    assert "failing/wrong-name" in result.output
+    assert 'expected text "Janet", got "Jane"' in result.output
+    assert f"{suite}:4" in result.output
+
+
+def test_a_form_no_directory_defines_is_a_located_problem(tmp_path: Path) -> None:
+    suite = tmp_path / "x.eval.yaml"
+    suite.write_text(FAILING.replace("form: contact", "form: nowhere"))
+    result = invoke("run", str(suite), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert "form 'nowhere' is not defined" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        pytest.param(["--target", "wix"], "WIX_API_KEY", id="wix-without-key"),
+        pytest.param(["--target", "custom"], "--base-url", id="custom-without-url"),
+        pytest.param(["--form-id", "contact"], "KEY=FORM_ID", id="bad-form-id"),
+        pytest.param(["--concurrency", "0"], "0", id="zero-concurrency"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], phrase: str, tmp_path: Path) -> None:
+    result = invoke("run", str(EXAMPLE), "--out", str(tmp_path), *args)
+    assert result.exit_code == 2
+    assert phrase in result.output
+
+
+def test_no_secret_from_the_environment_reaches_the_reports(tmp_path: Path) -> None:
+    canary = "IST.canary-d41d8cd98f00b204-secret"
+    with EmulatorServer(ROOT / "suites" / "forms") as server:
+        result = invoke(
+            "run",
+            str(EXAMPLE),
+            "--target",
+            "custom",
+            "--base-url",
+            server.base_url,
+            "--form-id",
+            f"contact={server.form_ids['contact']}",
+            "--out",
+            str(tmp_path),
+            env={"WIX_API_KEY": canary, "WIX_SITE_ID": "site-canary-0001"},
+        )
+    assert result.exit_code == 0, result.output
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.name for p in files} == {"results.jsonl", "run.json", "report.html", "report.md"}
+    for path in files:
+        assert canary not in path.read_text(encoding="utf-8"), path
+    assert canary not in result.output
+
+
+def test_report_renders_a_stored_run_again(tmp_path: Path) -> None:
+    assert invoke("run", str(EXAMPLE), "--out", str(tmp_path)).exit_code == 0
+    (run_dir,) = tmp_path.iterdir()
+    (run_dir / "report.html").unlink()
+    result = invoke("report", str(run_dir))
+    assert result.exit_code == 0
+    assert (run_dir / "report.html").is_file()
+
+
+def test_report_of_something_that_is_not_a_run_exits_2(tmp_path: Path) -> None:
+    result = invoke("report", str(tmp_path))
+    assert result.exit_code == 2
+    assert "not a run directory" in result.output
+
+
+def test_python_dash_m_evalkit_is_the_same_command() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "evalkit", "--version"], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.startswith("evalkit, version ")
+
+
+def test_every_command_has_help() -> None:
+    for name, command in main.commands.items():
+        assert command.help, name
+        assert invoke(name, "--help").exit_code == 0
