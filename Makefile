@@ -1,5 +1,6 @@
 # The two commands the README starts with. Both create .venv and install what they need.
-PYTHON ?= python3.11
+# Python 3.11 or newer; python3.11 when it is on PATH, else python3.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
@@ -7,7 +8,7 @@ STAMP  := $(VENV)/.installed-dev
 .PHONY: demo test lint format clean
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11" >&2; exit 2; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: evalkit needs Python >= 3.11; set PYTHON=/path/to/python3.11" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
