@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+LINTED := evalkit tests $(wildcard bench)
 
 .PHONY: demo test lint format clean
 
@@ -24,15 +25,15 @@ demo: $(VENV)/.installed
 	$(BIN)/evalkit run suites/ --target emulator
 
 test: $(STAMP)
-	$(BIN)/ruff format --check evalkit tests bench
-	$(BIN)/ruff check evalkit tests bench
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 format: $(STAMP)
-	$(BIN)/ruff format evalkit tests bench
-	$(BIN)/ruff check --fix evalkit tests bench
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
