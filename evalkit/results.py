@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -27,6 +27,7 @@ __all__ = [
     "RESULTS_FILE",
     "RUN_FILE",
     "SCHEMA_VERSION",
+    "Attempt",
     "CheckResult",
     "ConversationResult",
     "ErrorInfo",
@@ -41,11 +42,13 @@ __all__ = [
     "TargetInfo",
     "TimedChunk",
     "TurnTranscript",
+    "drop_torn_tail",
     "iter_results",
     "read_results",
     "read_run",
     "redact",
     "redaction_forms",
+    "rewrite_results",
     "sorted_results",
     "write_run_info",
 ]
@@ -78,6 +81,21 @@ class TimedChunk(OutputModel):
     """The chunk exactly as received (wire names, unknown fields kept)."""
 
 
+class Attempt(OutputModel):
+    """A request that did not give an answer and was tried again (or a conversation restarted)."""
+
+    turn: int
+    """0 for session creation, n for the n-th user turn."""
+    attempt: int
+    """1-based number of the failed attempt (for a restart: of the failed session)."""
+    cause: str
+    """What went wrong, e.g. `HTTP 429`, `ConnectError`, `truncated: ...`."""
+    action: Literal["retry", "restart"]
+    """`retry`: the same request again; `restart`: the conversation again on a fresh session."""
+    wait_s: float = 0.0
+    """Seconds waited before trying again (from backoff or `Retry-After`)."""
+
+
 class TurnTranscript(OutputModel):
     """Everything one request/response exchange produced."""
 
@@ -101,6 +119,8 @@ class TurnTranscript(OutputModel):
     """Seconds from request to the end of the body."""
     complete: bool = True
     """False when a streamed body ended without END_OF_RESPONSE."""
+    retries: list[Attempt] = Field(default_factory=list)
+    """Attempts of this exchange that failed before a response began, and were retried."""
 
 
 class ErrorInfo(OutputModel):
@@ -181,6 +201,8 @@ class ConversationResult(OutputModel):
     """Verdicts on replies and submission."""
     warnings: list[str] = Field(default_factory=list)
     """Findings that do not fail the conversation (e.g. unexpected fields under `warn`)."""
+    restarts: list[Attempt] = Field(default_factory=list)
+    """Sessions abandoned because a stream broke after it began; the conversation then restarted."""
     final_state: dict[str, Any] = Field(default_factory=dict)
     """Accumulated values at the end: prefill, `set` and extractions, last write wins."""
     submitted: bool = False
@@ -299,7 +321,11 @@ class RunInfo(OutputModel):
     suites: list[SuiteInfo] = Field(default_factory=list)
     """The suites run."""
     concurrency: int = 1
-    """Conversations run at once."""
+    """Conversations run at once (at most)."""
+    interrupted: bool = False
+    """True when the run was stopped (Ctrl-C, SIGTERM) before every conversation ran."""
+    resumed: int = 0
+    """How many times the run was resumed (`evalkit run --resume`)."""
     summary: Summary = Field(default_factory=Summary)
     """Headline numbers."""
 
@@ -325,19 +351,25 @@ class ResultsWriter:
 
     Args:
         run_dir: The run directory (created if needed).
-        secrets: Values that must never reach the file (API keys); each is replaced by
-            `[REDACTED]` wherever it appears in a row, in case a target echoed one back.
+        secrets: Values that must never reach the file (API keys, tokens), or a callable giving
+            them; each is replaced by `[REDACTED]` wherever it appears in a row, in case a
+            target echoed one back.
     """
 
-    def __init__(self, run_dir: Path, *, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, run_dir: Path, *, secrets: Iterable[str] | Callable[[], Iterable[str]] = ()
+    ) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.path = run_dir / RESULTS_FILE
-        self._secrets = redaction_forms(secrets)
+        # A callable is asked at every write: OAuth tokens appear while the run goes on.
+        self._secrets = secrets if callable(secrets) else list(secrets)
+        drop_torn_tail(self.path)  # appending after a torn line would corrupt the next row
         self._file: IO[str] = self.path.open("a", encoding="utf-8")
 
     def write(self, result: ConversationResult) -> None:
         """Append one result and flush it to the operating system."""
-        self._file.write(redact(result.model_dump_json(), self._secrets) + "\n")
+        secrets = self._secrets() if callable(self._secrets) else self._secrets
+        self._file.write(redact(result.model_dump_json(), redaction_forms(secrets)) + "\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -352,6 +384,37 @@ class ResultsWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def drop_torn_tail(path: Path) -> int:
+    """Cut a `results.jsonl` back to its last complete line; return the bytes removed.
+
+    A process killed while writing leaves a last line without its newline; it is not a result.
+    """
+    if not path.is_file():
+        return 0
+    with path.open("rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        handle.seek(max(0, size - 1))
+        if handle.read(1) == b"\n":
+            return 0
+        data = path.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        handle.truncate(keep)
+        return size - keep
+
+
+def rewrite_results(run_dir: Path, keep: Callable[[ConversationResult], bool]) -> int:
+    """Atomically rewrite `results.jsonl` with the rows `keep` accepts; return how many went."""
+    results = read_results(run_dir)
+    kept = [r for r in results if keep(r)]
+    path = run_dir / RESULTS_FILE
+    tmp = path.with_name(RESULTS_FILE + ".tmp")
+    tmp.write_text("".join(r.model_dump_json() + "\n" for r in kept), encoding="utf-8")
+    tmp.replace(path)
+    return len(results) - len(kept)
 
 
 def iter_results(path: Path) -> Iterator[ConversationResult]:
@@ -378,8 +441,15 @@ def iter_results(path: Path) -> Iterator[ConversationResult]:
 
 
 def read_results(run_dir: Path) -> list[ConversationResult]:
-    """Read every result of a run directory."""
-    return list(iter_results(run_dir / RESULTS_FILE))
+    """Read the results of a run directory, one per key (a later row replaces an earlier one).
+
+    A missing `results.jsonl` (a run that died before its first result) reads as no results.
+    """
+    path = run_dir / RESULTS_FILE
+    if not path.exists():
+        return []
+    latest = {result.key: result for result in iter_results(path)}
+    return list(latest.values())
 
 
 def write_run_info(run_dir: Path, info: RunInfo) -> None:

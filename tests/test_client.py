@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx2
 import pytest
 
-from evalkit.client import API_PATH, Credentials, FormsClient, Secret
+from evalkit.client import API_PATH, Credentials, FormsClient, RetryPolicy, Secret, retry_after
 from evalkit.errors import StreamError, TargetError, WixApiError
 from evalkit.protocol import ClientTime
 
@@ -23,7 +23,11 @@ def sse(*messages: dict) -> bytes:
     return b"".join(b"data: " + json.dumps(m).encode() + b"\n\n" for m in messages)
 
 
+FAST = RetryPolicy(initial=0.001, maximum=0.004)
+
+
 def client_for(handler: Callable[[httpx2.Request], httpx2.Response], **options) -> FormsClient:
+    options.setdefault("retry", FAST)
     return FormsClient("https://api.test", transport=httpx2.MockTransport(handler), **options)
 
 
@@ -202,3 +206,225 @@ async def test_generate_form_summary() -> None:
 
     async with client_for(handler) as client:
         assert await client.generate_form_summary({"formFields": []}) == "A contact form."
+
+
+def scripted(*steps):
+    """A handler that plays `steps` in order: a Response, or an exception to raise."""
+    calls: list[httpx2.Request] = []
+    queue = list(steps)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request)
+        step = queue.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    return handler, calls
+
+
+def ok() -> httpx2.Response:
+    return httpx2.Response(
+        200, content=sse({"responseChunk": EOR}), headers={"content-type": "text/event-stream"}
+    )
+
+
+async def test_429_is_retried_after_the_time_the_server_asks_for() -> None:
+    handler, calls = scripted(
+        httpx2.Response(429, headers={"retry-after": "0.02"}, json={"message": "slow down"}), ok()
+    )
+    async with client_for(handler) as client:
+        turn = await client.send_message("s", "x", turn=3)
+    assert len(calls) == 2
+    (attempt,) = turn.retries
+    assert (attempt.turn, attempt.attempt, attempt.cause, attempt.action) == (
+        3,
+        1,
+        "HTTP 429",
+        "retry",
+    )
+    assert attempt.wait_s == pytest.approx(0.02)
+
+
+async def test_retry_after_is_capped() -> None:
+    handler, _ = scripted(httpx2.Response(503, headers={"retry-after": "3600"}), ok())
+    policy = RetryPolicy(initial=0.001, retry_after_cap=0.01)
+    async with client_for(handler, retry=policy) as client:
+        turn = await client.send_message("s", "x")
+    assert turn.retries[0].wait_s == 0.01
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        pytest.param("7", 7.0, id="delta-seconds"),
+        pytest.param("1.5", 1.5, id="fractional"),
+        pytest.param("Wed, 25 Nov 2026 10:00:30 GMT", 30.0, id="http-date"),
+        pytest.param("Wed, 25 Nov 2026 09:00:00 GMT", 0.0, id="date-in-the-past"),
+        pytest.param("soon", None, id="garbage"),
+        pytest.param("", None, id="absent"),
+    ],
+)
+def test_retry_after_header_forms(value: str, seconds: float | None) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)
+    headers = httpx2.Headers({"retry-after": value} if value else {})
+    assert retry_after(headers, now) == seconds
+
+
+async def test_connection_errors_are_retried_with_backoff_and_recorded() -> None:
+    handler, calls = scripted(httpx2.ConnectError("refused"), httpx2.ConnectTimeout("slow"), ok())
+    async with client_for(handler) as client:
+        turn = await client.create_session("f")
+    assert len(calls) == 3
+    assert [(a.attempt, a.cause) for a in turn.retries] == [
+        (1, "ConnectError"),
+        (2, "ConnectTimeout"),
+    ]
+    assert all(0 < a.wait_s <= 0.004 for a in turn.retries)
+
+
+async def test_retries_give_up_after_the_configured_number_and_keep_the_history() -> None:
+    handler, calls = scripted(*[httpx2.Response(502) for _ in range(3)])
+    async with client_for(handler, retry=RetryPolicy(retries=2, initial=0.001)) as client:
+        with pytest.raises(WixApiError) as info:
+            await client.send_message("s", "x")
+    assert len(calls) == 3
+    assert info.value.status == 502
+    assert [a.cause for a in info.value.partial.retries] == ["HTTP 502", "HTTP 502"]
+
+
+@pytest.mark.parametrize(
+    ("response", "calls_made"),
+    [
+        pytest.param(httpx2.Response(400, json={"message": "bad"}), 1, id="400-is-not-retried"),
+        pytest.param(httpx2.Response(404), 1, id="404-is-not-retried"),
+        pytest.param(
+            httpx2.Response(503, headers={"x-should-retry": "false"}), 1, id="told-not-to"
+        ),
+        pytest.param(httpx2.Response(409, headers={"x-should-retry": "true"}), 4, id="told-to"),
+        pytest.param(httpx2.Response(408), 4, id="408"),
+    ],
+)
+async def test_which_statuses_are_retried(response: httpx2.Response, calls_made: int) -> None:
+    handler, calls = scripted(*[response] * 4)
+    async with client_for(handler) as client:
+        with pytest.raises(WixApiError):
+            await client.send_message("s", "x")
+    assert len(calls) == calls_made
+
+
+async def test_a_stream_broken_after_it_began_is_not_resent() -> None:
+    class Broken(httpx2.AsyncByteStream):
+        async def __aiter__(self):
+            yield sse({"responseChunk": GREETING})
+            raise httpx2.RemoteProtocolError("peer closed connection")
+
+    handler, calls = scripted(
+        httpx2.Response(200, stream=Broken(), headers={"content-type": "text/event-stream"}), ok()
+    )
+    async with client_for(handler) as client:
+        with pytest.raises(TargetError) as info:
+            await client.send_message("s", "x")
+    assert len(calls) == 1
+    assert info.value.kind == "transport"
+    assert "stream broken" in str(info.value)
+    assert len(info.value.partial.chunks) == 1
+
+
+async def test_a_dripping_stream_ends_at_the_deadline_with_what_arrived() -> None:
+    import asyncio
+
+    class Drip(httpx2.AsyncByteStream):
+        async def __aiter__(self):
+            while True:
+                yield sse({"responseChunk": GREETING})
+                await asyncio.sleep(0.05)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, stream=Drip(), headers={"content-type": "text/event-stream"})
+
+    async with client_for(handler, timeout=5.0) as client:
+        deadline = asyncio.get_running_loop().time() + 0.3
+        with pytest.raises(TargetError) as info:
+            await client.send_message("s", "x", deadline=deadline)
+    assert info.value.kind == "timeout"
+    assert 3 <= len(info.value.partial.chunks) <= 8
+    assert not info.value.partial.complete
+
+
+async def test_throttle_and_status_hooks_see_every_attempt() -> None:
+    handler, _ = scripted(httpx2.Response(429, headers={"retry-after": "0"}), ok())
+    throttled: list[int] = []
+    statuses: list[int] = []
+
+    async def throttle() -> None:
+        throttled.append(1)
+
+    async def on_status(status: int) -> None:
+        statuses.append(status)
+
+    async with client_for(handler, throttle=throttle, on_status=on_status) as client:
+        await client.send_message("s", "x")
+    assert (len(throttled), statuses) == (2, [429, 200])
+
+
+def test_oauth_credentials_come_from_the_app_variables() -> None:
+    env = {"WIX_APP_ID": "app", "WIX_APP_SECRET": "app-secret-123", "WIX_INSTANCE_ID": "inst"}
+    credentials = Credentials.from_env(env)
+    assert credentials is not None
+    assert credentials.oauth
+    assert credentials.secrets() == ["app-secret-123"]
+    assert "app-secret-123" not in repr(credentials)
+
+
+def test_half_set_oauth_variables_are_a_usage_error() -> None:
+    from evalkit.errors import UsageError
+
+    with pytest.raises(UsageError, match="WIX_APP_SECRET"):
+        Credentials.from_env({"WIX_APP_ID": "app"})
+
+
+async def test_oauth_token_is_fetched_once_sent_as_authorization_and_never_stored() -> None:
+    token_requests: list[dict] = []
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/oauth2/token":
+            token_requests.append(json.loads(request.content))
+            return httpx2.Response(200, json={"access_token": "tok-abc-123", "expires_in": 14400})
+        seen.append(request.headers["authorization"])
+        return ok()
+
+    credentials = Credentials.from_env(
+        {"WIX_APP_ID": "app", "WIX_APP_SECRET": "s3cret-value", "WIX_INSTANCE_ID": "inst"}
+    )
+    async with client_for(handler, credentials=credentials) as client:
+        first = await client.send_message("s", "x")
+        await client.send_message("s", "y")
+        assert client.issued_tokens() == ["tok-abc-123"]
+    assert token_requests == [
+        {
+            "grant_type": "client_credentials",
+            "client_id": "app",
+            "client_secret": "s3cret-value",
+            "instance_id": "inst",
+        }
+    ]
+    assert seen == ["tok-abc-123", "tok-abc-123"]
+    assert "tok-abc-123" not in first.model_dump_json()
+
+
+async def test_a_refused_token_request_is_an_error_without_the_secret() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(401, json={"message": "invalid client"})
+
+    credentials = Credentials.from_env(
+        {"WIX_APP_ID": "app", "WIX_APP_SECRET": "s3cret-value", "WIX_INSTANCE_ID": "inst"}
+    )
+    async with client_for(handler, credentials=credentials) as client:
+        with pytest.raises(WixApiError) as info:
+            await client.send_message("s", "x")
+    assert info.value.status == 401
+    assert "s3cret" not in str(info.value)

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from evalkit.client import Credentials
+from evalkit.client import Credentials, RetryPolicy
 from evalkit.loader import load_suites
 from evalkit.results import read_run
-from evalkit.runner import Target, emulator_target, run_async, run_sync
+from evalkit.runner import RunSettings, Target, emulator_target, run_async, run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "suites" / "contact.eval.yaml"
@@ -42,7 +42,7 @@ def test_every_framing_and_the_unary_endpoints_give_the_same_values_and_verdicts
     framings = {}
     for mode in ("sse", "ndjson", "json-array", "unary"):
         with emulator_target(suites, mode=mode) as target:
-            outcome = run_sync(suites, target, out_root=tmp_path / mode, concurrency=4)
+            outcome = run_sync(suites, target, out_root=tmp_path / mode)
         seen[mode] = verdicts(outcome.results)
         framings[mode] = {t.framing for r in outcome.results for t in r.transcript}
         assert outcome.info.summary.total == len(suites[0].suite.conversations)
@@ -127,7 +127,7 @@ async def test_a_failing_target_makes_error_results_and_the_run_goes_on(tmp_path
         suites,
         Target(name="custom", base_url="https://target.test"),
         out_root=tmp_path,
-        concurrency=1,
+        settings=RunSettings(concurrency=1, restarts=0, retry=RetryPolicy(retries=0)),
         transport=httpx2.MockTransport(handler),
     )
     by_id = {r.conversation_id: r for r in outcome.results}
@@ -206,7 +206,7 @@ def test_concurrency_must_be_positive(tmp_path: Path) -> None:
     from evalkit.errors import UsageError
 
     with pytest.raises(UsageError, match="concurrency"):
-        run_sync([], Target(name="custom", base_url="http://x"), out_root=tmp_path, concurrency=0)
+        RunSettings(concurrency=0)
 
 
 @pytest.mark.anyio

@@ -15,17 +15,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from evalkit import __version__
 from evalkit.cli.common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, console, print_summary
-from evalkit.client import WIX_BASE_URL, Credentials, Mode
+from evalkit.client import WIX_BASE_URL, Credentials, Mode, RetryPolicy
 from evalkit.errors import UsageError
 from evalkit.loader import load_suites
 from evalkit.report import write_reports
-from evalkit.results import ConversationResult, RunInfo
-from evalkit.runner import RunOutcome, Target, emulator_target, run_sync
+from evalkit.results import ConversationResult, RunInfo, read_run
+from evalkit.runner import RunOutcome, RunSettings, Target, emulator_target, run_sync
 from evalkit.suite import LoadedSuite
 
 __all__ = ["run", "validate"]
 
 FRAMINGS = ("sse", "ndjson", "json-array", "unary")
+WIX_RATE_LIMIT = 200.0
+"""Requests per minute Wix documents per app instance; the default for `--target wix`."""
+EXIT_INTERRUPTED = 130
 
 
 def _parse_form_ids(values: Sequence[str]) -> dict[str, str]:
@@ -43,6 +46,7 @@ def _target(
     base_url: str | None,
     mode: Mode,
     form_ids: dict[str, str],
+    rate_limit: float | None,
 ) -> Target | None:
     """The target from the options, or None for the emulator (started by the caller)."""
     name = name or ("custom" if base_url else "emulator")
@@ -57,14 +61,30 @@ def _target(
         )
     if name == "custom" and not base_url:
         raise UsageError("--target custom needs --base-url URL")
-    url = base_url or WIX_BASE_URL
+    if name == "wix" and rate_limit is None:
+        rate_limit = WIX_RATE_LIMIT
     return Target(
         name="wix" if name == "wix" else "custom",
-        base_url=url,
+        base_url=base_url or WIX_BASE_URL,
         mode=mode,
         form_ids=form_ids,
         credentials=credentials,
+        rate_limit=rate_limit or None,
     )
+
+
+def _resume_defaults(
+    resume: Path, paths: tuple[str, ...], target_name: str | None, framing: Mode | None
+) -> tuple[tuple[str, ...], str | None, Mode | None]:
+    """Fill what a resumed run leaves out from the run it resumes: its suites, target, framing."""
+    info = read_run(resume)[0]
+    if not paths:
+        paths = tuple(s.path for s in info.suites)
+    if target_name is None and info.target.name == "emulator":
+        target_name = "emulator"
+    if framing is None and info.target.framing in FRAMINGS:
+        framing = info.target.framing  # type: ignore[assignment]  # checked against FRAMINGS
+    return paths, target_name, framing
 
 
 @contextmanager
@@ -84,8 +104,13 @@ def _progress(out: Console, total: int) -> Iterator[Callable[[ConversationResult
         yield lambda result: progress.advance(task)
 
 
-def _exit_code(info: RunInfo, max_error_rate: float) -> tuple[int, str]:
+def _exit_code(info: RunInfo, max_error_rate: float, run_dir: Path) -> tuple[int, str]:
     summary = info.summary
+    if info.interrupted:
+        return EXIT_INTERRUPTED, (
+            f"interrupted after {summary.total} conversation(s); "
+            f"finish it with: evalkit run --resume {run_dir}"
+        )
     if summary.error_rate is not None and summary.error_rate > max_error_rate:
         return EXIT_INCOMPLETE, (
             f"error rate {summary.error_rate:.1%} is above --max-error-rate {max_error_rate:.1%}: "
@@ -101,7 +126,7 @@ def _load(paths: Sequence[str]) -> list[LoadedSuite]:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "--target",
     "target_name",
@@ -114,16 +139,21 @@ def _load(paths: Sequence[str]) -> list[LoadedSuite]:
 @click.option(
     "--framing",
     type=click.Choice(FRAMINGS),
-    default="sse",
-    show_default=True,
-    help="Streamed endpoints asking for this framing, or the unary endpoints.",
+    default=None,
+    help="Streamed endpoints asking for this framing, or the unary endpoints. [default: sse]",
 )
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
     default=4,
     show_default=True,
-    help="Conversations in flight at once.",
+    help="Most conversations in flight at once (lowered automatically on 429).",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Requests per minute for the whole run; 0 for none. [default: 200 for wix, else none]",
 )
 @click.option(
     "--out",
@@ -152,7 +182,29 @@ def _load(paths: Sequence[str]) -> list[LoadedSuite]:
     type=click.FloatRange(min=0, min_open=True),
     default=120.0,
     show_default=True,
-    help="Wall-clock seconds allowed for one exchange.",
+    help="Wall-clock seconds allowed for one exchange, retries included.",
+)
+@click.option(
+    "--conversation-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Wall-clock seconds allowed for a whole conversation.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Retries of a request that failed before its response began (connect errors, "
+    "408, 429, 5xx), with backoff from 0.5 s doubling to 8 s, honouring Retry-After.",
+)
+@click.option(
+    "--restarts",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Restarts of a conversation on a fresh session after a stream broke mid-way.",
 )
 @click.option(
     "--max-error-rate",
@@ -161,48 +213,99 @@ def _load(paths: Sequence[str]) -> list[LoadedSuite]:
     show_default=True,
     help="Exit 3 when more than this share of conversations end in error.",
 )
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Finish an interrupted run: run only the conversations of RUN_DIR without a result.",
+)
+@click.option(
+    "--retry-errors",
+    is_flag=True,
+    help="With --resume: also run again the conversations whose result is an error.",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="On Ctrl-C or SIGTERM, seconds in-flight conversations get to finish.",
+)
 def run(
     paths: tuple[str, ...],
     target_name: str | None,
     base_url: str | None,
-    framing: Mode,
+    framing: Mode | None,
     concurrency: int,
+    rate_limit: float | None,
     out_root: Path,
     form_id_pairs: tuple[str, ...],
     forms_dirs: tuple[Path, ...],
     turn_timeout: float,
+    conversation_timeout: float,
+    retries: int,
+    restarts: int,
     max_error_rate: float,
+    resume: Path | None,
+    retry_errors: bool,
+    grace: float,
 ) -> None:
-    """Run the suites in PATHS (files or directories of *.eval.yaml) and write reports."""
+    """Run the suites in PATHS (files or directories of *.eval.yaml) and write reports.
+
+    Exit codes: 0 all passed; 1 some failed; 2 bad input; 3 too many errors (see
+    --max-error-rate); 130 interrupted (finish with --resume).
+    """
     out = console()
-    target = _target(target_name, base_url, framing, _parse_form_ids(form_id_pairs))
+    if retry_errors and resume is None:
+        raise UsageError("--retry-errors goes with --resume RUN_DIR")
+    if resume is not None:
+        paths, target_name, framing = _resume_defaults(resume, paths, target_name, framing)
+        out_root, run_id = resume.parent, resume.name
+    else:
+        run_id = None
+    if not paths:
+        raise UsageError("name the suites to run (files or directories), or --resume RUN_DIR")
+    mode: Mode = framing or "sse"
+    target = _target(target_name, base_url, mode, _parse_form_ids(form_id_pairs), rate_limit)
     suites = _load(paths)
+    settings = RunSettings(
+        concurrency=concurrency,
+        turn_timeout=turn_timeout,
+        conversation_timeout=conversation_timeout,
+        restarts=restarts,
+        retry=RetryPolicy(retries=retries),
+        grace=grace,
+    )
     total = sum(len(s.suite.conversations) for s in suites)
     context: AbstractContextManager[Target] = (
-        emulator_target(suites, mode=framing, forms=forms_dirs)
+        emulator_target(suites, mode=mode, forms=forms_dirs)
         if target is None
         else nullcontext(target)
     )
     with context as chosen:
+        verb = "resuming" if resume else "running"
         out.print(
-            f"evalkit {__version__}: {total} conversations from {len(suites)} suite(s) "
-            f"against {chosen.name} ({framing})"
+            f"evalkit {__version__}: {verb} {total} conversations from {len(suites)} suite(s) "
+            f"against {chosen.name} ({mode})"
         )
         with _progress(out, total) as advance:
             outcome: RunOutcome = run_sync(
                 suites,
                 chosen,
                 out_root=out_root,
-                concurrency=concurrency,
-                turn_timeout=turn_timeout,
+                settings=settings,
+                run_id=run_id,
+                resume=resume is not None,
+                retry_errors=retry_errors,
                 on_result=advance,
+                handle_signals=True,
             )
     paths_written = write_reports(outcome.run_dir, outcome.info, outcome.results)
     print_summary(out, outcome.info, outcome.results)
     out.print(f"results: {outcome.run_dir / 'results.jsonl'}")
     out.print(f"markdown report: {paths_written['markdown']}")
     out.print(f"HTML report: {paths_written['html']}")
-    code, reason = _exit_code(outcome.info, max_error_rate)
+    code, reason = _exit_code(outcome.info, max_error_rate, outcome.run_dir)
     out.print(f"exit {code}: {reason}")
     sys.exit(code)
 

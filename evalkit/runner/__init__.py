@@ -1,0 +1,30 @@
+"""Async orchestration of a run: conversations in parallel, turns in order, results as they finish.
+
+`run_async` drives every conversation of the given suites against one target with bounded,
+adaptive concurrency and an optional request-rate limit, scores each as soon as it ends, appends it
+to `results.jsonl` (flushed), and writes `run.json` at the start and again with the summary at the
+end. A target that fails never stops the run: its error is stored on that conversation's result
+(`status: error`) with whatever arrived. A run can be stopped gracefully and resumed.
+
+`emulator_target` starts the built-in emulator on a free loopback port for the duration of a run.
+"""
+
+from __future__ import annotations
+
+from evalkit.runner.conversation import RunSettings, WorkItem, plan, run_conversation
+from evalkit.runner.run import RunOutcome, new_run_id, run_async, run_sync
+from evalkit.runner.target import Target, emulator_target, forms_dirs
+
+__all__ = [
+    "RunOutcome",
+    "RunSettings",
+    "Target",
+    "WorkItem",
+    "emulator_target",
+    "forms_dirs",
+    "new_run_id",
+    "plan",
+    "run_async",
+    "run_conversation",
+    "run_sync",
+]

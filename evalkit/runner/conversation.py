@@ -1,0 +1,219 @@
+"""One conversation against a target: sessions, turns, deadlines, restarts, and its verdict."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from evalkit.client import FormsClient, RetryPolicy
+from evalkit.errors import TargetError, UsageError, WixApiError
+from evalkit.protocol import ClientTime
+from evalkit.results import Attempt, ConversationResult, ErrorInfo, TurnTranscript
+from evalkit.runner.target import Target
+from evalkit.scoring import score_conversation
+from evalkit.suite import LoadedSuite
+
+__all__ = ["RunSettings", "WorkItem", "iso", "plan", "run_conversation", "utc_now"]
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 with milliseconds and a `Z`."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run behaves; every field has a default that suits a nightly run.
+
+    Attributes:
+        concurrency: Most conversations in flight at once (turns within one are sequential).
+        turn_timeout: Wall-clock seconds allowed for one exchange, retries included.
+        conversation_timeout: Wall-clock seconds allowed for a whole conversation.
+        restarts: How often a conversation restarts on a fresh session after a stream broke
+            once it had begun (the service may have applied that turn, so it is not resent).
+        retry: Retries of requests that failed before their response began.
+        grace: Seconds in-flight conversations get to finish after a stop was asked for.
+    """
+
+    concurrency: int = 4
+    turn_timeout: float = 120.0
+    conversation_timeout: float = 600.0
+    restarts: int = 2
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    grace: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise UsageError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.turn_timeout <= 0 or self.conversation_timeout <= 0:
+            raise UsageError("turn and conversation timeouts must be positive")
+        if self.restarts < 0 or self.grace < 0:
+            raise UsageError("restarts and grace cannot be negative")
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One conversation (and repeat) to run."""
+
+    loaded: LoadedSuite
+    index: int
+    repeat: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """The result key: (suite, conversation id, repeat)."""
+        return (self.loaded.name, self.loaded.suite.conversations[self.index].id, self.repeat)
+
+
+# A stream that broke after it began may have changed the session: only a fresh one is safe.
+_RESTARTABLE = frozenset({"transport", "truncated", "protocol", "timeout"})
+
+
+def _client_time(loaded: LoadedSuite, index: int) -> ClientTime | None:
+    spec = loaded.suite.conversations[index].client_time or loaded.suite.client_time
+    if spec is None:
+        return None
+    return ClientTime(current_time=spec.current_time, time_zone=spec.time_zone)
+
+
+def _began(exc: TargetError) -> bool:
+    """Whether the failed exchange had started to answer (a retry would resend an applied turn)."""
+    partial = exc.partial
+    return isinstance(partial, TurnTranscript) and partial.status_code == 200
+
+
+async def _session(
+    client: FormsClient,
+    target: Target,
+    item: WorkItem,
+    settings: RunSettings,
+    transcript: list[TurnTranscript],
+) -> str:
+    """Run one conversation on one session, appending every exchange to `transcript`."""
+    loop = asyncio.get_running_loop()
+    suite = item.loaded.suite
+    conversation = suite.conversations[item.index]
+    end = loop.time() + settings.conversation_timeout
+
+    def deadline() -> float:
+        return min(end, loop.time() + settings.turn_timeout)
+
+    created = await client.create_session(
+        target.form_ids.get(suite.form, suite.form),
+        current_values=dict(conversation.prefill) or None,
+        dry_run=suite.dry_run,
+        client_time=_client_time(item.loaded, item.index),
+        deadline=deadline(),
+    )
+    transcript.append(created)
+    if not created.session_id:
+        raise TargetError("the create response named no session id", kind="protocol")
+    for number, turn in enumerate(conversation.turns, start=1):
+        reply = await client.send_message(
+            created.session_id,
+            turn.user or None,
+            current_values=dict(turn.set_values) or None,
+            turn=number,
+            deadline=deadline(),
+        )
+        transcript.append(reply)
+    return created.session_id
+
+
+async def run_conversation(
+    client: FormsClient, target: Target, item: WorkItem, settings: RunSettings
+) -> ConversationResult:
+    """Run one conversation to its result; a failing target gives an `error` result, never raises.
+
+    A stream that broke after it began (cut, truncated, malformed, stalled) restarts the whole
+    conversation on a fresh session, up to `settings.restarts` times; each restart is recorded.
+    """
+    suite = item.loaded.suite
+    conversation = suite.conversations[item.index]
+    clock = time.perf_counter()
+    base: dict[str, Any] = {
+        "suite": suite.suite,
+        "conversation_id": conversation.id,
+        "repeat": item.repeat,
+        "source": item.loaded.location(item.index),
+        "tags": sorted({*suite.tags, *conversation.tags}),
+        "started_at": iso(utc_now()),
+    }
+    restarts: list[Attempt] = []
+    for session_number in range(1, settings.restarts + 2):
+        transcript: list[TurnTranscript] = []
+        try:
+            session_id = await _session(client, target, item, settings, transcript)
+        except TargetError as exc:
+            if isinstance(exc.partial, TurnTranscript):
+                transcript.append(exc.partial)
+            restartable = exc.kind in _RESTARTABLE and _began(exc)
+            if restartable and session_number <= settings.restarts:
+                cause = f"{exc.kind}: {exc}"
+                turn = len(transcript) - 1
+                restarts.append(
+                    Attempt(turn=turn, attempt=session_number, cause=cause, action="restart")
+                )
+                continue
+            return _error_result(base, transcript, exc, restarts, clock)
+        except Exception as exc:  # a bug in evalkit marks this conversation, not the run
+            return _error_result(base, transcript, exc, restarts, clock)
+        break
+    score = score_conversation(conversation, suite.defaults, transcript)
+    return ConversationResult(
+        **base,
+        status=score.status,
+        session_id=session_id,
+        transcript=transcript,
+        fields=score.fields,
+        checks=score.checks,
+        warnings=score.warnings,
+        final_state=score.final_state,
+        submitted=score.submitted,
+        restarts=restarts,
+        duration_s=time.perf_counter() - clock,
+    )
+
+
+def _error_result(
+    base: dict[str, Any],
+    transcript: list[TurnTranscript],
+    exc: Exception,
+    restarts: list[Attempt],
+    clock: float,
+) -> ConversationResult:
+    turn = max(0, len(transcript) - 1) if isinstance(exc, TargetError) else len(transcript)
+    if isinstance(exc, TargetError):
+        error = ErrorInfo(kind=exc.kind, message=str(exc), turn=turn)
+        if isinstance(exc, WixApiError):
+            error = error.model_copy(update={"status": exc.status, "code": exc.code})
+    else:
+        message = f"evalkit failed on this conversation: {type(exc).__name__}: {exc}"
+        error = ErrorInfo(kind="internal", message=message, turn=turn)
+    return ConversationResult(
+        **base,
+        status="error",
+        error=error,
+        session_id=transcript[0].session_id if transcript else "",
+        transcript=transcript,
+        restarts=restarts,
+        duration_s=time.perf_counter() - clock,
+    )
+
+
+def plan(suites: Sequence[LoadedSuite]) -> list[WorkItem]:
+    """Every conversation of the suites, in suite order."""
+    return [
+        WorkItem(loaded, index)
+        for loaded in suites
+        for index in range(len(loaded.suite.conversations))
+    ]

@@ -1,0 +1,280 @@
+"""A whole run: the run directory, bounded concurrency, pacing, resume, and a graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from evalkit import __version__
+from evalkit.client import FormsClient
+from evalkit.errors import UsageError
+from evalkit.metrics import summarize
+from evalkit.pacing import AdaptiveLimit, TokenBucket
+from evalkit.results import (
+    RESULTS_FILE,
+    RUN_FILE,
+    ConversationResult,
+    ResultsWriter,
+    RunInfo,
+    SuiteInfo,
+    drop_torn_tail,
+    read_results,
+    rewrite_results,
+    sorted_results,
+    write_run_info,
+)
+from evalkit.runner.conversation import RunSettings, WorkItem, iso, plan, run_conversation, utc_now
+from evalkit.runner.target import Target
+from evalkit.suite import LoadedSuite
+
+__all__ = ["RunOutcome", "new_run_id", "run_async", "run_sync"]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished run."""
+
+    run_dir: Path
+    """Where its files are."""
+    info: RunInfo
+    """`run.json` as written."""
+    results: list[ConversationResult]
+    """Every result, sorted by (suite, id, repeat)."""
+
+
+def new_run_id(now: datetime) -> str:
+    """A sortable, unique run id: `20261125-101500-3fa9c1`."""
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _suite_infos(suites: Sequence[LoadedSuite]) -> list[SuiteInfo]:
+    return [
+        SuiteInfo(
+            name=s.name,
+            path=s.path,
+            sha256=s.sha256,
+            form=s.suite.form,
+            conversations=len(s.suite.conversations),
+        )
+        for s in suites
+    ]
+
+
+def _start_or_resume(
+    run_dir: Path,
+    run_id: str,
+    suites: Sequence[LoadedSuite],
+    target: Target,
+    settings: RunSettings,
+    *,
+    resume: bool,
+    retry_errors: bool,
+) -> tuple[RunInfo, set[tuple[str, str, int]]]:
+    """Create the run directory, or reopen it for `--resume`; return its info and the done keys."""
+    if not resume:
+        run_dir.mkdir(parents=True, exist_ok=False)
+        info = RunInfo(
+            run_id=run_id,
+            evalkit_version=__version__,
+            started_at=iso(utc_now()),
+            target=target.info(),
+            suites=_suite_infos(suites),
+            concurrency=settings.concurrency,
+        )
+        write_run_info(run_dir, info)
+        return info, set()
+    if not (run_dir / RUN_FILE).is_file():
+        raise UsageError(f"--resume {run_dir}: not a run directory (no {RUN_FILE})")
+    info = RunInfo.model_validate_json((run_dir / RUN_FILE).read_bytes())
+    before = {(s.path, s.sha256) for s in info.suites}
+    now = {(s.path, s.sha256) for s in _suite_infos(suites)}
+    if before != now:
+        raise UsageError(
+            f"--resume {run_dir}: the suites differ from the ones the run started with "
+            "(paths or contents changed); start a new run instead"
+        )
+    drop_torn_tail(run_dir / RESULTS_FILE)
+    if retry_errors:
+        rewrite_results(run_dir, lambda r: r.status != "error")
+    done = {r.key for r in read_results(run_dir)}
+    info = info.model_copy(update={"resumed": info.resumed + 1, "interrupted": False})
+    return info, done
+
+
+async def run_async(
+    suites: Sequence[LoadedSuite],
+    target: Target,
+    *,
+    out_root: Path,
+    settings: RunSettings | None = None,
+    run_id: str | None = None,
+    resume: bool = False,
+    retry_errors: bool = False,
+    transport: Any = None,
+    on_result: Callable[[ConversationResult], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> RunOutcome:
+    """Run every conversation of `suites` against `target` and write the run directory.
+
+    Args:
+        suites: Loaded suites.
+        target: Where to send the conversations.
+        out_root: The directory under which `<run-id>/` is created.
+        settings: Concurrency, deadlines, retries, restarts (defaults: `RunSettings()`).
+        run_id: The run's id; a new one by default.
+        resume: Reopen `out_root/run_id` and run only the conversations without a result.
+        retry_errors: With `resume`, also run again the conversations whose result is an error.
+        transport: An httpx2 async transport to use instead of the network (for tests).
+        on_result: Called with each result as soon as it is written (e.g. for progress).
+        stop: When set, no further conversation starts; those in flight get `settings.grace`
+            seconds to finish, then are cancelled (and get no row, so a resume runs them).
+
+    Returns:
+        The run directory, its metadata and all its results (earlier ones too, when resumed).
+
+    Raises:
+        UsageError: Bad settings, or a run directory that cannot be resumed.
+    """
+    settings = settings or RunSettings()
+    if resume and run_id is None:
+        raise UsageError("resuming needs the run id of the run to resume")
+    run_id = run_id or new_run_id(utc_now())
+    run_dir = out_root / run_id
+    info, done = _start_or_resume(
+        run_dir, run_id, suites, target, settings, resume=resume, retry_errors=retry_errors
+    )
+    todo = [item for item in plan(suites) if item.key not in done]
+    stop = stop or asyncio.Event()
+    limit = AdaptiveLimit(settings.concurrency)
+    bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
+
+    async def on_status(status: int) -> None:
+        if status == 429:
+            limit.throttled()
+        elif 200 <= status < 300:
+            await limit.succeeded()
+
+    client = FormsClient(
+        target.base_url,
+        credentials=target.credentials,
+        mode=target.mode,
+        transport=transport,
+        max_connections=settings.concurrency,
+        retry=settings.retry,
+        throttle=bucket.acquire if bucket is not None else None,
+        on_status=on_status,
+    )
+    known = target.credentials.secrets() if target.credentials else []
+
+    def secret_values() -> list[str]:
+        return [*known, *client.issued_tokens()]
+
+    with ResultsWriter(run_dir, secrets=secret_values) as writer:
+
+        async def one(item: WorkItem) -> None:
+            try:
+                result = await run_conversation(client, target, item, settings)
+            finally:
+                await limit.release()
+            writer.write(result)
+            if on_result is not None:
+                on_result(result)
+
+        async with client:
+            tasks: set[asyncio.Task[None]] = set()
+            for item in todo:
+                if not await _wait_for_slot(limit, stop):
+                    break
+                task = asyncio.create_task(one(item))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if tasks:
+                await _drain(tasks, stop, settings.grace)
+    results = sorted_results(read_results(run_dir))
+    interrupted = stop.is_set() and len(results) < len(plan(suites))
+    info = info.model_copy(
+        update={
+            "finished_at": iso(utc_now()),
+            "summary": summarize(results),
+            "interrupted": interrupted,
+        }
+    )
+    write_run_info(run_dir, info)
+    return RunOutcome(run_dir=run_dir, info=info, results=results)
+
+
+async def _wait_for_slot(limit: AdaptiveLimit, stop: asyncio.Event) -> bool:
+    """Take a conversation slot; False (holding none) when a stop comes first."""
+    if stop.is_set():
+        return False
+    acquire = asyncio.ensure_future(limit.acquire())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({acquire, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if acquire.done() and not acquire.cancelled():
+        if stop.is_set():
+            await limit.release()
+            return False
+        return True
+    acquire.cancel()
+    return False
+
+
+async def _drain(tasks: set[asyncio.Task[None]], stop: asyncio.Event, grace: float) -> None:
+    """Wait for every task; once a stop is asked for, wait at most `grace` more, then cancel."""
+    pending: set[asyncio.Future[Any]] = set(tasks)
+    stopped: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    try:
+        while pending and not stop.is_set():
+            _, pending = await asyncio.wait(
+                pending | {stopped}, return_when=asyncio.FIRST_COMPLETED
+            )
+            pending.discard(stopped)
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    finally:
+        stopped.cancel()
+
+
+def run_sync(
+    suites: Sequence[LoadedSuite],
+    target: Target,
+    *,
+    out_root: Path,
+    handle_signals: bool = False,
+    **options: Any,
+) -> RunOutcome:
+    """`run_async` for callers without an event loop; takes the same options.
+
+    Args:
+        suites: Loaded suites.
+        target: Where to send the conversations.
+        out_root: The directory under which `<run-id>/` is created.
+        handle_signals: Turn SIGINT and SIGTERM into a graceful stop (for the CLI).
+        **options: Passed to `run_async`.
+    """
+
+    async def main() -> RunOutcome:
+        stop = asyncio.Event()
+        if handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            return await run_async(suites, target, out_root=out_root, stop=stop, **options)
+        finally:
+            if handle_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+
+    return asyncio.run(main())
