@@ -203,6 +203,14 @@ class ConversationResult(OutputModel):
     """Findings that do not fail the conversation (e.g. unexpected fields under `warn`)."""
     restarts: list[Attempt] = Field(default_factory=list)
     """Sessions abandoned because a stream broke after it began; the conversation then restarted."""
+    abandoned: list[list[TurnTranscript]] = Field(default_factory=list)
+    """The transcripts of those abandoned sessions (with their retries), one per restart."""
+
+    def all_retries(self) -> list[Attempt]:
+        """Every retried request of the conversation, abandoned sessions included, in order."""
+        sessions = [*self.abandoned, self.transcript]
+        return [a for session in sessions for turn in session for a in turn.retries]
+
     final_state: dict[str, Any] = Field(default_factory=dict)
     """Accumulated values at the end: prefill, `set` and extractions, last write wins."""
     submitted: bool = False

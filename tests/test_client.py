@@ -376,6 +376,9 @@ def test_oauth_credentials_come_from_the_app_variables() -> None:
     assert credentials is not None
     assert credentials.oauth
     assert credentials.secrets() == ["app-secret-123"]
+    keyed = Credentials.from_env({"WIX_API_KEY": "key-123", "WIX_SITE_ID": "site-456"})
+    assert keyed is not None
+    assert keyed.secrets() == ["key-123", "site-456"]
     assert "app-secret-123" not in repr(credentials)
 
 

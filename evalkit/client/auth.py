@@ -92,8 +92,9 @@ class Credentials:
         return headers
 
     def secrets(self) -> list[str]:
-        """Every secret value, for redaction."""
-        return [s.reveal() for s in (self.api_key, self.app_secret) if s is not None]
+        """Every value to keep out of artifacts: the key or app secret, and the site id."""
+        values = [s.reveal() for s in (self.api_key, self.app_secret) if s is not None]
+        return values + ([self.site_id] if self.site_id else [])
 
 
 _ENV_NAMES = ("WIX_API_KEY", "WIX_SITE_ID", "WIX_APP_ID", "WIX_APP_SECRET", "WIX_INSTANCE_ID")

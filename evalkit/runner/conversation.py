@@ -149,6 +149,8 @@ async def run_conversation(
         "started_at": iso(utc_now()),
     }
     restarts: list[Attempt] = []
+    abandoned: list[list[TurnTranscript]] = []
+    base.update(restarts=restarts, abandoned=abandoned)  # filled in as sessions are given up
     for session_number in range(1, settings.restarts + 2):
         transcript: list[TurnTranscript] = []
         try:
@@ -163,10 +165,11 @@ async def run_conversation(
                 restarts.append(
                     Attempt(turn=turn, attempt=session_number, cause=cause, action="restart")
                 )
+                abandoned.append(transcript)
                 continue
-            return _error_result(base, transcript, exc, restarts, clock)
+            return _error_result(base, transcript, exc, clock)
         except Exception as exc:  # a bug in evalkit marks this conversation, not the run
-            return _error_result(base, transcript, exc, restarts, clock)
+            return _error_result(base, transcript, exc, clock)
         break
     score = score_conversation(conversation, suite.defaults, transcript)
     return ConversationResult(
@@ -179,7 +182,6 @@ async def run_conversation(
         warnings=score.warnings,
         final_state=score.final_state,
         submitted=score.submitted,
-        restarts=restarts,
         duration_s=time.perf_counter() - clock,
     )
 
@@ -188,7 +190,6 @@ def _error_result(
     base: dict[str, Any],
     transcript: list[TurnTranscript],
     exc: Exception,
-    restarts: list[Attempt],
     clock: float,
 ) -> ConversationResult:
     turn = max(0, len(transcript) - 1) if isinstance(exc, TargetError) else len(transcript)
@@ -205,7 +206,6 @@ def _error_result(
         error=error,
         session_id=transcript[0].session_id if transcript else "",
         transcript=transcript,
-        restarts=restarts,
         duration_s=time.perf_counter() - clock,
     )
 
