@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 LINTED := evalkit tests $(wildcard bench)
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format clean browser
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: evalkit needs Python >= 3.11; set PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -24,7 +24,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/evalkit run suites/ --target emulator
 
-test: $(STAMP)
+# The HTML report's browser tests drive Debian's chromium through Playwright (whose own browser
+# download is not used). Installed only when missing; needs root, as on CI.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: $(STAMP) browser
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy

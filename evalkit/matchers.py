@@ -4,6 +4,10 @@ A matcher takes the expected value, the actual value (or `MISSING` when the fiel
 extracted) and the check's options, and returns a `MatchResult`: whether it passed, a 0–1 score,
 the normalised actual value and a reason a person can act on. No I/O, no clock, no globals.
 
+`not`, `all_of` and `any_of` combine other checks. `python: module:function` calls a function the
+user wrote and marked with `custom_check` (an unmarked function, such as `os:system`, is refused:
+a suite names code to run only where its author allowed it).
+
 Every name in `evalkit.suite.MATCHER_NAMES` has an entry here (a test keeps the two in step).
 """
 
@@ -11,18 +15,32 @@ from __future__ import annotations
 
 import difflib
 import enum
+import importlib
 import json
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Final
+from datetime import date, datetime, time
+from typing import Any, Final, TypeVar
 
 from evalkit.suite import Check, StringPolicy
 
-__all__ = ["MATCHERS", "MISSING", "MatchResult", "Missing", "default_matcher", "match", "show"]
+__all__ = [
+    "MATCHERS",
+    "MISSING",
+    "MatchResult",
+    "Missing",
+    "custom_check",
+    "default_matcher",
+    "match",
+    "resolve_custom",
+    "show",
+]
+
+_MARK = "__evalkit_check__"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Missing(enum.Enum):
@@ -335,6 +353,133 @@ def _fuzzy(
     return _no(got, f"only {ratio:.0%} similar to {show(expected)} (needs {threshold:.0%})", ratio)
 
 
+_TIME = re.compile(
+    r"^(\d{1,2})(?:[:.h](\d{2}))?(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$", re.IGNORECASE
+)
+
+
+def parse_time(value: Any) -> time | None:
+    """Read a time of day: `14:30`, `14:30:00`, `2:30 pm`, `2pm`, `14h30`, or a datetime's time."""
+    if isinstance(value, datetime):
+        return value.time().replace(tzinfo=None)
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if "T" in text:
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).time()
+        except ValueError:
+            return None
+    found = _TIME.match(text)
+    if found is None or (found.group(2) is None and found.group(4) is None):
+        return None  # a bare number is not a time
+    hour, minute, second = (int(g) if g else 0 for g in found.group(1, 2, 3))
+    suffix = (found.group(4) or "").lower().replace(".", "")
+    if suffix and not 1 <= hour <= 12:
+        return None
+    hour = hour % 12 + (12 if suffix == "pm" else 0) if suffix else hour
+    try:
+        return time(hour, minute, second)
+    except ValueError:
+        return None
+
+
+def _time(
+    expected: Any, actual: Any, options: Mapping[str, Any], strings: StringPolicy
+) -> MatchResult:
+    want, got = parse_time(expected), parse_time(actual)
+    if want is None:
+        hint = " (YAML reads unquoted 12:30 as a number: quote it)" if _is_number(expected) else ""
+        return _no(actual, f"the suite's time {show(expected)} is not a time{hint}")
+    if got is None:
+        return _no(actual, f"expected the time {want.isoformat()}, got {show(actual)} (not a time)")
+    if want == got:
+        return _ok(got.isoformat(), f"same time {want.isoformat()}")
+    return _no(got.isoformat(), f"expected the time {want.isoformat()}, got {got.isoformat()}")
+
+
+def _not(
+    expected: Any, actual: Any, options: Mapping[str, Any], strings: StringPolicy
+) -> MatchResult:
+    name, inner = match(expected, actual, strings=strings)
+    if inner.passed:
+        return _no(inner.actual, f"expected {name} to fail, but {inner.reason}")
+    return _ok(inner.actual, f"not {name}: {inner.reason}")
+
+
+def _all_of(
+    expected: Any, actual: Any, options: Mapping[str, Any], strings: StringPolicy
+) -> MatchResult:
+    results = [match(check, actual, strings=strings) for check in expected]
+    failed = [f"{name}: {r.reason}" for name, r in results if not r.passed]
+    score = min(r.score for _, r in results)
+    if failed:
+        return _no(
+            actual, f"{len(failed)} of {len(results)} checks failed: {'; '.join(failed)}", score
+        )
+    return _ok(actual, f"all {len(results)} checks passed", score)
+
+
+def _any_of(
+    expected: Any, actual: Any, options: Mapping[str, Any], strings: StringPolicy
+) -> MatchResult:
+    results = [match(check, actual, strings=strings) for check in expected]
+    passed = [f"{name}: {r.reason}" for name, r in results if r.passed]
+    score = max(r.score for _, r in results)
+    if passed:
+        return _ok(actual, f"passed {passed[0]}", score)
+    reasons = "; ".join(f"{name}: {r.reason}" for name, r in results)
+    return _no(actual, f"none of {len(results)} checks passed: {reasons}", score)
+
+
+def custom_check(function: F) -> F:
+    """Mark a function as a check a suite may name with `python: module:function`.
+
+    The function is called as `function(actual, **args)` (`args` from the suite) and returns a
+    bool, a `(passed, reason)` pair, or a `MatchResult`.
+    """
+    setattr(function, _MARK, True)
+    return function
+
+
+def resolve_custom(spec: str) -> Callable[..., Any]:
+    """Import the function a `python:` check names.
+
+    Raises:
+        ValueError: The module or function does not exist, or is not marked with `custom_check`.
+    """
+    module_name, _, name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name!r} for python check {spec!r}: {exc}") from exc
+    function: Callable[..., Any] | None = getattr(module, name, None)
+    if not callable(function):
+        raise ValueError(f"{module_name!r} has no function {name!r} (python check {spec!r})")
+    if not getattr(function, _MARK, False):
+        raise ValueError(f"{spec} is not marked as a check; decorate it with @evalkit.custom_check")
+    return function
+
+
+def _python(
+    expected: Any, actual: Any, options: Mapping[str, Any], strings: StringPolicy
+) -> MatchResult:
+    try:
+        function = resolve_custom(str(expected))
+        outcome = function(actual, **dict(options.get("args") or {}))
+    except Exception as exc:  # the user's code failed: a verdict with the reason, not a crash
+        return _no(actual, f"python check {expected} raised {type(exc).__name__}: {exc}")
+    if isinstance(outcome, MatchResult):
+        return outcome
+    if isinstance(outcome, tuple) and len(outcome) == 2:
+        passed, reason = bool(outcome[0]), str(outcome[1])
+    else:
+        passed, reason = bool(outcome), f"{expected} returned {show(outcome)}"
+    return _ok(actual, reason) if passed else _no(actual, reason)
+
+
 MATCHERS: Mapping[str, MatcherFn] = {
     "equals": _equals,
     "text": _text,
@@ -347,13 +492,18 @@ MATCHERS: Mapping[str, MatcherFn] = {
     "absent": _absent,
     "present": _present,
     "date": _date,
+    "time": _time,
     "email": _email,
     "phone": _phone,
     "fuzzy": _fuzzy,
+    "not": _not,
+    "all_of": _all_of,
+    "any_of": _any_of,
+    "python": _python,
 }
 """Matcher name → comparator."""
 
-_NEEDS_VALUE = frozenset(MATCHERS) - {"absent", "present"}
+_NEEDS_VALUE = frozenset(MATCHERS) - {"absent", "present", "not", "all_of", "any_of"}
 
 
 def default_matcher(value: Any, strings: StringPolicy) -> str:
@@ -362,6 +512,8 @@ def default_matcher(value: Any, strings: StringPolicy) -> str:
         return "text" if strings == "normalized" else "equals"
     if isinstance(value, date):
         return "date"
+    if isinstance(value, time):
+        return "time"
     if isinstance(value, list):
         return "set"
     return "equals"

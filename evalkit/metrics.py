@@ -8,10 +8,113 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from evalkit.results import ConversationResult, FieldStats, Summary
 
-__all__ = ["field_stats", "percentile", "summarize"]
+__all__ = [
+    "ConversationStats",
+    "conversation_stats",
+    "field_stats",
+    "mcnemar_exact",
+    "pass_at_k",
+    "pass_hat_k",
+    "percentile",
+    "summarize",
+    "wilson",
+]
+
+Z95 = 1.959963984540054
+"""The two-sided 95% quantile of the standard normal distribution."""
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion (95% by default); None when n is 0.
+
+    Unlike the normal approximation it stays inside [0, 1] and is honest for small n and for
+    rates near 0 or 1: 85/100 gives [0.767, 0.907], 100/100 gives [0.963, 1.0].
+    """
+    if n <= 0:
+        return None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar test on paired outcomes: the p-value of b vs c discordant pairs.
+
+    `b` counts pairs that went pass → fail, `c` fail → pass; under "no change" each discordant
+    pair is a fair coin, so p = P(X ≤ min(b, c)) × 2 for X ~ Binomial(b + c, ½), capped at 1.
+    """
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / float(2**n)
+    return min(1.0, 2.0 * tail)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Probability that at least one of k runs drawn from n (c of them passing) passes."""
+    if k > n:
+        raise ValueError(f"k ({k}) cannot exceed the number of runs ({n})")
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """Probability that all of k runs drawn from n (c of them passing) pass (τ-bench's pass^k)."""
+    if k > n:
+        raise ValueError(f"k ({k}) cannot exceed the number of runs ({n})")
+    return math.comb(c, k) / math.comb(n, k)
+
+
+@dataclass(frozen=True)
+class ConversationStats:
+    """One conversation over its repeats."""
+
+    suite: str
+    """The suite's name."""
+    conversation_id: str
+    """The conversation's id."""
+    passed: int
+    """Repeats that passed."""
+    failed: int
+    """Repeats that failed."""
+    errors: int
+    """Repeats the harness could not measure."""
+
+    @property
+    def decided(self) -> int:
+        """Repeats with a verdict (errors excluded)."""
+        return self.passed + self.failed
+
+    @property
+    def flaky(self) -> bool:
+        """It both passed and failed."""
+        return self.passed > 0 and self.failed > 0
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Share of the decided repeats that passed, or None."""
+        return self.passed / self.decided if self.decided else None
+
+
+def conversation_stats(results: Iterable[ConversationResult]) -> list[ConversationStats]:
+    """Group results by conversation (over repeats), sorted by (suite, id)."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for result in results:
+        slot = counts.setdefault((result.suite, result.conversation_id), [0, 0, 0])
+        if result.status == "pass":
+            slot[0] += 1
+        elif result.status == "fail":
+            slot[1] += 1
+        elif result.status == "error":
+            slot[2] += 1
+    return [
+        ConversationStats(suite, cid, *values) for (suite, cid), values in sorted(counts.items())
+    ]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -57,13 +160,37 @@ def _latency(results: Iterable[ConversationResult]) -> dict[str, float]:
     return out
 
 
+def _repeat_stats(per_conversation: Sequence[ConversationStats]) -> dict[str, object]:
+    """pass@k and pass^k over conversations, with k the smallest number of decided repeats."""
+    decided = [c for c in per_conversation if c.decided]
+    if not decided:
+        return {}
+    k = min(c.decided for c in decided)
+    at_k = [pass_at_k(c.decided, c.passed, k) for c in decided]
+    hat_k = [pass_hat_k(c.decided, c.passed, k) for c in decided]
+    n = len(decided)
+    return {
+        "repeats": max(c.decided + c.errors for c in per_conversation),
+        "k": k,
+        "pass_at_k": sum(at_k) / n,
+        "pass_at_k_ci": wilson(round(sum(at_k)), n),
+        "pass_hat_k": sum(hat_k) / n,
+        "pass_hat_k_ci": wilson(round(sum(hat_k)), n),
+    }
+
+
 def summarize(results: Sequence[ConversationResult]) -> Summary:
     """Headline numbers of a run."""
     counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
     for result in results:
         counts[result.status] += 1
     decided = counts["pass"] + counts["fail"]
+    per_conversation = conversation_stats(results)
     return Summary(
+        conversations=len(per_conversation),
+        pass_rate_ci=wilson(counts["pass"], decided),
+        flaky=[f"{c.suite}/{c.conversation_id}" for c in per_conversation if c.flaky],
+        **_repeat_stats(per_conversation),
         total=len(results),
         passed=counts["pass"],
         failed=counts["fail"],

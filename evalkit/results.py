@@ -275,6 +275,24 @@ class Summary(OutputModel):
     """Conversations not run."""
     pass_rate: float | None = None
     """passed / (passed + failed): errors are not counted either way."""
+    pass_rate_ci: tuple[float, float] | None = None
+    """Wilson 95% interval of the pass rate."""
+    conversations: int = 0
+    """Distinct conversations (a conversation run 5 times counts once)."""
+    repeats: int = 1
+    """The most times any conversation ran."""
+    k: int = 1
+    """The k of pass@k and pass^k: the fewest decided repeats of any conversation."""
+    pass_at_k: float | None = None
+    """Mean over conversations of P(at least one of k repeats passes)."""
+    pass_at_k_ci: tuple[float, float] | None = None
+    """Wilson 95% interval of pass@k."""
+    pass_hat_k: float | None = None
+    """Mean over conversations of P(all k repeats pass): consistency."""
+    pass_hat_k_ci: tuple[float, float] | None = None
+    """Wilson 95% interval of pass^k."""
+    flaky: list[str] = Field(default_factory=list)
+    """`suite/id` of conversations that both passed and failed across repeats."""
     error_rate: float | None = None
     """errors / total."""
     fields: dict[str, FieldStats] = Field(default_factory=dict)
@@ -334,6 +352,14 @@ class RunInfo(OutputModel):
     """True when the run was stopped (Ctrl-C, SIGTERM) before every conversation ran."""
     resumed: int = 0
     """How many times the run was resumed (`evalkit run --resume`)."""
+    repeat: int | None = None
+    """`--repeat`: every conversation ran this many times (None: as each suite says)."""
+    shard: str | None = None
+    """`i/n` when the run is one shard of a larger one."""
+    git_commit: str | None = None
+    """The commit of the repository the suites came from, when known."""
+    git_branch: str | None = None
+    """Its branch, when known."""
     summary: Summary = Field(default_factory=Summary)
     """Headline numbers."""
 

@@ -10,7 +10,11 @@ What is compared:
 * `final` with the accumulated state: prefill, then per turn its `set` values and its extractions,
   last write wins;
 * `reply` with the assistant's text of that turn (TEXT and IMPORTANT_TEXT chunks, joined);
-* `submitted` with whether any SUBMISSION chunk arrived.
+* `asks` with the fields the turn's prompts name (select, number, file, signature and
+  IMPORTANT_TEXT chunks carry a `fieldTarget`; a question in plain TEXT names none);
+* `offers` with the options of the turn's select prompts (by value or label, normalised);
+* `submitted` with whether any SUBMISSION chunk arrived;
+* `no_errors` with the absence of ERROR chunks and of END_OF_RESPONSE `success: false`.
 
 A field extracted in a turn that has an `expect` block but not named there is *unexpected*: under
 the policy `fail` it fails the conversation, under `warn` it is recorded with a warning, under
@@ -23,11 +27,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from evalkit.matchers import MISSING, match, show
+from evalkit.matchers import MISSING, match, normalize_text, show
 from evalkit.results import CheckResult, FieldOutcome, FieldResult, TurnTranscript
-from evalkit.suite import Check, Conversation, Defaults, StringPolicy, UnexpectedPolicy
+from evalkit.suite import Check, Conversation, Defaults, StringPolicy, Turn, UnexpectedPolicy
 
-__all__ = ["Score", "assistant_text", "extracted_values", "score_conversation", "was_submitted"]
+__all__ = [
+    "Score",
+    "assistant_text",
+    "extracted_values",
+    "offered_options",
+    "prompted_fields",
+    "score_conversation",
+    "was_submitted",
+]
+
+# Chunk types that prompt for one field, and where their details sit.
+_PROMPTS = {
+    "SINGLE_SELECT_INPUT": "singleSelectInputDetails",
+    "MULTI_SELECT_INPUT": "multiSelectInputDetails",
+    "NUMBER_INPUT": "numberInputDetails",
+    "FILE_UPLOAD": "fileUploadDetails",
+    "SIGNATURE": "signatureDetails",
+    "IMPORTANT_TEXT": "importantTextDetails",
+}
+_SELECTS = ("singleSelectInputDetails", "multiSelectInputDetails")
 
 
 @dataclass(frozen=True)
@@ -73,6 +96,65 @@ def assistant_text(turn: TurnTranscript) -> str:
         elif kind == "IMPORTANT_TEXT":
             parts.append(str((chunk.chunk.get("importantTextDetails") or {}).get("text", "")))
     return " ".join(p for p in parts if p)
+
+
+def prompted_fields(turn: TurnTranscript) -> list[str]:
+    """The field targets the turn's prompt chunks name, in order, each once."""
+    fields: list[str] = []
+    for chunk in turn.chunks:
+        key = _PROMPTS.get(str(chunk.chunk.get("chunkType")))
+        target = (chunk.chunk.get(key) or {}).get("fieldTarget") if key else None
+        if isinstance(target, str) and target and target not in fields:
+            fields.append(target)
+    return fields
+
+
+def offered_options(turn: TurnTranscript) -> list[tuple[str, str]]:
+    """The (value, label) of every option the turn's select prompts show."""
+    options: list[tuple[str, str]] = []
+    for chunk in turn.chunks:
+        for key in _SELECTS:
+            for option in (chunk.chunk.get(key) or {}).get("options") or []:
+                if isinstance(option, dict):
+                    options.append((str(option.get("value", "")), str(option.get("label", ""))))
+    return options
+
+
+def _errors(transcript: Sequence[TurnTranscript]) -> list[str]:
+    found: list[str] = []
+    for number, turn in enumerate(transcript):
+        where = "session creation" if number == 0 else f"turn {number}"
+        for chunk in turn.chunks:
+            kind = chunk.chunk.get("chunkType")
+            if kind == "ERROR":
+                text = (chunk.chunk.get("errorDetails") or {}).get("messageText", "")
+                found.append(f"{where}: ERROR {show(text)}")
+            elif (
+                kind == "END_OF_RESPONSE"
+                and (chunk.chunk.get("endOfResponseDetails") or {}).get("success") is False
+            ):
+                found.append(f"{where}: END_OF_RESPONSE success false")
+    return found
+
+
+def _prompt_checks(turn: Turn, record: TurnTranscript | None, number: int) -> list[CheckResult]:
+    checks: list[CheckResult] = []
+    if turn.asks is not None:
+        asked = prompted_fields(record) if record is not None else []
+        shown = ", ".join(asked) if asked else "no field (a question in plain text names none)"
+        passed = turn.asks in asked
+        reason = f"the turn's prompts are for {shown}" + (
+            "" if passed else f"; expected {turn.asks}"
+        )
+        checks.append(CheckResult(check="asks", turn=number, passed=passed, reason=reason))
+    if turn.offers is not None:
+        options = offered_options(record) if record is not None else []
+        names = {normalize_text(n) for pair in options for n in pair}
+        lacking = [o for o in turn.offers if normalize_text(o) not in names]
+        offered = ", ".join(label or value for value, label in options) or "no options"
+        reason = f"offered {offered}" + (f"; missing {', '.join(lacking)}" if lacking else "")
+        checks.append(CheckResult(check="offers", turn=number, passed=not lacking, reason=reason))
+    return checks
 
 
 def was_submitted(transcript: Sequence[TurnTranscript]) -> bool:
@@ -173,6 +255,7 @@ def score_conversation(
             checks.append(
                 CheckResult(check="reply", turn=number, passed=result.passed, reason=result.reason)
             )
+        checks += _prompt_checks(turn, record, number)
     for name, check in (conversation.final or {}).items():
         fields.append(_field_result(name, check, state.get(name, MISSING), None, strings))
     submitted = was_submitted(transcript)
@@ -183,6 +266,10 @@ def score_conversation(
         checks.append(
             CheckResult(check="submitted", turn=None, passed=passed, reason=f"{said}; {wanted}")
         )
+    if conversation.no_errors:
+        errors = _errors(transcript)
+        reason = "; ".join(errors) if errors else "no ERROR chunk in any turn"
+        checks.append(CheckResult(check="no_errors", turn=None, passed=not errors, reason=reason))
     failed = any(not f.passed for f in fields) or any(not c.passed for c in checks)
     return Score(
         status="fail" if failed else "pass",

@@ -12,16 +12,33 @@ mapping naming exactly one matcher, with that matcher's options beside it::
       first_name: Jane                       # bare value: normalised text comparison
       age: {approx: 30, abs: 1}              # a matcher with an option
       phone: {absent: true}
+      email: {not: {contains: example}}      # composites take expectations
+      iban: {python: "checks:valid_iban"}    # a custom check (see `evalkit.custom_check`)
+
+These models describe a suite *after* the loader expanded its authoring syntax (`vars`,
+`include`, `matrix`); the loader's schema module describes the syntax as written.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    WithJsonSchema,
+    model_serializer,
+    model_validator,
+)
 
 __all__ = [
+    "COMPOSITE_MATCHERS",
+    "MATCHER_HELP",
     "MATCHER_NAMES",
     "MATCHER_OPTIONS",
     "REPLY_MATCHERS",
@@ -53,23 +70,62 @@ MatcherName = Literal[
     "absent",
     "present",
     "date",
+    "time",
     "email",
     "phone",
     "fuzzy",
+    "not",
+    "all_of",
+    "any_of",
+    "python",
 ]
 """Every matcher a suite can name."""
 
 MATCHER_NAMES: tuple[str, ...] = get_args(MatcherName)
 
+COMPOSITE_MATCHERS: frozenset[str] = frozenset({"not", "all_of", "any_of"})
+"""Matchers whose value is another expectation (`not`) or a list of them (`all_of`, `any_of`)."""
+
 MATCHER_OPTIONS: dict[str, frozenset[str]] = {
     "approx": frozenset({"abs", "rel"}),
     "regex": frozenset({"ignore_case"}),
     "fuzzy": frozenset({"threshold"}),
+    "python": frozenset({"args"}),
 }
 """Options a matcher accepts beside its name; a matcher not listed takes none."""
 
-REPLY_MATCHERS: frozenset[str] = frozenset({"contains", "regex", "text", "fuzzy", "equals"})
+MATCHER_HELP: dict[str, str] = {
+    "equals": 'Type-aware equality: 30 equals 30.0, but not "30"; lists in order, objects by key.',
+    "text": "Text equal after case folding, Unicode normalisation and collapsing whitespace.",
+    "approx": "A number (or numeric text) within `abs` (absolute) or `rel` (relative) tolerance.",
+    "regex": "Text matching the regular expression anywhere (re.search); `ignore_case: true`.",
+    "one_of": "Equal (as a bare value compares) to one of the listed values.",
+    "contains": "A list holding the value, or text containing it (case-insensitive).",
+    "set": "The same items as the list, in any order.",
+    "subset": "At least the listed items, in any order.",
+    "absent": "`true`: the field was not extracted (a null value counts as extracted).",
+    "present": "`true`: the field was extracted, whatever its value.",
+    "date": "The same calendar date: ISO text, written dates, datetimes (quote YYYY-MM-DD).",
+    "time": "The same time of day: `14:30`, `2:30 pm`, `14:30:00`, or a datetime's time.",
+    "email": "The same address, ignoring case and surrounding spaces.",
+    "phone": "The same digits (+ kept); a missing country code of up to 3 digits is tolerated.",
+    "fuzzy": "Normalised text at least `threshold` similar (default 0.85, difflib ratio).",
+    "not": "Passes when the expectation it holds fails.",
+    "all_of": "Passes when every expectation in the list passes.",
+    "any_of": "Passes when at least one expectation in the list passes.",
+    "python": "`module:function` decorated with @evalkit.custom_check, called as "
+    "function(actual, **args); returns a bool, (bool, reason) or a MatchResult.",
+}
+"""One line per matcher: what passes. The reason messages are described in the README."""
+
+REPLY_MATCHERS: frozenset[str] = frozenset(
+    {"contains", "regex", "text", "fuzzy", "equals", "not", "all_of", "any_of", "python"}
+)
 """Matchers that make sense on the assistant's reply text."""
+
+_PYTHON_SPEC = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+)
 
 UnexpectedPolicy = Literal["fail", "warn", "ignore"]
 """What an extracted field that a turn did not expect does to the verdict."""
@@ -93,6 +149,18 @@ class Check(StrictModel):
     """The expected value (for `absent` / `present`: `true`)."""
     options: dict[str, Any] = Field(default_factory=dict)
     """Matcher options, e.g. `abs` for `approx`."""
+
+    @model_serializer
+    def _as_written(self) -> Any:
+        """Serialise as a suite spells it: a bare value, or `{matcher: value, **options}`."""
+        if self.matcher is None:
+            return {"equals": self.value} if isinstance(self.value, dict) else self.value
+        value = self.value
+        if isinstance(value, Check):
+            value = value._as_written()
+        elif isinstance(value, list) and self.matcher in COMPOSITE_MATCHERS:
+            value = [v._as_written() if isinstance(v, Check) else v for v in value]
+        return {self.matcher: value, **self.options}
 
 
 def parse_check(raw: Any) -> Any:
@@ -127,11 +195,32 @@ def parse_check(raw: Any) -> Any:
         raise ValueError(
             f"matcher {name!r} does not take {', '.join(unknown)}; its options: {valid}"
         )
-    return {"matcher": name, "value": raw[name], "options": options}
+    value = raw[name]
+    if name == "not":
+        value = _nested(value)
+    elif name in COMPOSITE_MATCHERS:
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"{name} takes a non-empty list of expectations, got {value!r}")
+        value = [_nested(item) for item in value]
+    elif name == "python":
+        if not isinstance(value, str) or not _PYTHON_SPEC.fullmatch(value):
+            raise ValueError(f"python takes `module:function`, got {value!r}")
+        if not isinstance(options.get("args", {}), dict):
+            raise ValueError("python's `args` must be a mapping of keyword arguments")
+    return {"matcher": name, "value": value, "options": options}
 
 
-Expectation = Annotated[Check, BeforeValidator(parse_check)]
-"""A `Check` as written in YAML."""
+def _nested(raw: Any) -> Check:
+    """An expectation inside a composite, validated now so that its errors surface with it."""
+    return Check.model_validate(parse_check(raw))
+
+
+Expectation = Annotated[
+    Check,
+    BeforeValidator(parse_check),
+    WithJsonSchema({"$comment": "evalkit:Expectation"}),
+]
+"""A `Check` as written in YAML (the schema export points the marker at `$defs/Expectation`)."""
 
 
 class ClientTimeSpec(StrictModel):
@@ -150,6 +239,14 @@ class Defaults(StrictModel):
     """How bare string expectations compare: `normalized` (case and whitespace) or `exact`."""
     unexpected_fields: UnexpectedPolicy = "warn"
     """What a field extracted in a turn but not in its `expect` does: `fail`, `warn` or `ignore`."""
+    prefill: dict[str, Any] = Field(default_factory=dict)
+    """Values every conversation is created with; a conversation's own `prefill` keys win."""
+    submitted: bool | None = None
+    """`submitted` for every conversation that does not say."""
+    no_errors: bool | None = None
+    """`no_errors` for every conversation that does not say."""
+    repeat: Annotated[int, Field(ge=1, le=1000)] | None = None
+    """`repeat` for every conversation that does not say."""
 
 
 class Turn(StrictModel):
@@ -163,6 +260,11 @@ class Turn(StrictModel):
     """`currentValues` sent with this turn; they replace existing values."""
     reply: Expectation | None = None
     """A check on the assistant's text in this turn, e.g. `{contains: email}`."""
+    asks: StrictStr | None = None
+    """The field this turn's prompt is for: a select, number or important-text chunk naming it
+    (a question asked only in plain text names no field; check it with `reply`)."""
+    offers: list[StrictStr] | None = None
+    """Options (values or labels) the select prompts of this turn must show, in any order."""
 
 
 class Conversation(StrictModel):
@@ -184,6 +286,11 @@ class Conversation(StrictModel):
     """Expected state at the end: prefill, then `set` and extractions in order, last write wins."""
     submitted: bool | None = None
     """Whether a SUBMISSION chunk must (true) or must not (false) have arrived."""
+    no_errors: bool | None = None
+    """`true`: no ERROR chunk and no unsuccessful END_OF_RESPONSE in any turn."""
+    repeat: Annotated[int, Field(ge=1, le=1000)] = 1
+    """How many times to run the conversation (the pytest plugin makes one item per repeat;
+    `evalkit run` does not repeat yet)."""
     unexpected_fields: UnexpectedPolicy | None = None
     """Overrides the suite default."""
     strings: StringPolicy | None = None
@@ -210,6 +317,31 @@ class Suite(StrictModel):
     conversations: Annotated[list[Conversation], Field(min_length=1)]
     """The conversations."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_defaults(cls, data: Any) -> Any:
+        """Give each conversation the `defaults` it does not set itself (prefill merges)."""
+        if not isinstance(data, dict):
+            return data
+        defaults, conversations = data.get("defaults"), data.get("conversations")
+        if isinstance(defaults, Defaults):
+            defaults = defaults.model_dump(exclude_defaults=True)
+        if not isinstance(defaults, dict) or not isinstance(conversations, list):
+            return data
+        inherited = []
+        for conversation in conversations:
+            if isinstance(conversation, dict):
+                conversation = dict(conversation)
+                prefill = defaults.get("prefill")
+                if isinstance(prefill, dict) and prefill:
+                    own = conversation.get("prefill")
+                    conversation["prefill"] = {**prefill, **(own if isinstance(own, dict) else {})}
+                for key in ("submitted", "no_errors", "repeat"):
+                    if defaults.get(key) is not None and key not in conversation:
+                        conversation[key] = defaults[key]
+            inherited.append(conversation)
+        return {**data, "conversations": inherited}
+
 
 class LoadedSuite(BaseModel):
     """A validated suite with where it came from."""
@@ -223,11 +355,14 @@ class LoadedSuite(BaseModel):
     sha256: str
     """Hash of the file's bytes, recorded in run metadata."""
     conversation_lines: list[int]
-    """1-based line of each conversation, in order."""
+    """1-based line of each conversation, in order (of its matrix row, for a matrix)."""
+    conversation_files: list[str] = Field(default_factory=list)
+    """The file of each conversation when some come from included files; empty otherwise."""
 
     def location(self, index: int) -> str:
-        """Return `path:line` of conversation `index`."""
-        return f"{self.path}:{self.conversation_lines[index]}"
+        """Return `path:line` of conversation `index` (in the included file it came from)."""
+        path = self.conversation_files[index] if self.conversation_files else self.path
+        return f"{path}:{self.conversation_lines[index]}"
 
     @property
     def name(self) -> str:

@@ -13,6 +13,12 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.emulator import EmulatorServer
 
+
+def run_dirs(root: Path) -> list[Path]:
+    """The run directories under an output root (beside them lies `history.db`)."""
+    return sorted(p for p in root.iterdir() if (p / "run.json").is_file())
+
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "suites" / "contact.eval.yaml"
 BROKEN = Path(__file__).parent / "data" / "suites" / "broken"
@@ -62,12 +68,12 @@ def test_a_broken_suite_makes_run_exit_2_and_nothing_is_run(tmp_path: Path) -> N
 def test_run_against_the_emulator_writes_reports_and_prints_the_html_path(tmp_path: Path) -> None:
     result = invoke("run", str(EXAMPLE), "--out", str(tmp_path), "--framing", "ndjson")
     assert result.exit_code == 0, result.output
-    (run_dir,) = tmp_path.iterdir()
+    (run_dir,) = run_dirs(tmp_path)
     assert f"HTML report: {run_dir / 'report.html'}" in result.output
     for name in ("results.jsonl", "run.json", "report.html", "report.md"):
         assert (run_dir / name).is_file()
     assert json.loads((run_dir / "run.json").read_text())["target"]["framing"] == "ndjson"
-    assert result.output.rstrip().endswith("exit 0: all conversations passed")
+    assert result.output.rstrip().endswith("exit 0: all gates met")
 
 
 def test_a_failing_conversation_exits_1_and_is_listed_with_its_reason(tmp_path: Path) -> None:
@@ -123,15 +129,20 @@ def test_no_secret_from_the_environment_reaches_the_reports(tmp_path: Path) -> N
         )
     assert result.exit_code == 0, result.output
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert {p.name for p in files} == {"results.jsonl", "run.json", "report.html", "report.md"}
+    names = {p.name for p in files}
+    assert {"results.jsonl", "run.json", "report.html", "report.md", "junit.xml"} <= names
+    assert "history.db" in names
     for path in files:
-        assert canary not in path.read_text(encoding="utf-8"), path
+        data = path.read_bytes()
+        for secret in (canary, "site-canary-0001"):
+            assert secret.encode() not in data, path
     assert canary not in result.output
+    assert "site-canary-0001" not in result.output
 
 
 def test_report_renders_a_stored_run_again(tmp_path: Path) -> None:
     assert invoke("run", str(EXAMPLE), "--out", str(tmp_path)).exit_code == 0
-    (run_dir,) = tmp_path.iterdir()
+    (run_dir,) = run_dirs(tmp_path)
     (run_dir / "report.html").unlink()
     result = invoke("report", str(run_dir))
     assert result.exit_code == 0

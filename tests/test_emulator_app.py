@@ -13,12 +13,12 @@ from typing import Any
 
 import httpx2
 import pytest
-import yaml
 
-from evalkit.emulator import EmulatorServer, Form, create_app, load_forms
+from evalkit.emulator import EmulatorServer, Form, create_app, form_from_wix, load_form, load_forms
 from evalkit.emulator.app import API_ROOT, choose_framing
-from evalkit.emulator.forms import form_from_wix, load_form, summarize_form
+from evalkit.emulator.forms import summarize_form
 from evalkit.errors import SuiteError, UsageError
+from evalkit.loader import load_suites
 from evalkit.suite import Check, Conversation, Suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -471,7 +471,7 @@ def test_the_server_stops_cleanly_and_frees_its_port() -> None:
     with EmulatorServer(FORMS_DIR) as running:
         port = running.port
         assert running.base_url == f"http://127.0.0.1:{port}"
-        assert running.form_ids == {"contact": "3c0f6a52-8d1e-4b7a-9f25-5e4c1a7d2b90"}
+        assert running.form_ids["contact"] == "3c0f6a52-8d1e-4b7a-9f25-5e4c1a7d2b90"
         with httpx2.Client() as http:
             assert http.post(running.base_url + API_ROOT, json={"formId": "contact"}).is_success
     assert set(threading.enumerate()) <= before
@@ -617,9 +617,10 @@ def test_a_wix_form_becomes_an_emulator_form() -> None:
 
 
 def load_suite() -> Suite:
-    text = SUITE_FILE.read_text(encoding="utf-8")
-    assert text.startswith("# yaml-language-server: $schema=evalkit.schema.json\n")
-    return Suite.model_validate(yaml.safe_load(text))
+    assert SUITE_FILE.read_text(encoding="utf-8").startswith(
+        "# yaml-language-server: $schema=evalkit.schema.json\n"
+    )
+    return load_suites([str(SUITE_FILE)])[0].suite  # the loader expands matrices and includes
 
 
 SUITE = load_suite()

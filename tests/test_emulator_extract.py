@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evalkit.emulator import Form, load_form
 from evalkit.emulator.extract import (
     Context,
     extract,
@@ -24,7 +25,6 @@ from evalkit.emulator.extract import (
     is_correction,
     parse_number_words,
 )
-from evalkit.emulator.forms import Form, load_form
 
 CONTACT = load_form(
     Path(__file__).resolve().parent.parent / "suites" / "forms" / "contact.form.yaml"

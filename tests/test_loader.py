@@ -108,7 +108,7 @@ def test_line_numbers_hold_for_any_line_ending(in_tmp: Path, newline: str, bom: 
 
 # ------------------------------------------------------------------------------ one problem each
 
-ALL_KEYS_TURN = "valid keys: user, expect, set, reply"
+ALL_KEYS_TURN = "valid keys: user, expect, set, reply, asks, offers"
 TAG_ADVICE = "remove it (suites use plain mappings, lists, text, numbers and booleans)"
 
 CASES = [
@@ -254,7 +254,8 @@ CASES = [
         HEAD + "      - user: hi\n        expect:\n          'first name': {text: a, email: b}\n",
         "s.eval.yaml:8: conversations[0].turns[0].expect['first name']: a mapping expectation "
         "names exactly one matcher (found text, email); valid matchers: equals, text, approx, "
-        "regex, one_of, contains, set, subset, absent, present, date, email, phone, fuzzy. "
+        "regex, one_of, contains, set, subset, absent, present, date, time, email, phone, fuzzy, "
+        "not, all_of, any_of, python. "
         "To expect an object value, write {equals: {...}}",
         id="matcher-two-names",
     ),

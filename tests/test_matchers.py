@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from evalkit.errors import SuiteError
+from evalkit.loader import load_suite
 from evalkit.matchers import MATCHERS, MISSING, default_matcher, match
 from evalkit.suite import MATCHER_NAMES, Check, parse_check
 
@@ -73,6 +76,30 @@ CASES = [
     pytest.param({"fuzzy": "Jonathan"}, "Jonathon", True, "similar", id="fuzzy-close"),
     pytest.param({"fuzzy": "Jonathan", "threshold": 0.99}, "Jonathon", False, "", id="fuzzy-high"),
     pytest.param("Jane", MISSING, False, "not extracted", id="missing-value"),
+    pytest.param({"time": "14:30"}, "2:30 pm", True, "same time 14:30", id="time-12h"),
+    pytest.param({"time": "14:30"}, "2026-11-25T14:30:00Z", True, "", id="time-datetime"),
+    pytest.param({"time": "9am"}, "09:00:00", True, "", id="time-9am"),
+    pytest.param({"time": "14:30"}, "14:45", False, "expected the time 14:30", id="time-off"),
+    pytest.param({"time": "14:30"}, "soon", False, "not a time", id="time-garbage"),
+    pytest.param({"time": 870}, "14:30", False, "quote it", id="time-unquoted-in-yaml"),
+    pytest.param({"not": {"contains": "sorry"}}, "Thanks!", True, "not contains", id="not"),
+    pytest.param({"not": {"contains": "sorry"}}, "Sorry!", False, "to fail", id="not-fails"),
+    pytest.param({"not": {"absent": True}}, "x", True, "", id="not-absent-is-present"),
+    pytest.param({"not": {"absent": True}}, MISSING, False, "", id="not-absent-missing"),
+    pytest.param(
+        {"all_of": [{"contains": "@"}, {"regex": "com$"}]}, "a@b.com", True, "all 2", id="all-of"
+    ),
+    pytest.param(
+        {"all_of": [{"contains": "@"}, {"regex": "org$"}]},
+        "a@b.com",
+        False,
+        "1 of 2 checks failed: regex",
+        id="all-of-one-fails",
+    ),
+    pytest.param({"any_of": [{"email": "a@b.com"}, "x"]}, "A@B.com", True, "", id="any-of"),
+    pytest.param(
+        {"any_of": [{"equals": 1}, {"equals": 2}]}, 3, False, "none of 2", id="any-of-none"
+    ),
 ]
 
 
@@ -81,7 +108,7 @@ def test_matcher(raw: Any, actual: Any, passes: bool, phrase: str) -> None:
     _, result = match(check(raw), actual)
     assert result.passed is passes, result.reason
     assert phrase in result.reason
-    if "fuzzy" not in str(raw):
+    if "fuzzy" not in str(raw) and "_of" not in str(raw):
         assert result.score == (1.0 if passes else 0.0)
 
 
@@ -123,3 +150,103 @@ def test_bad_mapping_expectations_say_what_is_valid(raw: Any, phrase: str) -> No
     with pytest.raises(ValueError, match=r"valid matchers|its options") as info:
         parse_check(raw)
     assert phrase in str(info.value)
+
+
+CUSTOM = """
+from evalkit import MatchResult, custom_check
+
+
+@custom_check
+def iban(actual, country="LT"):
+    ok = isinstance(actual, str) and actual.replace(" ", "").startswith(country)
+    return ok, f"{actual} is {'an' if ok else 'not an'} {country} IBAN"
+
+
+@custom_check
+def always(actual):
+    return MatchResult(True, 0.5, actual, "custom result")
+
+
+@custom_check
+def broken(actual):
+    raise RuntimeError("boom")
+
+
+def unmarked(actual):
+    return True
+"""
+
+
+@pytest.fixture
+def custom_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    (tmp_path / "my_checks.py").write_text(CUSTOM, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "my_checks"
+
+
+@pytest.mark.parametrize(
+    ("raw", "actual", "passes", "phrase"),
+    [
+        pytest.param({"python": "my_checks:iban"}, "LT12 1000", True, "is an LT IBAN", id="pair"),
+        pytest.param(
+            {"python": "my_checks:iban", "args": {"country": "DE"}},
+            "LT12",
+            False,
+            "not an DE IBAN",
+            id="args",
+        ),
+        pytest.param({"python": "my_checks:always"}, "x", True, "custom result", id="result"),
+        pytest.param(
+            {"python": "my_checks:broken"}, "x", False, "raised RuntimeError", id="raises"
+        ),
+        pytest.param(
+            {"python": "my_checks:unmarked"}, "x", False, "decorate it with", id="unmarked"
+        ),
+        pytest.param({"python": "os:system"}, "x", False, "not marked as a check", id="os-system"),
+        pytest.param({"python": "my_checks:nope"}, "x", False, "has no function", id="no-such"),
+        pytest.param({"python": "my_checks:iban"}, MISSING, False, "not extracted", id="missing"),
+    ],
+)
+def test_python_checks_call_only_marked_functions(
+    custom_module: str, raw: Any, actual: Any, passes: bool, phrase: str
+) -> None:
+    _, result = match(check(raw), actual)
+    assert result.passed is passes, result.reason
+    assert phrase in result.reason
+
+
+def test_a_python_check_that_cannot_be_resolved_is_a_load_problem(
+    custom_module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.eval.yaml").write_text(
+        "suite: s\nform: f\nconversations:\n  - id: c\n    turns:\n      - user: hi\n"
+        "        expect:\n          iban: {not: {python: 'my_checks:unmarked'}}\n"
+    )
+    with pytest.raises(SuiteError) as caught:
+        load_suite("s.eval.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "s.eval.yaml:8: conversations[0].turns[0].expect.iban: my_checks:unmarked is not "
+        "marked as a check; decorate it with @evalkit.custom_check"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "phrase"),
+    [
+        pytest.param({"all_of": []}, "non-empty list", id="all-of-empty"),
+        pytest.param({"any_of": "x"}, "non-empty list", id="any-of-not-a-list"),
+        pytest.param({"not": {"emial": "x"}}, "found none", id="nested-unknown-matcher"),
+        pytest.param({"python": "no colon"}, "module:function", id="python-spec"),
+    ],
+)
+def test_bad_composite_and_python_expectations(raw: Any, phrase: str) -> None:
+    with pytest.raises(ValueError, match=r".") as info:
+        parse_check(raw)
+    assert phrase in str(info.value)
+
+
+def test_checks_serialise_back_to_their_yaml_spelling() -> None:
+    raw = {"all_of": [{"regex": "^a", "ignore_case": True}, {"not": {"absent": True}}, "x"]}
+    assert check(raw).model_dump() == raw
+    assert check({"equals": {"city": "Oslo"}}).model_dump() == {"equals": {"city": "Oslo"}}

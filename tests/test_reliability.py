@@ -14,11 +14,17 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from evalkit.client import RetryPolicy
+from evalkit.client import RetryPolicy, Secret
 from evalkit.emulator import EmulatorServer
 from evalkit.loader import load_suites
 from evalkit.results import RESULTS_FILE, read_run
 from evalkit.runner import RunSettings, Target, run_async
+
+
+def run_dirs(root: Path) -> list[Path]:
+    """The run directories under an output root (beside them lies `history.db`)."""
+    return sorted(p for p in root.iterdir() if (p / "run.json").is_file())
+
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMS = ROOT / "suites" / "forms"
@@ -143,6 +149,14 @@ def run_cli(*args: str, **kwargs) -> subprocess.Popen:
     )
 
 
+def wait_for(condition, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "timed out waiting for the run to start"
+        time.sleep(0.02)
+
+
 def keys(run_dir: Path) -> list[tuple]:
     rows = (run_dir / RESULTS_FILE).read_text().splitlines()
     return [
@@ -177,7 +191,7 @@ def test_a_killed_run_resumes_to_the_same_result_with_every_conversation_once(
     suite = str(ROOT / "suites" / "contact.eval.yaml")
     reference = run_cli(suite, "--out", str(tmp_path / "ref"), *target_args(slow_emulator))
     reference.communicate(timeout=120)
-    (ref_dir,) = (tmp_path / "ref").iterdir()
+    (ref_dir,) = run_dirs(tmp_path / "ref")
     expected = summary_of(ref_dir)
     rng = random.Random(20261125)
     for trial in range(3):
@@ -185,10 +199,11 @@ def test_a_killed_run_resumes_to_the_same_result_with_every_conversation_once(
         process = run_cli(
             suite, "--out", str(out), "--concurrency", "2", *target_args(slow_emulator)
         )
-        time.sleep(rng.uniform(0.4, 1.6))
+        wait_for(lambda out=out: any(out.glob("*/run.json")), process)  # the run has begun
+        time.sleep(rng.uniform(0.0, 1.2))
         process.kill()
         process.communicate(timeout=30)
-        (run_dir,) = out.iterdir()
+        (run_dir,) = run_dirs(out)
         resumed = run_cli("--resume", str(run_dir), *target_args(slow_emulator))
         output, _ = resumed.communicate(timeout=120)
         assert resumed.returncode == 0, output
@@ -213,11 +228,11 @@ def test_sigterm_stops_launching_writes_the_summary_and_exits_130(
         "5",
         *target_args(slow_emulator),
     )
-    time.sleep(1.0)
+    wait_for(lambda: any(p.stat().st_size for p in tmp_path.glob("*/results.jsonl")), process)
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
-    (run_dir,) = tmp_path.iterdir()
+    (run_dir,) = run_dirs(tmp_path)
     info, results = read_run(run_dir)
     assert info.interrupted
     assert 0 < len(results) < 20
@@ -314,3 +329,89 @@ def test_a_torn_last_line_is_dropped_before_appending(tmp_path: Path) -> None:
     assert drop_torn_tail(path) == len('{"suite": "x", "conv')
     assert path.read_text() == '{"a": 1}\n{"b": 2}\n'
     assert drop_torn_tail(path) == 0
+
+
+def matrix_suite(tmp_path: Path, count: int) -> list:
+    lines = ["suite: fault-matrix", "form: contact", "conversations:"]
+    for i in range(count):
+        lines += [
+            f"  - id: c{i:03d}",
+            "    turns:",
+            f'      - user: "Hi, I\'m Jane Doe, jane{i}@example.com"',
+            f"        expect: {{first_name: Jane, email: jane{i}@example.com}}",
+            '      - user: "Text message please"',
+            "        expect: {contact_method: text_message}",
+        ]
+    return suite_file(tmp_path, "\n".join(lines) + "\n")
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_fault_matrix_the_run_completes_recovers_and_records_every_retry(
+    tmp_path: Path,
+) -> None:
+    """500 conversations, 10% of requests failing across every fault kind."""
+    from evalkit.emulator import Faults
+    from evalkit.emulator.faults import ALL_FAULTS, BEFORE_PROCESSING
+
+    suites = matrix_suite(tmp_path, 500)
+    faults = Faults(rate=0.10, kinds=ALL_FAULTS, seed=11, retry_after=0.02, stall_seconds=30)
+    settings = RunSettings(
+        concurrency=24,
+        turn_timeout=1.0,
+        restarts=3,
+        retry=RetryPolicy(initial=0.01, maximum=0.05),
+    )
+    with EmulatorServer(FORMS, faults=faults) as server:
+        target = Target(name="custom", base_url=server.base_url, form_ids=server.form_ids)
+        outcome = await run_async(suites, target, out_root=tmp_path / "out", settings=settings)
+        injected = dict(server.fault_counts)
+    assert set(injected) == set(ALL_FAULTS), injected  # every kind happened
+    rows = (outcome.run_dir / RESULTS_FILE).read_text().splitlines()
+    assert len(rows) == 500
+    assert len({r.key for r in outcome.results}) == 500
+    decided = [r for r in outcome.results if r.status in ("pass", "fail")]
+    assert len(decided) >= 495, [r.error for r in outcome.results if r.error][:5]
+    assert all(r.status == "pass" for r in decided)  # faults never turn into wrong verdicts
+    retries = [a for r in outcome.results for a in r.all_retries()]
+    restarts = [a for r in outcome.results for a in r.restarts]
+    before = sum(n for kind, n in injected.items() if kind in BEFORE_PROCESSING)
+    after = sum(n for kind, n in injected.items() if kind not in BEFORE_PROCESSING)
+    assert len(retries) == before  # every fault before a response was retried, and recorded
+    errors_after_start = sum(1 for r in outcome.results if r.status == "error")
+    assert len(restarts) + errors_after_start == after
+    resets = {"RemoteProtocolError", "ReadError"}  # how a closed connection surfaces
+    assert {a.cause for a in retries} <= {"HTTP 429", "HTTP 500", "HTTP 503", *resets}
+
+
+@pytest.mark.anyio
+async def test_oauth_tokens_and_credentials_never_reach_the_run_directory(tmp_path: Path) -> None:
+    from evalkit.client import Credentials
+    from evalkit.report import write_reports
+
+    token, secret, site = "tok-9f8e7d6c5b4a", "app-secret-0a1b2c3d", "site-7e6d5c4b"
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/oauth2/token":
+            return httpx2.Response(200, json={"access_token": token, "expires_in": 14400})
+        echoed = f"{request.headers['authorization']} {request.content.decode()}"
+        text = {"chunkType": "TEXT", "textDetails": {"text": echoed}}
+        session = {"id": "s", "formId": "contact"}
+        return stream(
+            {"responseChunk": text, "interactiveFormSession": session}, {"responseChunk": EOR}
+        )
+
+    credentials = Credentials(
+        app_id="app", app_secret=Secret(secret), instance_id="inst", site_id=site
+    )
+    outcome = await run_async(
+        suite_file(tmp_path),
+        Target(name="wix", base_url="https://t.test", credentials=credentials),
+        out_root=tmp_path / "out",
+        transport=httpx2.MockTransport(handler),
+    )
+    write_reports(outcome.run_dir, outcome.info, outcome.results)
+    written = "".join(p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    for value in (token, secret, site):
+        assert value not in written
+    assert "[REDACTED]" in written

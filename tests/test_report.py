@@ -1,7 +1,13 @@
-"""The HTML and Markdown reports: golden output, hostile target text kept inert, determinism."""
+"""The HTML and Markdown reports: goldens, hostile text kept inert, size caps, determinism.
+
+The browser behaviour of the HTML report is tested in tests/browser/.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -14,10 +20,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evalkit.report import (
+    GITHUB_STEP_SUMMARY_LIMIT,
+    PR_COMMENT_LIMIT,
+    Regression,
+    RunComparison,
+    TrendPoint,
     make_environment,
     neutralize_markdown,
     render_html,
     render_markdown,
+    report_script,
     write_reports,
 )
 from evalkit.results import (
@@ -36,7 +48,7 @@ from evalkit.results import (
 )
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "run_fixture"
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+RICH = Path(__file__).resolve().parent / "data" / "run_fixture_rich"
 
 Run = tuple[RunInfo, list[ConversationResult]]
 
@@ -44,6 +56,11 @@ Run = tuple[RunInfo, list[ConversationResult]]
 @pytest.fixture
 def run() -> Run:
     return read_run(FIXTURE)
+
+
+@pytest.fixture
+def rich() -> Run:
+    return read_run(RICH)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -57,12 +74,26 @@ class _Markup(HTMLParser):
         self.tags: list[str] = []
         self.attributes: list[tuple[str, str]] = []
         self.metas: list[dict[str, str | None]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._script: dict[str, str | None] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
         self.attributes += [(name, value or "") for name, value in attrs]
         if tag == "meta":
             self.metas.append(dict(attrs))
+        if tag == "script":
+            self._script = dict(attrs)
+            self.scripts.append((self._script, ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._script = None
 
 
 def parse_html(page: str) -> _Markup:
@@ -101,17 +132,145 @@ def test_markdown_report_matches_golden(run: Run, golden: Callable[[str, str], N
     golden("report.md", render_markdown(*run))
 
 
+def test_rich_html_report_matches_golden(rich: Run, golden: Callable[[str, str], None]) -> None:
+    golden("report_rich.html", render_html(*rich))
+
+
+def test_rich_markdown_report_matches_golden(rich: Run, golden: Callable[[str, str], None]) -> None:
+    golden("report_rich.md", render_markdown(*rich))
+
+
 # ----------------------------------------------------------------------------- content
 
 
-def test_html_report_is_self_contained_with_a_csp_and_no_scripts(run: Run) -> None:
+def csp_directives(markup: _Markup) -> dict[str, str]:
+    csp = [m for m in markup.metas if m.get("http-equiv") == "Content-Security-Policy"]
+    assert len(csp) == 1
+    content = csp[0]["content"] or ""
+    return dict(part.strip().split(" ", 1) for part in content.split(";"))
+
+
+def test_html_report_is_self_contained_and_its_csp_allows_exactly_its_own_script(run: Run) -> None:
     markup = parse_html(render_html(*run))
 
-    csp = [m for m in markup.metas if m.get("http-equiv") == "Content-Security-Policy"]
-    assert [m["content"] for m in csp] == [CSP]
-    assert not {"script", "link", "img", "iframe", "object"} & set(markup.tags)
+    directives = csp_directives(markup)
+    assert directives["default-src"] == "'none'"
+    assert directives["img-src"] == "data:"
+    executable = [text for attrs, text in markup.scripts if attrs.get("type") != "application/json"]
+    assert len(executable) == 1
+    digest = base64.b64encode(hashlib.sha256(executable[0].encode()).digest()).decode()
+    assert directives["script-src"] == f"'sha256-{digest}'"
+    assert executable[0] == report_script()
+    assert not [attrs for attrs, _ in markup.scripts if "src" in attrs]
+    assert not {"link", "img", "iframe", "object", "embed"} & set(markup.tags)
     links = [value for name, value in markup.attributes if name in {"href", "src"}]
     assert all(link.startswith("#") for link in links), links
+
+
+def test_report_script_builds_the_page_without_html_sinks() -> None:
+    script = report_script()
+
+    for sink in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "Function(",
+    ):
+        assert sink not in script, sink
+
+
+def test_embedded_data_parses_back_to_every_conversation(rich: Run) -> None:
+    markup = parse_html(render_html(*rich))
+    data = {attrs["id"]: json.loads(text) for attrs, text in markup.scripts if attrs.get("id")}
+
+    index, details = data["evalkit-index"], data["evalkit-details"]
+    rows = [(index["suites"][row[1]], row[2], row[3], row[4]) for row in index["rows"]]
+    assert rows == [(r.suite, r.conversation_id, r.repeat, r.status) for r in rich[1]]
+    assert len(details) == len(rows)
+    assert index["tags"] == ["dates", "phone", "smoke"]
+
+
+def test_server_rendered_failures_come_worst_first_with_stable_anchors(rich: Run) -> None:
+    page = render_html(*rich)
+
+    anchors = re.findall(r'<article class="conversation \w+" id="([^"]+)"', page)
+    assert anchors == [
+        "booking/pick-a-service/0",  # errors first
+        "contact-form/phone-format/0",  # two failing verdicts
+        "booking/date-relative/1",  # one
+    ]
+
+
+def test_html_marks_the_slices_of_the_user_message_the_service_extracted_from(rich: Run) -> None:
+    page = render_html(*rich)
+
+    assert (
+        '<div class="msg user">call me on <mark title="phone">415 555 0100</mark> please</div>'
+        in page
+    )
+
+
+@pytest.mark.parametrize(
+    ("snippet"),
+    [
+        pytest.param(
+            '<span class="type">MULTI_SELECT_INPUT</span><code class="field">topics</code>'
+            '<span class="opt">Sales</span><span class="opt">Support</span>',
+            id="select-options",
+        ),
+        pytest.param(
+            '<span class="type">IMPORTANT_TEXT</span><code class="field">phone</code>'
+            '<span class="ctext">Include the country code.</span>',
+            id="important-text",
+        ),
+        pytest.param(
+            '<div class="chunk error"><span class="type">ERROR</span>'
+            '<span class="ctext">That phone number looks incomplete.</span>',
+            id="error",
+        ),
+        pytest.param(
+            '<span class="chip"><code class="field">phone</code>= '
+            '<code class="value">&#34;4155550100&#34;</code></span> '
+            '<span class="muted">415-555-0100</span>',
+            id="data-chip-with-display-value",
+        ),
+        pytest.param(
+            '<div class="retry">attempt 1: HTTP 429; retry after 1.00 s</div>', id="retry"
+        ),
+        pytest.param(
+            "<li>restarted: attempt 1: truncated: stream ended without END_OF_RESPONSE; "
+            "restart</li>",
+            id="restart",
+        ),
+        pytest.param('<div class="card flaky"><div class="n">1</div>', id="flaky-count"),
+        pytest.param("95% CI 23.1%–88.2%", id="pass-rate-interval"),
+    ],
+)
+def test_html_shows_each_kind_of_thing_distinctly(rich: Run, snippet: str) -> None:
+    assert snippet in render_html(*rich)
+
+
+def test_comparison_and_history_render_only_when_given(run: Run) -> None:
+    info, results = run
+    comparison = RunComparison(
+        baseline_run_id="base-run",
+        baseline_pass_rate=1.0,
+        regressions=[Regression("contact-form", "phone-and-newsletter", 0, "pass", "fail")],
+    )
+    history = [TrendPoint("r1", "2026-03-01T02:00:00Z", 0.9), TrendPoint("r2", "x", 0.8)]
+
+    plain = render_html(info, results)
+    full = render_html(info, results, comparison=comparison, history=history)
+
+    for marker in ('id="regressions"', "Pass rate over the last", "base-run"):
+        assert marker not in plain
+        assert marker in full
+    assert full.index('id="regressions"') < full.index('id="summary"')
+    assert '<a href="#contact-form/phone-and-newsletter/0">' in full
+    assert "Pass rate over the last 3 runs" in full
+    assert "base-run" in render_markdown(info, results, comparison=comparison)
 
 
 @pytest.mark.parametrize("render", [render_html, render_markdown], ids=["html", "markdown"])
@@ -140,7 +299,10 @@ def test_html_transcript_shows_user_text_data_and_other_chunk_types_by_name(run:
     page = render_html(*run)
 
     assert '<div class="msg user">how many seats?</div>' in page
-    assert '<code>email</code> = <code class="value">&#34;sam@example.com&#34;</code>' in page
+    assert (
+        '<code class="field">email</code>= <code class="value">&#34;sam@example.com&#34;</code>'
+        in page
+    )
     for chunk_type in ("SINGLE_SELECT_INPUT", "NUMBER_INPUT", "IMPORTANT_TEXT", "HOLOGRAM"):
         assert f'<span class="type">{chunk_type}</span>' in page
 
@@ -236,14 +398,17 @@ def test_html_report_escapes_hostile_text(payload: str) -> None:
     page = render_html(*hostile_run(payload))
     markup = parse_html(page)
 
-    assert not {"script", "img", "iframe"} & set(markup.tags)
+    assert not {"img", "iframe"} & set(markup.tags)
+    assert markup.tags.count("script") == 3  # the two data blocks and the report's own script
+    assert page.lower().count("<script") == 3
     assert not [name for name, _ in markup.attributes if name.startswith("on")]
     links = [value for name, value in markup.attributes if name in {"href", "src"}]
     assert all(link.startswith("#") for link in links), links
-    assert "<script" not in page.lower()
     assert "<img" not in page.lower()
     if "<" in payload:
         assert "&lt;" in page
+    data = {attrs.get("id"): json.loads(text) for attrs, text in markup.scripts if attrs.get("id")}
+    assert data["evalkit-index"]["rows"][0][2] == payload  # the data block holds it intact
 
 
 def test_html_report_shows_escaped_script_tag_as_text() -> None:
@@ -349,3 +514,75 @@ def test_environment_escapes_html_templates_only_and_rejects_undefined_names() -
     assert env.autoescape("report.md.j2") is False
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ missing }}").render()
+
+
+# ----------------------------------------------------------------------------- Markdown size cap
+
+
+def many_failures(count: int) -> Run:
+    """A run of `count` failed conversations; conversation k fails on k % 7 + 1 fields."""
+    results = []
+    for k in range(count):
+        failing = [
+            FieldResult(
+                field=f"field_{j}",
+                turn=1,
+                matcher="text",
+                expected="x" * 40,
+                actual="y" * 40,
+                outcome="wrong",
+                passed=False,
+                score=0.0,
+                reason="the assistant extracted something else entirely " * 2,
+            )
+            for j in range(k % 7 + 1)
+        ]
+        results.append(
+            ConversationResult(
+                suite="big", conversation_id=f"c{k:04d}", status="fail", fields=failing
+            )
+        )
+    info = RunInfo(
+        run_id="big",
+        evalkit_version="0.1.0",
+        started_at="2026-03-02T02:00:00Z",
+        target=TargetInfo(name="emulator", base_url="http://127.0.0.1:1", framing="sse"),
+        summary=Summary(total=count, failed=count, pass_rate=0.0, error_rate=0.0),
+    )
+    return info, results
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [
+        pytest.param(PR_COMMENT_LIMIT, id="pr-comment"),
+        pytest.param(20_000, id="20k"),
+        pytest.param(3_000, id="3k"),
+    ],
+)
+def test_markdown_is_cut_to_its_budget_keeping_the_worst_and_what_ran(budget: int) -> None:
+    info, results = many_failures(400)
+
+    document = render_markdown(info, results, max_bytes=budget)
+
+    assert len(document.encode("utf-8")) <= budget
+    assert "## What ran" in document
+    assert "not listed here, to keep within the size limit" in document
+    shown = re.findall(r"^### ❌ big / (c\d+)", document, flags=re.MULTILINE)
+    # Worst first: every conversation failing on 7 fields comes before any failing on fewer.
+    worst = sorted(f"c{k:04d}" for k in range(400) if k % 7 == 6)
+    assert shown == worst[: len(shown)]
+    if budget >= 20_000:
+        assert shown
+
+
+def test_markdown_within_its_budget_is_not_cut(run: Run) -> None:
+    assert render_markdown(*run, max_bytes=GITHUB_STEP_SUMMARY_LIMIT) == render_markdown(*run)
+
+
+def test_write_reports_caps_the_markdown_file(tmp_path: Path) -> None:
+    info, results = many_failures(100)
+
+    write_reports(tmp_path, info, results, markdown_max_bytes=10_000)
+
+    assert len((tmp_path / "report.md").read_bytes()) <= 10_000

@@ -195,3 +195,84 @@ def test_extraction_helpers_ignore_other_chunks_and_keep_the_last_value() -> Non
     )
     assert extracted_values(record) == {"a": 2}
     assert assistant_text(record) == "Got it. Check a."
+
+
+def select(field: str, *options: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "chunkType": "SINGLE_SELECT_INPUT",
+        "singleSelectInputDetails": {
+            "fieldTarget": field,
+            "options": [{"value": v, "label": label} for v, label in options],
+        },
+    }
+
+
+METHOD = select("contact_method", ("email", "Email"), ("phone_call", "Phone call"))
+
+
+@pytest.mark.parametrize(
+    ("raw_turn", "chunks", "passes", "phrase"),
+    [
+        pytest.param({"asks": "contact_method"}, [METHOD], True, "for contact_method", id="asks"),
+        pytest.param({"asks": "email"}, [METHOD], False, "expected email", id="asks-another-field"),
+        pytest.param(
+            {"asks": "first_name"},
+            [text("What's your first name?")],
+            False,
+            "plain text names none",
+            id="asks-in-plain-text",
+        ),
+        pytest.param(
+            {"asks": "age"},
+            [{"chunkType": "IMPORTANT_TEXT", "importantTextDetails": {"fieldTarget": "age"}}],
+            True,
+            "",
+            id="asks-by-important-text",
+        ),
+        pytest.param(
+            {"offers": ["Phone call", "email"]}, [METHOD], True, "offered Email", id="offers"
+        ),
+        pytest.param(
+            {"offers": ["sms"]}, [METHOD], False, "missing sms", id="offers-missing-option"
+        ),
+    ],
+)
+def test_prompt_checks(
+    raw_turn: dict[str, Any], chunks: list[dict[str, Any]], passes: bool, phrase: str
+) -> None:
+    conv = conversation(turns=[{"user": "hi", **raw_turn}])
+
+    score = score_conversation(conv, Defaults(), [GREETING, turn(*chunks)])
+
+    assert [(c.check, c.turn, c.passed) for c in score.checks] == [
+        (next(iter(raw_turn)), 1, passes)
+    ]
+    assert phrase in score.checks[0].reason
+    assert score.status == ("pass" if passes else "fail")
+
+
+@pytest.mark.parametrize(
+    ("chunks", "passes", "phrase"),
+    [
+        pytest.param([text("ok")], True, "no ERROR chunk", id="clean"),
+        pytest.param(
+            [{"chunkType": "ERROR", "errorDetails": {"messageText": "I didn't get that"}}],
+            False,
+            'turn 1: ERROR "I didn\'t get that"',
+            id="error-chunk",
+        ),
+        pytest.param(
+            [{"chunkType": "END_OF_RESPONSE", "endOfResponseDetails": {"success": False}}],
+            False,
+            "END_OF_RESPONSE success false",
+            id="unsuccessful-end",
+        ),
+    ],
+)
+def test_no_errors_check(chunks: list[dict[str, Any]], passes: bool, phrase: str) -> None:
+    conv = conversation(turns=[{"user": "hi"}], no_errors=True)
+
+    score = score_conversation(conv, Defaults(), [GREETING, turn(*chunks)])
+
+    assert [(c.check, c.passed) for c in score.checks] == [("no_errors", passes)]
+    assert phrase in score.checks[0].reason

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import click
 
-from evalkit import __version__
+from evalkit.cli.authoring_cmd import expand, init, record_command, schema
 from evalkit.cli.common import EvalkitGroup
+from evalkit.cli.compare_cmd import compare
 from evalkit.cli.emulator_cmd import emulator
+from evalkit.cli.history_cmd import history
+from evalkit.cli.merge_cmd import merge
 from evalkit.cli.report_cmd import report
 from evalkit.cli.run_cmd import run, validate
+from evalkit.version import __version__
 
 __all__ = ["main"]
 
@@ -26,5 +30,7 @@ def main() -> None:
     """Evaluate AI conversational forms: run YAML suites against a target and report."""
 
 
-for _command in (run, validate, report, emulator):
+for _command in (run, validate, report, compare, emulator, schema, expand, record_command, init):
     main.add_command(_command)
+main.add_command(history)
+main.add_command(merge)

@@ -16,6 +16,7 @@ from evalkit.results import ConversationResult, RunInfo
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INCOMPLETE",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "EvalkitGroup",
@@ -24,7 +25,7 @@ __all__ = [
     "print_summary",
 ]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def console(*, stderr: bool = False) -> Console:

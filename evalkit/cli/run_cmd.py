@@ -13,22 +13,35 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evalkit import __version__
-from evalkit.cli.common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, console, print_summary
+from evalkit.ci import append_step_summary, git_context
+from evalkit.cli.common import EXIT_INTERRUPTED, EXIT_OK, console, print_summary
+from evalkit.cli.compare_cmd import Gates, evaluate_gates, print_comparison
+from evalkit.cli.matrix import parse_configs, run_matrix
 from evalkit.client import WIX_BASE_URL, Credentials, Mode, RetryPolicy
+from evalkit.compare import compare_runs
 from evalkit.errors import UsageError
+from evalkit.history import HISTORY_FILE, last_good_run, record_run
+from evalkit.junit import write_junit
 from evalkit.loader import load_suites
+from evalkit.merge import suite_key, target_key
 from evalkit.report import write_reports
 from evalkit.results import ConversationResult, RunInfo, read_run
-from evalkit.runner import RunOutcome, RunSettings, Target, emulator_target, run_sync
+from evalkit.runner import (
+    RunOutcome,
+    RunSettings,
+    Target,
+    emulator_target,
+    plan,
+    run_sync,
+)
 from evalkit.suite import LoadedSuite
+from evalkit.version import __version__
 
 __all__ = ["run", "validate"]
 
 FRAMINGS = ("sse", "ndjson", "json-array", "unary")
 WIX_RATE_LIMIT = 200.0
 """Requests per minute Wix documents per app instance; the default for `--target wix`."""
-EXIT_INTERRUPTED = 130
 
 
 def _parse_form_ids(values: Sequence[str]) -> dict[str, str]:
@@ -104,21 +117,17 @@ def _progress(out: Console, total: int) -> Iterator[Callable[[ConversationResult
         yield lambda result: progress.advance(task)
 
 
-def _exit_code(info: RunInfo, max_error_rate: float, run_dir: Path) -> tuple[int, str]:
-    summary = info.summary
-    if info.interrupted:
-        return EXIT_INTERRUPTED, (
-            f"interrupted after {summary.total} conversation(s); "
-            f"finish it with: evalkit run --resume {run_dir}"
-        )
-    if summary.error_rate is not None and summary.error_rate > max_error_rate:
-        return EXIT_INCOMPLETE, (
-            f"error rate {summary.error_rate:.1%} is above --max-error-rate {max_error_rate:.1%}: "
-            "the run could not measure enough"
-        )
-    if summary.failed:
-        return EXIT_FAILED, f"{summary.failed} conversation(s) failed"
-    return EXIT_OK, "all conversations passed"
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, sep, count = value.partition("/")
+    try:
+        shard = (int(index), int(count))
+    except ValueError:
+        shard = (0, 0)
+    if not sep or not 1 <= shard[0] <= shard[1]:
+        raise UsageError(f"--shard takes i/n with 1 <= i <= n, e.g. 2/4; got {value!r}")
+    return shard
 
 
 def _load(paths: Sequence[str]) -> list[LoadedSuite]:
@@ -214,6 +223,53 @@ def _load(paths: Sequence[str]) -> list[LoadedSuite]:
     help="Exit 3 when more than this share of conversations end in error.",
 )
 @click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Exit 1 when the pass rate is under this (default: exit 1 on any failure).",
+)
+@click.option(
+    "--baseline",
+    default=None,
+    metavar="RUN_DIR|last",
+    help="Compare with a run directory, or with `last`: the latest run of the same suites and "
+    "target (in OUT/history.db) that met its gates. Shows regressions, fixes and a verdict.",
+)
+@click.option(
+    "--max-regressions",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --baseline: exit 1 when there are more regressions than this.",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.05,
+    show_default=True,
+    help="With --baseline: exit 1 on a regression significant at this level (McNemar).",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run every conversation N times (default: as each suite says) to measure flakiness.",
+)
+@click.option(
+    "--config",
+    "configs",
+    multiple=True,
+    metavar="LABEL[:KEY]=FORM_ID",
+    help="Run the suites once per configuration LABEL (repeatable) and show them side by side; "
+    "KEY is a suite's form key (default: every form). E.g. --config v1=contact "
+    "--config v2=contact-v2.",
+)
+@click.option(
+    "--shard",
+    default=None,
+    metavar="I/N",
+    help="Run only shard I of N (a stable split by conversation); merge with `evalkit merge`.",
+)
+@click.option(
     "--resume",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
@@ -246,6 +302,13 @@ def run(
     retries: int,
     restarts: int,
     max_error_rate: float,
+    fail_under: float | None,
+    baseline: str | None,
+    max_regressions: int | None,
+    alpha: float,
+    repeat: int | None,
+    configs: tuple[str, ...],
+    shard: str | None,
     resume: Path | None,
     retry_errors: bool,
     grace: float,
@@ -266,7 +329,8 @@ def run(
     if not paths:
         raise UsageError("name the suites to run (files or directories), or --resume RUN_DIR")
     mode: Mode = framing or "sse"
-    target = _target(target_name, base_url, mode, _parse_form_ids(form_id_pairs), rate_limit)
+    form_ids = _parse_form_ids(form_id_pairs)
+    target = _target(target_name, base_url, mode, form_ids, rate_limit)
     suites = _load(paths)
     settings = RunSettings(
         concurrency=concurrency,
@@ -275,10 +339,38 @@ def run(
         restarts=restarts,
         retry=RetryPolicy(retries=retries),
         grace=grace,
+        repeat=repeat,
+        shard=_parse_shard(shard),
     )
-    total = sum(len(s.suite.conversations) for s in suites)
+    gates = Gates(
+        fail_under=fail_under,
+        max_regressions=max_regressions,
+        alpha=alpha,
+        max_error_rate=max_error_rate,
+    )
+    base = read_run(Path(baseline)) if baseline not in (None, "last") else None
+    first = Path(paths[0])
+    git = git_context(os.environ, first.parent if first.is_file() else first)
+    git_commit, git_branch = git.commit, git.branch
+    total = len(plan(suites, repeat=settings.repeat, shard=settings.shard))
+    if configs:
+        if resume is not None or baseline is not None:
+            raise UsageError(
+                "--config runs a new matrix; it does not go with --resume or --baseline"
+            )
+        run_matrix(
+            out,
+            suites,
+            target,
+            mode,
+            forms_dirs,
+            parse_configs(configs),
+            settings,
+            gates,
+            out_root,
+        )
     context: AbstractContextManager[Target] = (
-        emulator_target(suites, mode=mode, forms=forms_dirs)
+        emulator_target(suites, mode=mode, forms=forms_dirs, form_ids=form_ids)
         if target is None
         else nullcontext(target)
     )
@@ -299,15 +391,79 @@ def run(
                 retry_errors=retry_errors,
                 on_result=advance,
                 handle_signals=True,
+                git_commit=git_commit,
+                git_branch=git_branch,
             )
-    paths_written = write_reports(outcome.run_dir, outcome.info, outcome.results)
+    history_db = out_root / HISTORY_FILE
+    if baseline == "last":
+        base = _last_good(out, history_db, outcome.info, git_branch)
+    comparison = (
+        compare_runs(base[0], base[1], outcome.info, outcome.results, alpha=alpha)
+        if base is not None
+        else None
+    )
+    paths_written = write_reports(
+        outcome.run_dir, outcome.info, outcome.results, comparison=comparison
+    )
+    junit = write_junit(outcome.run_dir, outcome.info, outcome.results)
     print_summary(out, outcome.info, outcome.results)
+    if comparison is not None:
+        print_comparison(out, comparison)
+    if outcome.info.interrupted:
+        code, reasons = (
+            EXIT_INTERRUPTED,
+            [
+                f"interrupted after {outcome.info.summary.total} conversation(s); "
+                f"finish it with: evalkit run --resume {outcome.run_dir}"
+            ],
+        )
+    else:
+        code, reasons = evaluate_gates(outcome.info, gates, comparison)
+    record_run(
+        history_db,
+        outcome.run_dir,
+        outcome.info,
+        outcome.results,
+        gates_met=code == EXIT_OK,
+        branch=git_branch,
+        commit=git_commit,
+    )
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        append_step_summary(
+            paths_written["markdown"].read_text(encoding="utf-8"), Path(summary_file)
+        )
     out.print(f"results: {outcome.run_dir / 'results.jsonl'}")
+    out.print(f"JUnit XML: {junit}")
     out.print(f"markdown report: {paths_written['markdown']}")
     out.print(f"HTML report: {paths_written['html']}")
-    code, reason = _exit_code(outcome.info, max_error_rate, outcome.run_dir)
-    out.print(f"exit {code}: {reason}")
+    out.print(f"exit {code}: {'; '.join(reasons)}")
     sys.exit(code)
+
+
+def _last_good(
+    out: Console, history_db: Path, info: RunInfo, branch: str | None
+) -> tuple[RunInfo, list[ConversationResult]] | None:
+    """The run `--baseline last` means, read; None (said aloud) when there is none yet.
+
+    That is the latest run of the same suites and target, on the same branch when it is known,
+    that met its gates.
+    """
+    found = last_good_run(
+        history_db,
+        suite_key=suite_key(info.suites),
+        target_key=target_key(info.target),
+        branch=branch,
+        exclude=info.run_id,
+    )
+    if found is None:
+        out.print(
+            "baseline: no earlier run of these suites and target met its gates "
+            f"(in {history_db}); nothing to compare with"
+        )
+        return None
+    out.print(f"baseline: {found}")
+    return read_run(found)
 
 
 @click.command()

@@ -26,7 +26,6 @@ from urllib.parse import quote
 
 import httpx2
 
-from evalkit import __version__
 from evalkit.client.auth import Credentials, Tokens
 from evalkit.client.errors import api_error
 from evalkit.client.retry import RetryPolicy, retry_after
@@ -34,6 +33,7 @@ from evalkit.errors import ErrorKind, StreamError, TargetError
 from evalkit.protocol import ChunkType, ClientTime, CreateSessionRequest, SendMessageRequest
 from evalkit.results import Attempt, TimedChunk, TurnTranscript
 from evalkit.stream import StreamDecoder
+from evalkit.version import __version__
 
 __all__ = ["ACCEPT", "API_PATH", "WIX_BASE_URL", "FormsClient", "Mode"]
 

@@ -1,4 +1,4 @@
-"""The emulator's ASGI app: the five Interactive Form Sessions endpoints, framing and Wix errors.
+"""The emulator's ASGI app: the five Interactive Form Sessions endpoints, and the state behind them.
 
 Endpoints (under `/forms/ai/v1/interactive-form-sessions`, all POST):
 
@@ -6,38 +6,55 @@ Endpoints (under `/forms/ai/v1/interactive-form-sessions`, all POST):
 - ``/{id}/send-user-message`` (unary), ``/{id}/send-user-message-streamed``;
 - ``/generate-form-summary``.
 
-A streamed body is framed by the request's `Accept` header: `text/event-stream` gives Server-Sent
-Events (one `data: <json>` event per message), `application/x-ndjson` one JSON message per line,
-`application/json` a JSON array written message by message; anything else (`*/*`, no header) gives
-the app's default.
-Each message is `{"responseChunk": {...}}`, and the first also carries `interactiveFormSession`.
+Each message of a streamed body is `{"responseChunk": {...}}`, and the first also carries
+`interactiveFormSession`; `wire.py` frames them. Errors are Wix error bodies: `{"message",
+"details": {"applicationError": {code, description, data}}}`, or `{"details": {"validationError":
+{"fieldViolations": [...]}}}` for a request field that breaks a rule (e.g. an input over 10,000
+characters). Every response has an `X-Wix-Request-Id`.
 
-Errors are Wix error bodies: `{"message", "details": {"applicationError": {code, description,
-data}}}`, or `{"details": {"validationError": {"fieldViolations": [...]}}}` for a request field that
-breaks a rule (e.g. an input over 10,000 characters). Every response has an `X-Wix-Request-Id`.
+Every request gets a sequence number in arrival order. With it, and the knobs' seeds, the request's
+auth check, fault, delays and (for a new session) its id and noise are decided, so the same seed and
+the same order of requests give the same bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
-from typing import Any, Literal, TypeVar, get_args
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, get_args
 
-from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evalkit.emulator.dialogue import Session, open_session, reply
-from evalkit.emulator.forms import Form, form_from_wix, summarize_form
+from evalkit.emulator.faults import Auth, EmulatorStats, FaultKind, Faults, Latency, Noise
+from evalkit.emulator.forms import Form, summarize_form
+from evalkit.emulator.wire import (
+    MEDIA_TYPES,
+    ApiError,
+    Body,
+    Framing,
+    Reset,
+    api_error,
+    choose_framing,
+    frame,
+    http_error,
+    json_body,
+    parse,
+    reset,
+)
+from evalkit.emulator.wixform import form_from_wix
 from evalkit.protocol import (
     CreateSessionRequest,
     CreateSessionResponse,
@@ -49,7 +66,16 @@ from evalkit.protocol import (
     StreamedMessage,
 )
 
-__all__ = ["API_ROOT", "MAX_INPUT_CHARS", "ApiError", "Framing", "choose_framing", "create_app"]
+__all__ = [
+    "API_ROOT",
+    "DEFAULT_SESSION_TTL",
+    "MAX_INPUT_CHARS",
+    "ApiError",
+    "EmulatorStats",
+    "Framing",
+    "choose_framing",
+    "create_app",
+]
 
 API_ROOT = "/forms/ai/v1/interactive-form-sessions"
 """Where the endpoints live, as on the real service."""
@@ -60,76 +86,74 @@ MAX_INPUT_CHARS = 10_000
 MAX_SESSIONS = 10_000
 """Sessions kept in memory; the oldest is forgotten first (a long-running emulator stays small)."""
 
-MAX_BODY_BYTES = 1_000_000
+DEFAULT_SESSION_TTL = 1800.0
+"""Seconds a session may sit idle before it is forgotten (Wix documents no lifetime)."""
 
-Framing = Literal["sse", "ndjson", "json-array"]
-"""How a streamed body is framed."""
-
-_MEDIA_TYPES: dict[Framing, str] = {
-    "sse": "text/event-stream",
-    "ndjson": "application/x-ndjson",
-    "json-array": "application/json",
-}
-_ACCEPTED: dict[str, Framing] = {
-    "text/event-stream": "sse",
-    "application/x-ndjson": "ndjson",
-    "application/jsonl": "ndjson",
-    "application/json": "json-array",
-}
-_Model = TypeVar("_Model", bound=BaseModel)
+_IDS = uuid.UUID("8a0f3b7e-5c2d-4e1f-9a6b-3c4d5e6f7a8b")
 
 
-class ApiError(Exception):
-    """An error the emulator answers with a Wix error body."""
-
-    def __init__(self, status: int, message: str, details: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.details = details
-
-    @classmethod
-    def application(cls, status: int, code: str, description: str) -> ApiError:
-        """An `applicationError` with a code, e.g. `EMPTY_REQUEST`."""
-        error = {"code": code, "description": description, "data": {}}
-        return cls(status, description, {"applicationError": error})
-
-    @classmethod
-    def violation(cls, field: str, description: str, rule: str, **data: Any) -> ApiError:
-        """A 400 `validationError` for one request field."""
-        violation = {
-            "field": field,
-            "description": description,
-            "violatedRule": rule,
-            "ruleName": "VALIDATION_ERROR",
-            "data": data,
-        }
-        message = f"INVALID_ARGUMENT: {field or 'request'}: {description}"
-        return cls(400, message, {"validationError": {"fieldViolations": [violation]}})
-
-    def response(self) -> JSONResponse:
-        """The Wix error body."""
-        return JSONResponse({"message": self.message, "details": self.details}, self.status)
+@dataclass(frozen=True)
+class _Call:
+    seq: int
+    fault: FaultKind | None
 
 
 def create_app(
-    forms: Mapping[str, Form], *, framing: Framing = "sse", chunk_delay: float = 0.0
+    forms: Mapping[str, Form],
+    *,
+    framing: Framing = "sse",
+    chunk_delay: float = 0.0,
+    latency: Latency | None = None,
+    faults: Faults | None = None,
+    noise: Noise | None = None,
+    auth: Auth | None = None,
+    debug: bool = False,
+    session_ttl: float = DEFAULT_SESSION_TTL,
+    seed: int = 0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Starlette:
     """Build the emulator app for a set of forms.
 
     Args:
         forms: The forms, keyed by form key; a session's `formId` may be a form's GUID or its key.
         framing: The streamed framing used when the request's `Accept` does not choose one.
-        chunk_delay: Seconds to wait between streamed messages (0 for none).
+        chunk_delay: Seconds between streamed messages (shorthand for `Latency(chunk=...)`).
+        latency: Delays before responses and between streamed messages.
+        faults: Fault injection (none by default).
+        noise: Extraction noise (none by default).
+        auth: Credentials every request must carry (none required by default).
+        debug: Add a DEBUG chunk (what was extracted, asked, rejected) before END_OF_RESPONSE.
+        session_ttl: Seconds a session may be idle before it expires (then: 404).
+        seed: Seed of session ids and request ids.
+        clock: Monotonic seconds, for session expiry.
 
     Returns:
-        The Starlette app; it keeps its sessions in memory, so one app is one emulator.
+        The Starlette app; it keeps its sessions in memory, so one app is one emulator. Its
+        `state.stats` is the `EmulatorStats` (requests, fault counts).
+
+    Raises:
+        ValueError: An option is out of range.
     """
     if framing not in get_args(Framing):
         raise ValueError(f"framing must be one of {', '.join(get_args(Framing))}, not {framing!r}")
     if chunk_delay < 0:
         raise ValueError("chunk_delay must not be negative")
-    emulator = _Emulator(forms, framing, chunk_delay)
+    if latency is not None and chunk_delay:
+        raise ValueError("give chunk_delay or latency, not both")
+    if session_ttl <= 0:
+        raise ValueError("session_ttl must be positive")
+    emulator = _Emulator(
+        forms,
+        framing=framing,
+        latency=latency or Latency(chunk=chunk_delay),
+        faults=faults or Faults(),
+        noise=noise,
+        auth=auth,
+        debug=debug,
+        session_ttl=session_ttl,
+        seed=seed,
+        clock=clock,
+    )
     routes = [
         Route(API_ROOT, emulator.create, methods=["POST"]),
         # A client that joins paths onto a base URL may add a slash; a redirect would lose the POST.
@@ -143,65 +167,127 @@ def create_app(
             methods=["POST"],
         ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
-        middleware=[Middleware(_RequestIdMiddleware)],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+        middleware=[Middleware(_RequestIdMiddleware, seed=seed)],
+        exception_handlers={ApiError: api_error, HTTPException: http_error, Reset: reset},
     )
+    app.state.stats = emulator.stats
+    return app
 
 
 class _Emulator:
-    """The endpoints and the state behind them: forms and live sessions."""
+    """The endpoints and the state behind them: forms, knobs and live sessions."""
 
-    def __init__(self, forms: Mapping[str, Form], framing: Framing, chunk_delay: float) -> None:
+    def __init__(
+        self,
+        forms: Mapping[str, Form],
+        *,
+        framing: Framing,
+        latency: Latency,
+        faults: Faults,
+        noise: Noise | None,
+        auth: Auth | None,
+        debug: bool,
+        session_ttl: float,
+        seed: int,
+        clock: Callable[[], float],
+    ) -> None:
         self.forms = {key: form for key, form in forms.items()}
         self.by_id = {form.id.lower(): form for form in forms.values()}
         self.framing = framing
-        self.chunk_delay = chunk_delay
+        self.latency = latency
+        self.faults = faults
+        self.noise = noise
+        self.auth = auth
+        self.debug = debug
+        self.session_ttl = session_ttl
+        self.seed = seed
+        self.clock = clock
+        self.stats = EmulatorStats()
         self.sessions: OrderedDict[str, Session] = OrderedDict()
 
     async def create(self, request: Request) -> Response:
+        call = await self._begin(request)
         session, chunks = await self._create(request)
-        return _unary(session, chunks)
+        return self._unary(call, session, chunks)
 
     async def create_streamed(self, request: Request) -> Response:
+        call = await self._begin(request)
         session, chunks = await self._create(request)
-        return self._stream(request, session, chunks)
+        return self._stream(request, call, session, chunks)
 
     async def send(self, request: Request) -> Response:
+        call = await self._begin(request)
         session, chunks = await self._send(request)
-        return _unary(session, chunks)
+        return self._unary(call, session, chunks)
 
     async def send_streamed(self, request: Request) -> Response:
+        call = await self._begin(request)
         session, chunks = await self._send(request)
-        return self._stream(request, session, chunks)
+        return self._stream(request, call, session, chunks)
 
     async def summary(self, request: Request) -> Response:
-        body = _parse(GenerateFormSummaryRequest, await _json_body(request))
+        call = await self._begin(request)
+        body = parse(GenerateFormSummaryRequest, await json_body(request))
         try:
             form = form_from_wix(body.form)
         except ValueError as exc:  # no usable field, or a field the models reject
             raise ApiError.application(
                 400, "INVALID_FORM", f"The form is not valid: {exc}"
             ) from exc
-        return JSONResponse(GenerateFormSummaryResponse(form_summary=summarize_form(form)).wire())
+        wire = GenerateFormSummaryResponse(form_summary=summarize_form(form)).wire()
+        return self._json(call, wire)
+
+    async def _begin(self, request: Request) -> _Call:
+        """Number the request, check its credentials, inject its fault, wait its latency."""
+        seq = self.stats.next_request()
+        if self.auth is not None and (problem := self.auth.problem(request.headers)):
+            raise ApiError.application(*problem)
+        fault = self.faults.decide(seq)
+        if fault is not None:
+            self.stats.add_fault(fault)
+        if fault == "429":
+            headers = {"Retry-After": self.faults.retry_after_header()}
+            raise ApiError.application(
+                429, "RESOURCE_EXHAUSTED", "Too many requests; try again later", headers
+            )
+        if fault in ("500", "503"):
+            raise ApiError(int(fault), "", {})  # Wix sends system errors empty by design
+        if fault == "reset":
+            raise Reset
+        delay = self.latency.turn_delay(seq)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return _Call(seq, fault)
 
     async def _create(self, request: Request) -> tuple[Session, list[ResponseChunk]]:
-        body = _parse(CreateSessionRequest, await _json_body(request))
+        body = parse(CreateSessionRequest, await json_body(request))
         form = self.forms.get(body.form_id) or self.by_id.get(body.form_id.lower())
         if form is None:
             raise ApiError.application(404, "NOT_FOUND", f"Form {body.form_id!r} was not found")
         # The service's default is a real run; evalkit's request model defaults to a dry run.
         dry_run = body.dry_run if "dry_run" in body.model_fields_set else False
-        session = Session(str(uuid.uuid4()), form, dry_run=dry_run, client_time=body.client_time)
+        number = self.stats.next_session()
+        session = Session(
+            str(uuid.uuid5(_IDS, f"session:{self.seed}:{number}")),
+            form,
+            dry_run=dry_run,
+            client_time=body.client_time,
+            number=number,
+            noise=self.noise,
+            debug=self.debug,
+            last_seen=self.clock(),
+        )
         chunks = open_session(session, body.current_values)
+        self._forget_idle()
         self.sessions[session.id] = session
         while len(self.sessions) > MAX_SESSIONS:
             self.sessions.popitem(last=False)
         return session, chunks
 
     async def _send(self, request: Request) -> tuple[Session, list[ResponseChunk]]:
-        body = _parse(SendMessageRequest, await _json_body(request))
+        body = parse(SendMessageRequest, await json_body(request))
         if body.input is not None and len(body.input) > MAX_INPUT_CHARS:
             raise ApiError.violation(
                 "input",
@@ -214,128 +300,84 @@ class _Emulator:
                 400, "EMPTY_REQUEST", "The request has neither an input nor current values"
             )
         session_id = request.path_params["session_id"]
+        self._forget_idle()
         session = self.sessions.get(session_id)
         if session is None:
             raise ApiError.application(
-                404, "NOT_FOUND", f"Interactive form session {session_id!r} was not found"
+                404,
+                "NOT_FOUND",
+                f"Interactive form session {session_id!r} was not found (or has expired)",
             )
+        session.last_seen = self.clock()
         self.sessions.move_to_end(session_id)
         return session, reply(session, body.input, body.current_values)
 
-    def _stream(self, request: Request, session: Session, chunks: list[ResponseChunk]) -> Response:
+    def _forget_idle(self) -> None:
+        """Drop sessions idle for longer than the TTL (the oldest are first in the order)."""
+        now = self.clock()
+        while self.sessions:
+            oldest = next(iter(self.sessions.values()))
+            if now - oldest.last_seen <= self.session_ttl:
+                break
+            self.sessions.popitem(last=False)
+
+    def _stream(
+        self, request: Request, call: _Call, session: Session, chunks: list[ResponseChunk]
+    ) -> Response:
         framing = choose_framing(request.headers.get("accept", ""), self.framing)
         info = InteractiveFormSession(id=session.id, form_id=session.form.id)
         messages = [
             StreamedMessage(response_chunk=c, interactive_form_session=info if i == 0 else None)
             for i, c in enumerate(chunks)
         ]
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        body = _frames([m.wire() for m in messages], framing, self.chunk_delay)
-        return StreamingResponse(body, headers=headers, media_type=_MEDIA_TYPES[framing])
+        pieces = frame([m.wire() for m in messages], framing)
+        delays = [self.latency.chunk_delay(call.seq, i) for i in range(len(messages))]
+        return Body(
+            pieces,
+            media_type=MEDIA_TYPES[framing],
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            delays=delays,
+            fault=call.fault,
+            at=self.faults.position(call.seq, len(messages)),
+            stall_seconds=self.faults.stall_seconds,
+            framing=framing,
+        )
 
+    def _unary(self, call: _Call, session: Session, chunks: list[ResponseChunk]) -> Response:
+        info = InteractiveFormSession(id=session.id, form_id=session.form.id)
+        body = CreateSessionResponse(interactive_form_session=info, response_chunks=chunks)
+        return self._json(call, body.wire())
 
-def choose_framing(accept: str, default: Framing) -> Framing:
-    """Pick the framing for an `Accept` header: the client's most preferred type we can write.
-
-    Args:
-        accept: The header, e.g. `text/event-stream` or `application/json, */*;q=0.5`.
-        default: The framing for `*/*`, a missing header, or nothing we know.
-
-    Returns:
-        The framing.
-    """
-    ranked: list[tuple[float, int, str]] = []
-    for index, item in enumerate(accept.split(",")):
-        media, _, params = item.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media.strip() and quality > 0:
-            ranked.append((-quality, index, media.strip().lower()))
-    for _, _, media in sorted(ranked):
-        if media in _ACCEPTED:
-            return _ACCEPTED[media]
-        if media == "*/*":
-            return default
-    return default
-
-
-async def _frames(
-    messages: list[dict[str, Any]], framing: Framing, delay: float
-) -> AsyncIterator[str]:
-    for index, message in enumerate(messages):
-        if index and delay:
-            await asyncio.sleep(delay)
-        data = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-        if framing == "sse":
-            yield f"data: {data}\n\n"
-        elif framing == "ndjson":
-            yield data + "\n"
-        else:
-            yield ("[" if index == 0 else ",") + data
-    if framing == "json-array":
-        yield "]" if messages else "[]"
-
-
-def _unary(session: Session, chunks: list[ResponseChunk]) -> JSONResponse:
-    info = InteractiveFormSession(id=session.id, form_id=session.form.id)
-    body = CreateSessionResponse(interactive_form_session=info, response_chunks=chunks)
-    return JSONResponse(body.wire())
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError.application(413, "PAYLOAD_TOO_LARGE", "The request body is too large")
-    try:
-        return json.loads(raw) if raw.strip() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError.application(400, "INVALID_ARGUMENT", f"The body is not JSON: {exc}") from exc
-
-
-def _parse(model: type[_Model], body: Any) -> _Model:
-    if not isinstance(body, dict):
-        raise ApiError.application(400, "INVALID_ARGUMENT", "The body must be a JSON object")
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"])
-        rule = "REQUIRED_FIELD" if error["type"] == "missing" else "INVALID_VALUE"
-        raise ApiError.violation(field, error["msg"], rule) from exc
-
-
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)  # registered for ApiError only
-    return exc.response()
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)  # registered for HTTPException only
-    codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-    code = codes.get(exc.status_code, "INVALID_ARGUMENT")
-    error = ApiError.application(exc.status_code, code, str(exc.detail))
-    response = error.response()
-    response.headers.update(exc.headers or {})
-    return response
+    def _json(self, call: _Call, wire: dict[str, Any]) -> Response:
+        """A JSON body; a fault after processing breaks it in the middle."""
+        if call.fault is None:
+            return JSONResponse(wire)
+        data = json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode()
+        half = len(data) // 2
+        return Body(
+            [data[:half], data[half:]],
+            media_type="application/json",
+            fault=call.fault,
+            at=1,
+            stall_seconds=self.faults.stall_seconds,
+        )
 
 
 class _RequestIdMiddleware:
     """Give every response an `X-Wix-Request-Id` header, as the real service does."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, seed: int = 0) -> None:
         self.app = app
+        self.seed = seed
+        self.count = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = str(uuid.uuid4())
+        # Numbered in arrival order, so a run with the same seed gets the same ids.
+        request_id = str(uuid.uuid5(_IDS, f"request:{self.seed}:{self.count}"))
+        self.count += 1
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

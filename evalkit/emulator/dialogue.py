@@ -1,7 +1,8 @@
 """The emulator's conversation policy: greeting, acknowledgement, questions, validation, submission.
 
 A `Session` holds one conversation's state; `open_session` and `reply` turn a request into the list
-of response chunks, deterministically (the same form, values and messages give the same chunks).
+of response chunks, deterministically (the same form, values, messages and noise seed give the same
+chunks).
 
 The shape of a turn's response::
 
@@ -11,47 +12,44 @@ The shape of a turn's response::
     SEPARATOR
     TEXT                 the next question: the first required field without a value
     *_INPUT              a select or number prompt, when the field calls for one
+    DEBUG                what was extracted, rejected and disturbed (only when asked for)
     END_OF_RESPONSE      success: true (false after an ERROR)
 
 Once every required field has a value, the question is replaced by a closing TEXT and a SUBMISSION
-chunk; in a dry run the submission id is all zeros, so it cannot be mistaken for a real one.
+chunk; in a dry run the submission id (and the checkout id of a form with products) is all zeros,
+so it cannot be mistaken for a real one.
+
+With `Noise`, an extracted field may be dropped (no TEXT_DATA, not stored) or garbled (a wrong
+value, stored as if it were right), decided by the session's number, the turn and the field.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from evalkit.emulator import chunks as make
+from evalkit.emulator.chunks import display_value, number
 from evalkit.emulator.extract import Context, Extraction, extract
+from evalkit.emulator.faults import Noise, garble
 from evalkit.emulator.forms import Form, FormField
-from evalkit.protocol import (
-    ChunkType,
-    ClientTime,
-    CustomValue,
-    EndOfResponseDetails,
-    ErrorDetails,
-    ImportantTextDetails,
-    MeaningfulInput,
-    MultiSelectInputDetails,
-    NumberInputDetails,
-    NumberRangeLimit,
-    Option,
-    ResponseChunk,
-    SeparatorDetails,
-    SingleSelectInputDetails,
-    SubmissionDetails,
-    TextDataDetails,
-    TextDetails,
-)
+from evalkit.protocol import ClientTime, ResponseChunk
 
-__all__ = ["DRY_RUN_SUBMISSION_ID", "Session", "display_value", "open_session", "reply", "validate"]
+__all__ = [
+    "DRY_RUN_SUBMISSION_ID",
+    "Session",
+    "display_value",
+    "open_session",
+    "reply",
+    "validate",
+]
 
 DRY_RUN_SUBMISSION_ID = "00000000-0000-0000-0000-000000000000"
-"""The submission id of a dry run: visibly not a real submission."""
+"""The submission (and checkout) id of a dry run: visibly not a real one."""
 
 _SUBMISSION_NAMESPACE = uuid.UUID("6f1d3c2e-7a4b-4c5d-8e9f-0a1b2c3d4e5f")
 
@@ -69,6 +67,11 @@ class Session:
         asked: The target of the field asked for last, or None.
         recent: Targets extracted in the last turn that extracted anything (for corrections).
         submitted: Whether the SUBMISSION chunk has been sent.
+        number: The session's 0-based number in creation order (noise depends on it).
+        turns: User messages answered so far.
+        noise: Extraction noise, or None.
+        debug: Add a DEBUG chunk before END_OF_RESPONSE.
+        last_seen: When the session was last used (monotonic seconds), for expiry.
     """
 
     id: str
@@ -79,6 +82,11 @@ class Session:
     asked: str | None = None
     recent: tuple[str, ...] = ()
     submitted: bool = False
+    number: int = 0
+    turns: int = 0
+    noise: Noise | None = None
+    debug: bool = False
+    last_seen: float = 0.0
 
     @property
     def today(self) -> date | None:
@@ -113,12 +121,14 @@ def open_session(session: Session, current_values: dict[str, Any] | None) -> lis
     Returns:
         The chunks of the create response, ending with END_OF_RESPONSE.
     """
-    chunks = [_text(session.form.greeting)]
-    for target in session.apply(current_values):
+    chunks = [make.text(session.form.greeting)]
+    prefilled = session.apply(current_values)
+    for target in prefilled:
         form_field = session.form.field(target)
         if form_field is not None:
-            chunks.append(_text_data(form_field, session.values[target], None))
-    return [*chunks, _separator(), *_next_step(session, None)]
+            chunks.append(make.text_data(form_field, session.values[target], None))
+    chunks = [*chunks, make.separator(), *_next_step(session, None)]
+    return _with_debug(session, chunks, {"prefilled": prefilled})
 
 
 def reply(
@@ -134,18 +144,16 @@ def reply(
     Returns:
         The chunks of the response, ending with END_OF_RESPONSE.
     """
+    session.turns += 1
     if session.submitted:
-        return [_text("This form has already been submitted. Thanks again!"), _end(success=True)]
+        closed = make.text("This form has already been submitted. Thanks again!")
+        return [closed, make.end(success=True)]
     session.apply(current_values)
     if text is not None and not text.strip() and not current_values:
-        error = ResponseChunk(
-            chunk_type=ChunkType.ERROR,
-            error_details=ErrorDetails(
-                message_text="I didn't receive a message. Could you try again?"
-            ),
-        )
-        return [error, _end(success=False)]
+        error = make.error("I didn't receive a message. Could you try again?")
+        return [error, make.end(success=False)]
     found = extract(text, session.form, _context(session)) if text else []
+    found, disturbed = _disturb(session, found)
     chunks: list[ResponseChunk] = []
     rejected: list[FormField] = []
     noted: list[str] = []
@@ -157,23 +165,29 @@ def reply(
         problem = item.problem or validate(form_field, value)
         if problem is not None:
             rejected.append(form_field)
-            chunks.append(_important(form_field, f"{problem}. {_rule(form_field)}".strip()))
+            chunks.append(make.important(form_field, f"{problem}. {make.rule(form_field)}".strip()))
             continue
         session.values[form_field.target] = value
         noted.append(form_field.label[:1].lower() + form_field.label[1:])
-        chunks.append(_text_data(form_field, value, item))
+        chunks.append(make.text_data(form_field, value, item))
     if found:
         session.recent = tuple(e.target for e in found)
     if noted:
-        chunks.append(_text(f"Thanks! I've noted your {_join(noted)}."))
+        chunks.append(make.text(f"Thanks! I've noted your {make.join(noted)}."))
     elif text and not rejected:
         asked = session.form.field(session.asked) if session.asked else None
-        chunks.append(_text("Sorry, I didn't quite catch that."))
+        chunks.append(make.text("Sorry, I didn't quite catch that."))
         if asked is not None and asked.options:
-            chunks.append(_important(asked, _rule(asked)))
+            chunks.append(make.important(asked, make.rule(asked)))
     if chunks:
-        chunks.append(_separator())
-    return chunks + _next_step(session, rejected[0] if rejected else None)
+        chunks.append(make.separator())
+    chunks += _next_step(session, rejected[0] if rejected else None)
+    info = {
+        "extracted": {e.target: e.value for e in found if not e.problem},
+        "rejected": [f.target for f in rejected],
+        "noise": disturbed,
+    }
+    return _with_debug(session, chunks, info)
 
 
 def validate(form_field: FormField, value: Any) -> str | None:
@@ -187,9 +201,9 @@ def validate(form_field: FormField, value: Any) -> str | None:
             return f"{value!r} is not a number"
         low, high, step = form_field.min, form_field.max, form_field.multiple_of
         if (low is not None and value < low) or (high is not None and value > high):
-            return f"{_number(value)} is out of range"
+            return f"{number(value)} is out of range"
         if step is not None and abs(value / step - round(value / step)) > 1e-9:
-            return f"{_number(value)} is not a multiple of {_number(step)}"
+            return f"{number(value)} is not a multiple of {number(step)}"
     elif form_field.type in ("single_select", "multi_select") and not form_field.custom_option:
         chosen = value if isinstance(value, list) else [value]
         unknown = [str(v) for v in chosen if form_field.option(str(v)) is None]
@@ -198,23 +212,45 @@ def validate(form_field: FormField, value: Any) -> str | None:
     return None
 
 
-def display_value(form_field: FormField, value: Any) -> str:
-    """Render a value for people: option labels, "Yes"/"No", numbers without a trailing ".0"."""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, int | float):
-        return _number(value)
-    if isinstance(value, list):
-        return ", ".join(display_value(form_field, v) for v in value) or "(none)"
-    option = form_field.option(str(value)) if form_field.options else None
-    return option.label if option is not None else str(value) or "(empty)"
-
-
 # ----------------------------------------------------------------------------- steps
 
 
 def _context(session: Session) -> Context:
     return Context(asked=session.asked, recent=session.recent, today=session.today)
+
+
+def _disturb(session: Session, found: list[Extraction]) -> tuple[list[Extraction], dict[str, str]]:
+    """Apply the session's noise: drop or garble extracted fields."""
+    noise = session.noise
+    if noise is None or noise.rate <= 0:
+        return found, {}
+    kept: list[Extraction] = []
+    disturbed: dict[str, str] = {}
+    for item in found:
+        kind = None if item.problem else noise.decide(session.number, session.turns, item.target)
+        if kind is not None:
+            disturbed[item.target] = kind
+        if kind == "garble":
+            kept.append(replace(item, value=garble(item.value)))
+        elif kind is None:
+            kept.append(item)
+    return kept, disturbed
+
+
+def _with_debug(
+    session: Session, chunks: list[ResponseChunk], info: dict[str, Any]
+) -> list[ResponseChunk]:
+    """Put a DEBUG chunk before END_OF_RESPONSE when the session asks for them."""
+    if not session.debug:
+        return chunks
+    data = {
+        "form": session.form.key,
+        "turn": session.turns,
+        "asked": session.asked,
+        "values": len(session.values),
+        **info,
+    }
+    return [*chunks[:-1], make.debug(data), chunks[-1]]
 
 
 def _missing(session: Session) -> FormField | None:
@@ -228,70 +264,27 @@ def _missing(session: Session) -> FormField | None:
 def _next_step(session: Session, again: FormField | None) -> list[ResponseChunk]:
     """Ask for `again` (a rejected value), else the first missing required field, else submit."""
     ask = again or _missing(session)
-    if ask is None:
-        session.submitted, session.asked = True, None
-        submission_id = DRY_RUN_SUBMISSION_ID
-        closing = "That's everything I need, thank you! Your details have been sent."
-        if session.dry_run:
-            closing += " (This was a test run, so nothing was actually submitted.)"
-        else:
-            submission_id = str(uuid.uuid5(_SUBMISSION_NAMESPACE, session.id))
-        submission = ResponseChunk(
-            chunk_type=ChunkType.SUBMISSION,
-            submission_details=SubmissionDetails(submission_id=submission_id),
-        )
-        return [_text(closing), submission, _end(success=True)]
-    session.asked = ask.target
-    return [_text(ask.ask()), *_prompt(ask), _end(success=True)]
-
-
-def _prompt(form_field: FormField) -> list[ResponseChunk]:
-    options = [Option(value=o.value, label=o.label) for o in form_field.options]
-    custom = CustomValue(description="Or type your own.") if form_field.custom_option else None
-    if form_field.type == "single_select":
-        details = SingleSelectInputDetails(
-            field_target=form_field.target, options=options, allowed_custom_value=custom
-        )
-        return [
-            ResponseChunk(
-                chunk_type=ChunkType.SINGLE_SELECT_INPUT, single_select_input_details=details
-            )
-        ]
-    if form_field.type == "multi_select":
-        multi = MultiSelectInputDetails(
-            field_target=form_field.target, options=options, allowed_custom_value=custom
-        )
-        return [
-            ResponseChunk(chunk_type=ChunkType.MULTI_SELECT_INPUT, multi_select_input_details=multi)
-        ]
-    if form_field.type == "number":
-        limit = None
-        if form_field.min is not None or form_field.max is not None:
-            limit = NumberRangeLimit(
-                min_inclusive_value=form_field.min, max_inclusive_value=form_field.max
-            )
-        number = NumberInputDetails(
-            field_target=form_field.target, range_limit=limit, multiple_of=form_field.multiple_of
-        )
-        return [ResponseChunk(chunk_type=ChunkType.NUMBER_INPUT, number_input_details=number)]
-    return []
-
-
-def _rule(form_field: FormField) -> str:
-    """What a valid answer looks like, for IMPORTANT_TEXT."""
-    if form_field.type == "number" and (form_field.min is not None or form_field.max is not None):
-        low = _number(form_field.min) if form_field.min is not None else "any"
-        high = _number(form_field.max) if form_field.max is not None else "any"
-        return f"{form_field.label} must be between {low} and {high}."
-    if form_field.options:
-        return f"Please choose {'any' if form_field.type == 'multi_select' else 'one'} of: " + (
-            ", ".join(o.label for o in form_field.options) + "."
-        )
-    if form_field.type == "email":
-        return "Please use a full address, like name@example.com."
-    if form_field.type == "phone":
-        return "Please give 7 to 15 digits, with the country code if you have one."
-    return ""
+    if ask is not None:
+        session.asked = ask.target
+        return [make.text(ask.ask()), *make.prompt(ask), make.end(success=True)]
+    session.submitted, session.asked = True, None
+    bought = any(f.products and session.values.get(f.target) for f in session.form.fields)
+    submission_id = DRY_RUN_SUBMISSION_ID
+    checkout_id = DRY_RUN_SUBMISSION_ID if bought else None
+    closing = "That's everything I need, thank you! Your details have been sent."
+    if session.dry_run:
+        closing += " (This was a test run, so nothing was actually submitted.)"
+    else:
+        submission_id = str(uuid.uuid5(_SUBMISSION_NAMESPACE, session.id))
+        if bought:
+            checkout_id = str(uuid.uuid5(_SUBMISSION_NAMESPACE, f"checkout:{session.id}"))
+    if bought:
+        closing += " You'll be taken to checkout to pay for your selection."
+    return [
+        make.text(closing),
+        make.submission(submission_id, checkout_id),
+        make.end(success=True),
+    ]
 
 
 def _typed(form_field: FormField, value: Any) -> Any:
@@ -306,52 +299,3 @@ def _typed(form_field: FormField, value: Any) -> Any:
     ):
         return int(value)
     return value
-
-
-# ----------------------------------------------------------------------------- chunks
-
-
-def _text(text: str) -> ResponseChunk:
-    return ResponseChunk(
-        chunk_type=ChunkType.TEXT, text_details=TextDetails(text=text, style="NORMAL")
-    )
-
-
-def _separator() -> ResponseChunk:
-    return ResponseChunk(
-        chunk_type=ChunkType.SEPARATOR, separator_details=SeparatorDetails(type="PARAGRAPH")
-    )
-
-
-def _end(*, success: bool) -> ResponseChunk:
-    return ResponseChunk(
-        chunk_type=ChunkType.END_OF_RESPONSE,
-        end_of_response_details=EndOfResponseDetails(success=success),
-    )
-
-
-def _important(form_field: FormField, text: str) -> ResponseChunk:
-    details = ImportantTextDetails(field_target=form_field.target, text=text)
-    return ResponseChunk(chunk_type=ChunkType.IMPORTANT_TEXT, important_text_details=details)
-
-
-def _text_data(form_field: FormField, value: Any, item: Extraction | None) -> ResponseChunk:
-    shown = display_value(form_field, value)
-    details = TextDataDetails(
-        field_target=form_field.target,
-        text=f"{form_field.label}: {shown}",
-        value=value,
-        display_value=shown,
-    )
-    meaningful = MeaningfulInput(start_offset=item.start, length=item.length) if item else None
-    return ResponseChunk(
-        chunk_type=ChunkType.TEXT_DATA, text_data_details=details, meaningful_input=meaningful
-    )
-
-
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"

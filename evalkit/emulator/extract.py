@@ -1,17 +1,18 @@
 """Rule-based, deterministic extraction of form field values from a user's message.
 
-Pure functions, no I/O. Each `find_*` function looks for one kind of value and returns `Found`
-items (the typed value and its `[start, end)` span in the user's text); `extract` applies them to
-a form in a fixed order and returns one `Extraction` per field, with the span that becomes the
-chunk's `meaningfulInput`.
+Pure functions, no I/O. The finders (`finders.py`, `dates.py`) each look for one kind of value and
+return `Found` items (the typed value and its `[start, end)` span in the user's text); `extract`
+applies them to a form in a fixed order and returns one `Extraction` per field, with the span that
+becomes the chunk's `meaningfulInput`. The form's `behaviour` switches parts off (number words,
+relative dates, synonyms, corrections), so two configurations of one form can differ.
 
 Order of precedence (a span used once is not used again):
 
 1. explicit mentions, "my <field> is <value>" (this is also how corrections name their field);
 2. email addresses, then phone numbers, for fields of those types, wherever they appear;
 3. names after an introduction ("I'm Jane Doe", "my name is ...", "call me ...");
-4. dates, selects, numbers and yes/no answers, for the field just asked (the *focus*) or for a
-   field whose keywords or label appear in the message;
+4. dates, times, selects, numbers and yes/no answers, for the field just asked (the *focus*) or
+   for a field whose keywords or label appear in the message;
 5. free text, for the focus when it is a text or name field and nothing more specific matched.
 
 A message that starts like a correction ("actually", "sorry, it's ...") moves the focus to the field
@@ -23,9 +24,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import NamedTuple
+from datetime import date
 
+from evalkit.emulator.dates import find_dates, find_times
+from evalkit.emulator.finders import (
+    NOT_NAMES,
+    Found,
+    Value,
+    capitalise,
+    find_emails,
+    find_names,
+    find_numbers,
+    find_options,
+    find_phones,
+    find_yes_no,
+    is_correction,
+    parse_number_words,
+)
 from evalkit.emulator.forms import Form, FormField
 
 __all__ = [
@@ -40,24 +55,13 @@ __all__ = [
     "find_numbers",
     "find_options",
     "find_phones",
+    "find_times",
     "find_yes_no",
     "is_correction",
     "parse_number_words",
 ]
 
-Value = str | int | float | bool | list[str]
-"""A field value as `TEXT_DATA.value` carries it."""
-
-
 _Span = tuple[int, int]
-
-
-class Found(NamedTuple):
-    """A value found in a text, with its `[start, end)` span."""
-
-    value: Value
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -94,72 +98,9 @@ class Context:
     today: date | None = None
 
 
-# ----------------------------------------------------------------------------- patterns
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
 _QUOTES = str.maketrans("‘’´`“”", "''''\"\"")  # one-for-one, so spans stay valid
-_EMAIL = re.compile(
-    r"(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])"
-)
-# Bounded repeats keep these linear on a 10,000-character message with no "@" in it.
 _EMAILISH = re.compile(
     r"[^\s,;@]{0,64}@[^\s,;]{0,255}|\b\w{1,64}\s+at\s+\w{1,64}(?:\s+dot\s+\w{1,64}){1,4}\b"
-)
-_PHONE = re.compile(r"(?<![\w@+.])\+?\(?\d[\d ().\-]{5,22}\d(?![\w@])")
-_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
-_DIGITS = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|[.,]\d)")
-_UNITS = _words(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-)
-_TENS = _words("twenty thirty forty fifty sixty seventy eighty ninety")
-_NUMBER_WORD = "|".join([*_UNITS, *_TENS, "hundred", "thousand", "dozen"])
-_WORDS = re.compile(
-    rf"\b(?:half\s+a\s+|an?\s+)?(?:{_NUMBER_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_NUMBER_WORD}))*\b",
-    re.IGNORECASE,
-)
-_YES = (
-    "yes|yeah|yep|yup|sure|of course|ok|okay|i agree|agree|agreed|absolutely|definitely|"
-    "please do|sign me up|count me in|go ahead|why not|i do|certainly|true|yes please"
-)
-_NO = (
-    "no|nope|nah|no thanks|no thank you|not really|not interested|i don't|i do not|don't|"
-    "do not|never|decline|i decline|i disagree|disagree|false|no way|not now|rather not|"
-    "i'd rather not|unsubscribe"
-)
-_POLARITY = {p: True for p in _YES.split("|")} | {p: False for p in _NO.split("|")}
-_YES_NO = re.compile(
-    r"(?<![\w'])("
-    + "|".join(sorted(map(re.escape, _POLARITY), key=len, reverse=True))
-    + r")(?!\w)",
-    re.IGNORECASE,
-)
-_CORRECTION = re.compile(
-    r"^\W*(?:actually|sorry|oops|correction|wait|scratch that|i meant|i mean|make (?:it|that)|"
-    r"change (?:it|that) to)\b",
-    re.IGNORECASE,
-)
-_NAME_WORD = r"[^\W\d_][^\W\d_'\-]*"
-_NAME_CUE_ANY = re.compile(
-    rf"\b(?:my name is|my name's|name's|name is|call me|you can call me)\s+({_NAME_WORD})"
-    rf"(?:\s+({_NAME_WORD}))?",
-    re.IGNORECASE,
-)
-_NAME_CUE_CAPS = re.compile(
-    rf"\b(?:[Ii]'m|[Ii] am|[Tt]his is)\s+({_NAME_WORD})(?:\s+({_NAME_WORD}))?"
-)
-_NOT_NAMES = frozenset(
-    _words(
-        "a an the at on in from and or but here interested not so very really just also happy fine "
-        "good great ok okay sure sorry looking trying available over under about into to with by "
-        "back glad going writing calling reaching still new ready free busy yes no thanks thank "
-        "currently actually pretty quite always never married single retired age aged years old "
-        "your you my me it this that there is was"
-    )
 )
 _FILLER = re.compile(
     r"^(?:(?:it's|it is|i'm|i am|this is|that's|that is|my name is|my name's|name's|call me|"
@@ -168,154 +109,8 @@ _FILLER = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[,;!?\n]|\.(?:\s|$)|\s(?:and|but)\s")
-_MONTH_NAMES = _words("jan feb mar apr may jun jul aug sep oct nov dec")
-_MONTH = (
-    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
-)
-_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
-_DMY = re.compile(rf"\b{_DAY}\s+(?:of\s+)?({_MONTH})\.?,?(?:\s+(\d{{4}}))?\b", re.IGNORECASE)
-_MDY = re.compile(rf"\b({_MONTH})\.?\s+{_DAY},?(?:\s+(\d{{4}}))?\b", re.IGNORECASE)
-_RELATIVE = re.compile(r"\b(today|tomorrow|yesterday)\b", re.IGNORECASE)
 _ALL_OPTIONS = re.compile(r"\b(?:all of (?:them|those|the above)|everything)\b", re.IGNORECASE)
 _CUE_GAP = re.compile(r"\s*(?:(?:number|address|is|was|:|=|-)\s*)*")  # "email is ", "phone: "
-
-
-# ----------------------------------------------------------------------------- finders
-
-
-def find_emails(text: str) -> list[Found]:
-    """Find well-formed email addresses."""
-    return [Found(m.group(), m.start(), m.end()) for m in _EMAIL.finditer(text)]
-
-
-def find_phones(text: str) -> list[Found]:
-    """Find phone numbers (7–15 digits): `+` and digits with a country code, else digits."""
-    found = []
-    for m in _PHONE.finditer(text):
-        raw = m.group()
-        # "+44 (0)20 ...": the (0) is dialled only inside the country, so E.164 drops it.
-        digits = re.sub(r"\D", "", raw.replace("(0)", "") if raw.startswith("+") else raw)
-        if not 7 <= len(digits) <= 15 or _ISO_DATE.fullmatch(raw.strip()):
-            continue
-        if raw.startswith("+"):
-            digits = "+" + digits
-        elif digits.startswith("00") and len(digits) > 10:
-            digits = "+" + digits[2:]
-        found.append(Found(digits, m.start(), m.end()))
-    return found
-
-
-def parse_number_words(words: str) -> int | None:
-    """Read a number written in words: "twenty-five", "one hundred and five", "a dozen".
-
-    Returns:
-        The number, or None when the words are not a number.
-    """
-    tokens = [t for t in re.split(r"[\s-]+", words.lower().strip()) if t and t != "and"]
-    if tokens[:3] == ["half", "a", "dozen"]:
-        return 6 if len(tokens) == 3 else None
-    total = current = 0
-    seen = False
-    for i, token in enumerate(tokens):
-        if token in ("a", "an"):
-            if i != 0 or len(tokens) == 1 or tokens[1] not in ("hundred", "thousand", "dozen"):
-                return None
-        elif token in _UNITS:
-            current += _UNITS.index(token)
-        elif token in _TENS:
-            current += (_TENS.index(token) + 2) * 10
-        elif token == "hundred":
-            current = max(current, 1) * 100
-        elif token == "thousand":
-            total, current = total + max(current, 1) * 1000, 0
-        elif token == "dozen":
-            current = max(current, 1) * 12
-        else:
-            return None
-        seen = seen or token not in ("a", "an")
-    return total + current if seen else None
-
-
-def find_numbers(text: str) -> list[Found]:
-    """Find numbers written in digits ("25", "1,200", "2.5") or in words, in text order."""
-    found = []
-    for m in _DIGITS.finditer(text):
-        raw = m.group().replace(",", "")
-        value: int | float = float(raw) if "." in raw else int(raw)
-        found.append(Found(value, m.start(), m.end()))
-    for m in _WORDS.finditer(text):
-        number = parse_number_words(m.group())
-        if number is not None:
-            found.append(Found(number, m.start(), m.end()))
-    return sorted(found, key=lambda f: f.start)
-
-
-def find_yes_no(text: str) -> list[Found]:
-    """Find yes/no answers ("sure", "I agree", "no thanks"), longest phrase first, in text order."""
-    found = [
-        Found(_POLARITY[m.group(1).lower()], m.start(), m.end()) for m in _YES_NO.finditer(text)
-    ]
-    if not found and text.strip().lower().strip(".!") in ("y", "n"):
-        start = text.lower().index(text.strip().lower()[0])
-        found = [Found(text.strip().lower().startswith("y"), start, start + 1)]
-    return found
-
-
-def find_options(text: str, field: FormField) -> list[Found]:
-    """Find a select field's options named by value, label or synonym; the value is option value."""
-    candidates: list[Found] = []
-    for option in field.options:
-        phrases = {option.value, option.value.replace("_", " "), option.label, *option.synonyms}
-        for phrase in {p.strip().lower() for p in phrases if p.strip()}:
-            pattern = r"(?<!\w)" + re.escape(phrase).replace(r"\ ", r"\s+") + r"(?!\w)"
-            candidates += [
-                Found(option.value, m.start(), m.end())
-                for m in re.finditer(pattern, text, re.IGNORECASE)
-            ]
-    return _non_overlapping(candidates)
-
-
-def find_names(text: str) -> list[tuple[Found, Found | None]]:
-    """Find names after an introduction: (first word, following word when it is a name too)."""
-    found = []
-    for regex in (_NAME_CUE_ANY, _NAME_CUE_CAPS):
-        for m in regex.finditer(text):
-            if m.group(1).lower() in _NOT_NAMES or (regex is _NAME_CUE_CAPS and _lower(m, 1)):
-                continue
-            first = Found(_capitalise(m.group(1)), m.start(1), m.end(1))
-            last = None
-            if m.group(2) and m.group(2).lower() not in _NOT_NAMES and not _lower(m, 2, m.group(1)):
-                last = Found(_capitalise(m.group(2)), m.start(2), m.end(2))
-            found.append((first, last))
-    return sorted(found, key=lambda pair: pair[0].start)
-
-
-def find_dates(text: str, today: date | None = None) -> list[Found]:
-    """Find dates as ISO strings: "2026-03-01", "1 March 1990", "March 1", "tomorrow".
-
-    A date without a year, and a relative date, need `today`; without it they are not found.
-    """
-    found: list[Found] = []
-    for m in _ISO_DATE.finditer(text):
-        _add_date(found, m, int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    for regex, day_group, month_group in ((_DMY, 1, 2), (_MDY, 2, 1)):
-        for m in regex.finditer(text):
-            year = int(m.group(3)) if m.group(3) else (today.year if today else None)
-            if year is not None:
-                month = _MONTH_NAMES.index(m.group(month_group)[:3].lower()) + 1
-                _add_date(found, m, year, month, int(m.group(day_group)))
-    if today is not None:
-        for m in _RELATIVE.finditer(text):
-            shift = {"today": 0, "tomorrow": 1, "yesterday": -1}[m.group(1).lower()]
-            day = today + timedelta(days=shift)
-            found.append(Found(day.isoformat(), m.start(), m.end()))
-    return _non_overlapping(found)
-
-
-def is_correction(text: str) -> bool:
-    """Whether a message starts like a correction ("actually, ...", "sorry, it's ...")."""
-    return _CORRECTION.match(text) is not None
 
 
 # ----------------------------------------------------------------------------- extract
@@ -335,7 +130,7 @@ def extract(text: str, form: Form, context: Context | None = None) -> list[Extra
     ctx = context or Context()
     run = _Run(text.translate(_QUOTES), form, ctx.today)
     focus = ctx.asked
-    if is_correction(run.text) and ctx.recent:
+    if form.behaviour.corrections and is_correction(run.text) and ctx.recent:
         focus = ctx.recent[-1]
     run.explicit_mentions()
     for field in form.fields:
@@ -429,7 +224,7 @@ class _Run:
                     self.add(last_f, last.value, last.start, last.end)
             elif full_f is not None and full_f.target not in self.results:
                 end = (last or first).end
-                self.add(full_f, _capitalise(self.text[first.start : end]), first.start, end)
+                self.add(full_f, capitalise(self.text[first.start : end]), first.start, end)
 
     def _name_field(self, part: str) -> FormField | None:
         return next(
@@ -459,14 +254,17 @@ class _Run:
             self.take(field, sorted(near, key=lambda f: _distance(f, cues)))
 
     def _found_for(self, field: FormField, part: str) -> list[Found]:
+        behaviour = self.form.behaviour
         if field.type in ("single_select", "multi_select"):
-            return find_options(part, field)
+            return find_options(part, field, synonyms=behaviour.synonyms)
         if field.type == "number":
-            return find_numbers(part)
+            return find_numbers(part, words=behaviour.number_words)
         if field.type == "boolean":
             return find_yes_no(part)
         if field.type == "date":
-            return find_dates(part, self.today)
+            return find_dates(part, self.today, relative=behaviour.relative_dates)
+        if field.type == "time":
+            return find_times(part)
         if field.type == "email":
             return find_emails(part)
         if field.type == "phone":
@@ -514,7 +312,7 @@ class _Run:
 
     def _free_name(self, field: FormField, value: str, start: int) -> None:
         words = value.split()
-        if not 1 <= len(words) <= 4 or re.search(r"[\d@]", value) or words[0].lower() in _NOT_NAMES:
+        if not 1 <= len(words) <= 4 or re.search(r"[\d@]", value) or words[0].lower() in NOT_NAMES:
             return
         last = self._name_field("last")
         if (
@@ -524,40 +322,13 @@ class _Run:
             and last.target not in self.results
         ):
             second = start + value.index(words[1], len(words[0]))
-            self.add(field, _capitalise(words[0]), start, start + len(words[0]))
-            self.add(last, _capitalise(words[1]), second, second + len(words[1]))
+            self.add(field, capitalise(words[0]), start, start + len(words[0]))
+            self.add(last, capitalise(words[1]), second, second + len(words[1]))
         else:
-            self.add(field, _capitalise(value), start, start + len(value))
+            self.add(field, capitalise(value), start, start + len(value))
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _non_overlapping(found: list[Found]) -> list[Found]:
-    """Keep the longest match at each position and drop matches that overlap a kept one."""
-    kept: list[Found] = []
-    for item in sorted(found, key=lambda f: (f.start, -(f.end - f.start))):
-        if all(item.start >= k.end or item.end <= k.start for k in kept):
-            kept.append(item)
-    return kept
-
-
-def _add_date(found: list[Found], m: re.Match[str], year: int, month: int, day: int) -> None:
-    try:
-        found.append(Found(date(year, month, day).isoformat(), m.start(), m.end()))
-    except ValueError:  # "February 30": not a date, so not extracted
-        return
-
-
-def _capitalise(name: str) -> str:
-    return " ".join(w[:1].upper() + w[1:] if w.islower() else w for w in name.split())
-
-
-def _lower(m: re.Match[str], group: int, previous: str | None = None) -> bool:
-    """A word that must be capitalised (after a capitalised first name, or after "I'm") is not."""
-    word = m.group(group)
-    needs_caps = previous is None or previous[:1].isupper()
-    return needs_caps and not word[:1].isupper()
 
 
 def _clause_start(text: str, pos: int) -> int:

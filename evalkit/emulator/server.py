@@ -9,23 +9,33 @@
 It binds the socket itself (port 0 picks a free port, so the real port is known before uvicorn
 starts), waits until uvicorn accepts connections, and on exit stops it and joins its thread.
 `serve` runs the same server in the foreground for the `evalkit emulator` command.
+
+Both accept the knobs of `create_app` (latency, faults, noise, auth, debug, session TTL, seed), and
+serve with uvicorn's h11 protocol extended so that a request can close its connection at once, which
+`reset` and `cut` faults need.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from evalkit.emulator.app import Framing, create_app
-from evalkit.emulator.forms import Form, load_forms
+from evalkit.emulator.app import DEFAULT_SESSION_TTL, create_app
+from evalkit.emulator.faults import Auth, EmulatorStats, Faults, Latency, Noise
+from evalkit.emulator.formfiles import load_forms
+from evalkit.emulator.forms import Form
+from evalkit.emulator.wire import ABORT_SCOPE_KEY, Framing
 from evalkit.errors import EvalkitError, UsageError
 
 __all__ = ["EmulatorServer", "serve"]
@@ -44,9 +54,16 @@ class EmulatorServer:
         forms_dir: A directory of `*.form.yaml` files (give this or `forms`).
         forms: Forms already loaded, keyed by form key.
         framing: The streamed framing when a request's `Accept` does not choose one.
-        chunk_delay: Seconds between streamed messages.
+        chunk_delay: Seconds between streamed messages (shorthand for `Latency(chunk=...)`).
         host: The address to bind; loopback by default.
         port: The port; 0 picks a free one.
+        latency: Delays before responses and between streamed messages.
+        faults: Fault injection (none by default).
+        noise: Extraction noise (none by default).
+        auth: Credentials every request must carry (none by default).
+        debug: Add DEBUG chunks to every response.
+        session_ttl: Seconds a session may sit idle before it expires.
+        seed: Seed of session and request ids.
 
     Raises:
         UsageError: Neither or both of `forms_dir` and `forms` were given.
@@ -62,6 +79,13 @@ class EmulatorServer:
         chunk_delay: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        latency: Latency | None = None,
+        faults: Faults | None = None,
+        noise: Noise | None = None,
+        auth: Auth | None = None,
+        debug: bool = False,
+        session_ttl: float = DEFAULT_SESSION_TTL,
+        seed: int = 0,
     ) -> None:
         if forms is not None and forms_dir is None:
             self.forms = dict(forms)
@@ -71,7 +95,18 @@ class EmulatorServer:
             raise UsageError("EmulatorServer needs either forms_dir or forms (not both)")
         self.host = host
         self._requested_port = port
-        self._app = create_app(self.forms, framing=framing, chunk_delay=chunk_delay)
+        self._app = create_app(
+            self.forms,
+            framing=framing,
+            chunk_delay=chunk_delay,
+            latency=latency,
+            faults=faults,
+            noise=noise,
+            auth=auth,
+            debug=debug,
+            session_ttl=session_ttl,
+            seed=seed,
+        )
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -93,6 +128,17 @@ class EmulatorServer:
     def form_ids(self) -> dict[str, str]:
         """Form key → form GUID."""
         return {key: form.id for key, form in self.forms.items()}
+
+    @property
+    def stats(self) -> EmulatorStats:
+        """Requests received and faults injected so far."""
+        stats: EmulatorStats = self._app.state.stats
+        return stats
+
+    @property
+    def fault_counts(self) -> dict[str, int]:
+        """Faults injected so far, per kind, e.g. `{"429": 12, "cut": 9}`."""
+        return self.stats.fault_counts
 
     def start(self) -> None:
         """Bind the socket, start uvicorn in a thread, and wait until it accepts connections.
@@ -145,34 +191,39 @@ class EmulatorServer:
 
 
 def serve(
-    forms_dir: Path,
+    forms_dir: Path | None = None,
     *,
+    forms: Mapping[str, Form] | None = None,
     host: str = "127.0.0.1",
     port: int = 8765,
-    framing: Framing = "sse",
-    chunk_delay: float = 0.0,
     on_ready: Callable[[str, dict[str, str]], None] | None = None,
+    **options: Any,
 ) -> None:
     """Serve the emulator in the foreground until Ctrl-C or SIGTERM, then stop cleanly.
 
     Args:
-        forms_dir: A directory of `*.form.yaml` files.
+        forms_dir: A directory of form files (give this or `forms`).
+        forms: Forms already loaded, keyed by form key.
         host: The address to bind.
         port: The port; 0 picks a free one.
-        framing: The streamed framing when a request's `Accept` does not choose one.
-        chunk_delay: Seconds between streamed messages.
         on_ready: Called once the server accepts connections, with the base URL and the
             form key → GUID map (so the caller can print them; this module prints nothing).
+        **options: The knobs of `create_app` (framing, chunk_delay, latency, faults, noise,
+            auth, debug, session_ttl, seed).
 
     Raises:
+        UsageError: Neither or both of `forms_dir` and `forms` were given.
         SuiteError: A form file has a problem.
         OSError: The address cannot be bound.
     """
-    forms = load_forms(forms_dir)
+    if (forms is None) == (forms_dir is None):
+        raise UsageError("serve needs either forms_dir or forms (not both)")
+    if forms is None and forms_dir is not None:
+        forms = load_forms(forms_dir)
+    assert forms is not None  # one of the two was given
+    app = create_app(forms, **options)
     sock = _bind(host, port)
-    server = uvicorn.Server(
-        _config(create_app(forms, framing=framing, chunk_delay=chunk_delay), host)
-    )
+    server = uvicorn.Server(_config(app, host))
     bound = f"[{host}]" if ":" in host else host
     base_url = f"http://{bound}:{sock.getsockname()[1]}"
     watcher = None
@@ -222,7 +273,25 @@ def _config(app: Starlette, host: str) -> uvicorn.Config:
         access_log=False,
         lifespan="off",
         ws="none",
-        http="h11",
+        http=_AbortableH11,
         loop="asyncio",
         timeout_graceful_shutdown=5,
     )
+
+
+class _AbortableH11(H11Protocol):
+    """uvicorn's h11 protocol; each request's scope can close its connection at once.
+
+    ASGI has no way for an app to drop a connection without a response (a reset) or in the middle
+    of a body (a cut); this puts the transport's `abort` into `scope["extensions"]`.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        app = self.app
+
+        async def with_abort(scope: Scope, receive: Receive, send: Send) -> None:
+            scope.setdefault("extensions", {})[ABORT_SCOPE_KEY] = transport.abort
+            await app(scope, receive, send)
+
+        self.app = with_abort

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,15 @@ from evalkit.runner.target import Target
 from evalkit.scoring import score_conversation
 from evalkit.suite import LoadedSuite
 
-__all__ = ["RunSettings", "WorkItem", "iso", "plan", "run_conversation", "utc_now"]
+__all__ = [
+    "RunSettings",
+    "WorkItem",
+    "in_shard",
+    "iso",
+    "plan",
+    "run_conversation",
+    "utc_now",
+]
 
 
 def utc_now() -> datetime:
@@ -42,6 +51,8 @@ class RunSettings:
             once it had begun (the service may have applied that turn, so it is not resent).
         retry: Retries of requests that failed before their response began.
         grace: Seconds in-flight conversations get to finish after a stop was asked for.
+        repeat: Run every conversation this many times (None: as its suite says).
+        shard: Run only shard `(i, n)` of the conversations (1-based i).
     """
 
     concurrency: int = 4
@@ -50,8 +61,16 @@ class RunSettings:
     restarts: int = 2
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     grace: float = 10.0
+    repeat: int | None = None
+    shard: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
+        if self.repeat is not None and self.repeat < 1:
+            raise UsageError(f"repeat must be at least 1, got {self.repeat}")
+        if self.shard is not None and not 1 <= self.shard[0] <= self.shard[1]:
+            raise UsageError(
+                f"a shard is i/n with 1 <= i <= n, got {self.shard[0]}/{self.shard[1]}"
+            )
         if self.concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {self.concurrency}")
         if self.turn_timeout <= 0 or self.conversation_timeout <= 0:
@@ -210,10 +229,36 @@ def _error_result(
     )
 
 
-def plan(suites: Sequence[LoadedSuite]) -> list[WorkItem]:
-    """Every conversation of the suites, in suite order."""
-    return [
-        WorkItem(loaded, index)
-        for loaded in suites
-        for index in range(len(loaded.suite.conversations))
-    ]
+def in_shard(suite: str, conversation_id: str, shard: tuple[int, int] | None) -> bool:
+    """Whether a conversation belongs to shard `i` of `n` (1-based), by a stable hash of its key.
+
+    Every repeat of a conversation lands in the same shard, so flakiness is seen within a shard.
+    """
+    if shard is None:
+        return True
+    index, count = shard
+    digest = hashlib.sha256(f"{suite}\x1f{conversation_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count == index - 1
+
+
+def plan(
+    suites: Sequence[LoadedSuite],
+    *,
+    repeat: int | None = None,
+    shard: tuple[int, int] | None = None,
+) -> list[WorkItem]:
+    """Every conversation (times its repeats) of the suites, in suite order.
+
+    Args:
+        suites: Loaded suites.
+        repeat: Run every conversation this many times, whatever its `repeat` says.
+        shard: Only the conversations of shard `(i, n)`.
+    """
+    items: list[WorkItem] = []
+    for loaded in suites:
+        for index, conversation in enumerate(loaded.suite.conversations):
+            if not in_shard(loaded.name, conversation.id, shard):
+                continue
+            times = repeat or conversation.repeat
+            items.extend(WorkItem(loaded, index, r) for r in range(times))
+    return items

@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evalkit import __version__
 from evalkit.client import FormsClient
 from evalkit.errors import UsageError
 from evalkit.metrics import summarize
@@ -32,11 +31,12 @@ from evalkit.results import (
 from evalkit.runner.conversation import RunSettings, WorkItem, iso, plan, run_conversation, utc_now
 from evalkit.runner.target import Target
 from evalkit.suite import LoadedSuite
+from evalkit.version import __version__
 
 __all__ = ["RunOutcome", "new_run_id", "run_async", "run_sync"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RunOutcome:
     """A finished run."""
 
@@ -46,6 +46,11 @@ class RunOutcome:
     """`run.json` as written."""
     results: list[ConversationResult]
     """Every result, sorted by (suite, id, repeat)."""
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run reprs the value its main task returned (CPython 3.11
+        # builds a discarded error message from it), and every transcript would be formatted.
+        return f"RunOutcome(run_dir={str(self.run_dir)!r}, results=<{len(self.results)}>)"
 
 
 def new_run_id(now: datetime) -> str:
@@ -75,6 +80,7 @@ def _start_or_resume(
     *,
     resume: bool,
     retry_errors: bool,
+    git: tuple[str | None, str | None],
 ) -> tuple[RunInfo, set[tuple[str, str, int]]]:
     """Create the run directory, or reopen it for `--resume`; return its info and the done keys."""
     if not resume:
@@ -86,6 +92,10 @@ def _start_or_resume(
             target=target.info(),
             suites=_suite_infos(suites),
             concurrency=settings.concurrency,
+            repeat=settings.repeat,
+            shard=f"{settings.shard[0]}/{settings.shard[1]}" if settings.shard else None,
+            git_commit=git[0],
+            git_branch=git[1],
         )
         write_run_info(run_dir, info)
         return info, set()
@@ -119,6 +129,8 @@ async def run_async(
     transport: Any = None,
     on_result: Callable[[ConversationResult], None] | None = None,
     stop: asyncio.Event | None = None,
+    git_commit: str | None = None,
+    git_branch: str | None = None,
 ) -> RunOutcome:
     """Run every conversation of `suites` against `target` and write the run directory.
 
@@ -134,6 +146,8 @@ async def run_async(
         on_result: Called with each result as soon as it is written (e.g. for progress).
         stop: When set, no further conversation starts; those in flight get `settings.grace`
             seconds to finish, then are cancelled (and get no row, so a resume runs them).
+        git_commit: Recorded in `run.json`: the commit the suites came from.
+        git_branch: Recorded in `run.json`: its branch.
 
     Returns:
         The run directory, its metadata and all its results (earlier ones too, when resumed).
@@ -147,9 +161,17 @@ async def run_async(
     run_id = run_id or new_run_id(utc_now())
     run_dir = out_root / run_id
     info, done = _start_or_resume(
-        run_dir, run_id, suites, target, settings, resume=resume, retry_errors=retry_errors
+        run_dir,
+        run_id,
+        suites,
+        target,
+        settings,
+        resume=resume,
+        retry_errors=retry_errors,
+        git=(git_commit, git_branch),
     )
-    todo = [item for item in plan(suites) if item.key not in done]
+    everything = plan(suites, repeat=settings.repeat, shard=settings.shard)
+    todo = [item for item in everything if item.key not in done]
     stop = stop or asyncio.Event()
     limit = AdaptiveLimit(settings.concurrency)
     bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
@@ -197,7 +219,7 @@ async def run_async(
             if tasks:
                 await _drain(tasks, stop, settings.grace)
     results = sorted_results(read_results(run_dir))
-    interrupted = stop.is_set() and len(results) < len(plan(suites))
+    interrupted = stop.is_set() and len(results) < len(everything)
     info = info.model_copy(
         update={
             "finished_at": iso(utc_now()),

@@ -73,6 +73,7 @@ def emulator_target(
     *,
     mode: Mode = "sse",
     forms: Sequence[Path] = (),
+    form_ids: Mapping[str, str] | None = None,
     **server_options: Any,
 ) -> Iterator[Target]:
     """Start the built-in emulator on a free loopback port and yield a target pointing at it.
@@ -81,6 +82,8 @@ def emulator_target(
         suites: The suites to run; their forms are looked up in `forms/` beside each suite file.
         mode: How turns are requested; for streamed modes it is also the emulator's framing.
         forms: More directories of `*.form.yaml` files, searched first.
+        form_ids: Form key → the form to use instead (a key or id the emulator knows), e.g.
+            `{"contact": "contact-v2"}` to run the contact suites against another configuration.
         **server_options: Passed to `EmulatorServer` (latency, faults, noise, ...).
 
     Raises:
@@ -102,4 +105,5 @@ def emulator_target(
         )
     framing = "sse" if mode == "unary" else mode
     with EmulatorServer(forms=definitions, framing=framing, **server_options) as server:
-        yield Target(name="emulator", base_url=server.base_url, mode=mode, form_ids=server.form_ids)
+        ids = {**server.form_ids, **(form_ids or {})}
+        yield Target(name="emulator", base_url=server.base_url, mode=mode, form_ids=ids)

@@ -1,0 +1,115 @@
+"""The Python API that `evalkit` re-exports: load suites, run them, render reports.
+
+Thin functions over the library (loader, runner, report), so that a notebook or script needs one
+import; the CLI and the pytest plugin are built on the same library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any, Literal
+
+from evalkit.client import Mode
+from evalkit.loader import load_suites as _load_suites
+from evalkit.matchers import MatchResult, custom_check
+from evalkit.report import render_html, render_markdown
+from evalkit.results import read_run
+from evalkit.runner import RunOutcome, Target, emulator_target
+from evalkit.runner import run_async as _run_async
+from evalkit.suite import LoadedSuite
+
+__all__ = [
+    "LoadedSuite",
+    "MatchResult",
+    "RunOutcome",
+    "Suites",
+    "Target",
+    "custom_check",
+    "load_suites",
+    "render_report",
+    "run",
+    "run_async",
+]
+
+Suites = LoadedSuite | str | Path | Sequence[LoadedSuite | str | Path]
+"""Loaded suites, or files and directories to load them from."""
+
+
+def load_suites(paths: str | Path | Sequence[str | Path]) -> list[LoadedSuite]:
+    """Load every suite under `paths` (files, or directories searched for `*.eval.yaml`).
+
+    Raises:
+        SuiteError: Every problem of every file, each with `path:line`.
+    """
+    return _load_suites([paths] if isinstance(paths, str | Path) else list(paths))
+
+
+def _loaded(suites: Suites) -> list[LoadedSuite]:
+    items = [suites] if isinstance(suites, LoadedSuite | str | Path) else list(suites)
+    paths = [s for s in items if not isinstance(s, LoadedSuite)]
+    return [s for s in items if isinstance(s, LoadedSuite)] + (load_suites(paths) if paths else [])
+
+
+async def run_async(
+    suites: Suites,
+    target: Target | None = None,
+    *,
+    framing: Mode = "sse",
+    forms: Sequence[Path] = (),
+    out_root: str | Path = "reports",
+    **options: Any,
+) -> RunOutcome:
+    """Run suites against a target and write the run directory.
+
+    Args:
+        suites: Loaded suites, or paths to load.
+        target: Where to run; None starts the built-in emulator for the run.
+        framing: How the emulator is asked to frame its streams (`unary`: the plain endpoints).
+        forms: More directories of `*.form.yaml` for the emulator.
+        out_root: The run goes to `<out_root>/<run-id>/`.
+        **options: Passed to `evalkit.runner.run_async` (`settings`, `run_id`, `on_result`, ...).
+
+    Returns:
+        The run directory, its metadata and its results.
+    """
+    loaded = _loaded(suites)
+    context: AbstractContextManager[Target] = (
+        emulator_target(loaded, mode=framing, forms=forms)
+        if target is None
+        else nullcontext(target)
+    )
+    with context as chosen:
+        return await _run_async(loaded, chosen, out_root=Path(out_root), **options)
+
+
+def run(
+    suites: Suites,
+    target: Target | None = None,
+    *,
+    framing: Mode = "sse",
+    forms: Sequence[Path] = (),
+    out_root: str | Path = "reports",
+    **options: Any,
+) -> RunOutcome:
+    """`run_async` for callers without an event loop; takes the same arguments."""
+    return asyncio.run(
+        run_async(suites, target, framing=framing, forms=forms, out_root=out_root, **options)
+    )
+
+
+def render_report(
+    run: RunOutcome | str | Path, *, format: Literal["html", "markdown"] = "html"
+) -> str:
+    """Render the report of a run (a finished `RunOutcome`, or a run directory) as text.
+
+    Raises:
+        RunFileError: The run directory cannot be read.
+    """
+    if isinstance(run, RunOutcome):
+        info, results = run.info, run.results
+    else:
+        info, results = read_run(Path(run))
+    return render_html(info, results) if format == "html" else render_markdown(info, results)

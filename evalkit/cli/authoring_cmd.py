@@ -1,0 +1,174 @@
+"""`evalkit schema`, `expand`, `record` and `init`: commands that help write suites."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from evalkit.cli.common import console
+from evalkit.client import WIX_BASE_URL, Credentials, Mode
+from evalkit.emulator import form_from_wix, load_form
+from evalkit.errors import UsageError
+from evalkit.loader import SUITE_SUFFIX, dump_suite, load_suites, suite_schema_text
+from evalkit.record import NextMessage, record, recorded_suite, starter_suite
+from evalkit.results import TurnTranscript
+from evalkit.runner import Target, emulator_target
+from evalkit.scoring import assistant_text
+
+__all__ = ["expand", "init", "record_command", "schema"]
+
+FRAMINGS = ("sse", "ndjson", "json-array", "unary")
+
+
+def _write(text: str, output: str) -> None:
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
+
+
+def _schema_ref(output: str) -> str:
+    """The header's schema path: `evalkit.schema.json` beside the suite, or in `suites/`."""
+    folder = Path(output).resolve().parent if output != "-" else Path.cwd()
+    for candidate in (folder, *folder.parents):
+        if (candidate / "evalkit.schema.json").is_file():
+            return os.path.relpath(candidate / "evalkit.schema.json", folder)
+        if (candidate / "suites" / "evalkit.schema.json").is_file():
+            return os.path.relpath(candidate / "suites" / "evalkit.schema.json", folder)
+    return "evalkit.schema.json"
+
+
+@click.command()
+@click.option("-o", "--output", default="-", show_default=True, help="File to write; - for stdout.")
+def schema(output: str) -> None:
+    """Write the JSON Schema of suite files (for editors: suites/evalkit.schema.json)."""
+    _write(suite_schema_text(), output)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+def expand(paths: tuple[str, ...]) -> None:
+    """Print the suites in PATHS with vars, includes, matrices and defaults expanded."""
+    for loaded in load_suites(list(paths)):
+        click.echo(dump_suite(loaded.suite, comment=f"expanded from {loaded.path}", schema=None))
+
+
+@contextmanager
+def _target(
+    name: str, base_url: str | None, mode: Mode, forms: tuple[Path, ...], output: str
+) -> Iterator[Target]:
+    if name == "emulator":
+        beside = Path(output).parent / "forms" if output != "-" else Path("suites/forms")
+        dirs = [d for d in (*forms, beside) if d.is_dir()]
+        with emulator_target([], mode=mode, forms=dirs) as target:
+            yield target
+        return
+    credentials = Credentials.from_env(os.environ)
+    if name == "wix" and credentials is None:
+        raise UsageError("--target wix needs WIX_API_KEY (and WIX_SITE_ID) in the environment")
+    if name == "custom" and not base_url:
+        raise UsageError("--target custom needs --base-url URL")
+    kind: Literal["wix", "custom"] = "wix" if name == "wix" else "custom"
+    yield Target(name=kind, base_url=base_url or WIX_BASE_URL, mode=mode, credentials=credentials)
+
+
+def _from_file(path: Path) -> NextMessage:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    utterances = iter([line.strip() for line in lines if line.strip() and not line.startswith("#")])
+    return lambda last: next(utterances, None)
+
+
+def _interactive() -> NextMessage:
+    out = console()
+
+    def ask(last: TurnTranscript) -> str | None:
+        out.print(f"[bold cyan]assistant:[/] {assistant_text(last)}", markup=True, highlight=False)
+        text: str = click.prompt("you", default="", show_default=False)
+        return text or None
+
+    click.echo("Chat with the target; an empty line ends the conversation.")
+    return ask
+
+
+@click.command("record")
+@click.option("--form", "form", required=True, help="The form key (or id) to talk to.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    help=f"The suite file to write (*{SUITE_SUFFIX}); - for stdout.",
+)
+@click.option(
+    "--input",
+    "input_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Utterances, one per line (# comments and blank lines skipped), instead of a terminal.",
+)
+@click.option(
+    "--target",
+    "target_name",
+    type=click.Choice(["emulator", "wix", "custom"]),
+    default="emulator",
+    show_default=True,
+)
+@click.option("--base-url", default=None, help="API root for --target custom.")
+@click.option("--framing", type=click.Choice(FRAMINGS), default="sse", show_default=True)
+@click.option(
+    "--forms",
+    "forms_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Directory of *.form.yaml for the emulator (default: forms/ beside the output).",
+)
+@click.option("--suite-name", default=None, help="The suite's name (default: recorded-FORM).")
+@click.option("--id", "conversation_id", default="recorded", show_default=True)
+def record_command(
+    form: str,
+    output: str,
+    input_file: Path | None,
+    target_name: str,
+    base_url: str | None,
+    framing: Mode,
+    forms_dirs: tuple[Path, ...],
+    suite_name: str | None,
+    conversation_id: str,
+) -> None:
+    """Chat with a target and write the conversation, with what it extracted, as a suite."""
+    with _target(target_name, base_url, framing, forms_dirs, output) as target:
+        if target.name == "emulator" and form not in target.form_ids:
+            known = ", ".join(sorted(target.form_ids)) or "none (give --forms DIR)"
+            raise UsageError(f"the emulator has no form {form!r}; its forms: {known}")
+        next_message = _from_file(input_file) if input_file else _interactive()
+        recording = record(target, form, next_message)
+    suite = recorded_suite(
+        recording, suite_name=suite_name or f"recorded-{form}", conversation_id=conversation_id
+    )
+    note = f"Recorded with `evalkit record --form {form}`: review every expectation."
+    _write(dump_suite(suite, comment=note, schema=_schema_ref(output)), output)
+
+
+@click.command()
+@click.option("--form", "form_path", required=True, help="A *.form.yaml file or a Wix form JSON.")
+@click.option("-o", "--output", default="-", show_default=True, help="The suite file to write.")
+def init(form_path: str, output: str) -> None:
+    """Scaffold a starter suite from a form: a conversation per required field, and one for all."""
+    path = Path(form_path)
+    if not path.is_file():
+        candidate = Path("suites/forms") / f"{form_path}.form.yaml"
+        if not candidate.is_file():
+            raise UsageError(f"--form {form_path}: no such file (nor {candidate})")
+        path = candidate
+    if path.suffix == ".json":
+        form = form_from_wix(json.loads(path.read_text(encoding="utf-8")), key=path.stem)
+    else:
+        form = load_form(path)
+    note = f"Scaffolded by `evalkit init` from {path}: edit the utterances and expectations."
+    _write(dump_suite(starter_suite(form), comment=note, schema=_schema_ref(output)), output)

@@ -1,0 +1,31 @@
+"""Suite files (`*.eval.yaml`) → validated `LoadedSuite`s, with `file:line` on every problem.
+
+The loader is the only part of evalkit that reads suite YAML (and the only user of pyyaml besides
+the emulator's form files). Its modules:
+
+- `reader`: safe YAML reading into plain values that remember their file, line and source text;
+- `expand`: the authoring syntax (`vars`, `include`, `matrix`) expanded into plain conversations;
+- `messages`: validation errors turned into messages a user can act on;
+- `files`: discovery, and loading all or nothing;
+- `schema`: the JSON Schema of the suite format, for editors;
+- `writer`: suites written back as YAML (record mode, `evalkit init`, `evalkit expand`).
+"""
+
+from evalkit.loader.files import SUITE_SUFFIX, discover, load_suite, load_suites
+from evalkit.loader.reader import MAX_FILE_BYTES, MAX_NESTING
+from evalkit.loader.schema import SCHEMA_FILE, suite_schema, suite_schema_text
+from evalkit.loader.writer import dump_suite, schema_header
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_NESTING",
+    "SCHEMA_FILE",
+    "SUITE_SUFFIX",
+    "discover",
+    "dump_suite",
+    "load_suite",
+    "load_suites",
+    "schema_header",
+    "suite_schema",
+    "suite_schema_text",
+]

@@ -1,0 +1,439 @@
+"""The authoring syntax, expanded: `vars`, `include` and `matrix` → plain conversations.
+
+Runs on the values the reader built, before validation, and keeps for every value of the result
+the file and line it came from, so that a validation error inside an included file or a matrix
+row still points at the right `file:line`.
+
+- `vars:` (at the top of a suite, of an included fragment file, on an include item, on a
+  conversation) define names; `{{ name }}` in any text of a conversation is replaced by the value
+  (`{{ name.key }}` reaches into a mapping). A text that is only `"{{ name }}"` takes the value
+  with its type (a number stays a number); inside longer text, the value is written as text.
+  Nothing is ever evaluated: anything between `{{ }}` other than a name is an error. Inner scopes
+  win: matrix row > conversation > include item > fragment file > suite.
+- `- include: path` in `conversations:` or in a conversation's `turns:` inserts the
+  conversations (or turns) of another file: a YAML list, or a mapping with `vars` and
+  `conversations` (or `turns`). Paths are relative to the including file; cycles are errors.
+- `matrix:` on a conversation repeats it for each row of a table (a list of mappings), or for
+  each combination of a mapping of lists. Each copy's id is the template id with its `{{ }}`
+  filled in, or, without any, the id followed by the row's values: `age-thirty-two-32`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from evalkit.errors import Problem
+from evalkit.loader.reader import Document, Loc, Source, quote
+
+__all__ = ["MAX_CONVERSATIONS", "Expansion", "expand"]
+
+MAX_CONVERSATIONS = 10_000
+"""A suite may expand to at most this many conversations (a matrix multiplies quickly)."""
+MAX_INCLUDE_DEPTH = 16
+"""Includes nest at most this deep."""
+
+_REFERENCE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+))*")
+_NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_.]+")
+
+Scope = dict[str, Any]
+Kind = Literal["conversations", "turns"]
+
+
+@dataclass
+class Expansion:
+    """A suite document with its authoring syntax expanded."""
+
+    value: dict[str, Any]
+    """The suite as the models read it."""
+    sources: dict[Loc, Source] = field(default_factory=dict)
+    """Where each value of `value` came from, by its loc in `value`."""
+    reported: set[Loc] = field(default_factory=set)
+    """Locs in `value` that already have a problem."""
+    problems: list[Problem] = field(default_factory=list)
+    """Problems of the expansion and of included files."""
+    conversations: list[Source] = field(default_factory=list)
+    """Where each conversation came from: its item, or its matrix row."""
+    included: list[Document] = field(default_factory=list)
+    """Every file included, once each, in the order first read."""
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "null"
+
+
+def _as_text(value: Any) -> str | None:
+    """A value written inside longer text; None for what has no obvious spelling."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return None
+
+
+def _slug(row: Scope) -> str:
+    parts = [
+        text if (text := _as_text(v)) is not None else json.dumps(v, default=str)
+        for v in row.values()
+    ]
+    return _NOT_IN_IDS.sub("-", "-".join(parts)).strip("-.")[:100]
+
+
+class _Expander:
+    def __init__(self, root: Document, read: Callable[[str], Document]) -> None:
+        self.read = read
+        self.out = Expansion(value={})
+        self.cache: dict[str, Document] = {}
+        self.row: tuple[Scope, Source] | None = None
+        """The matrix row being expanded, so messages can name it."""
+
+    def problem(self, doc: Document, loc: Loc, message: str) -> None:
+        self.out.problems.append(Problem(doc.path, doc.line(loc), message))
+
+    # ------------------------------------------------------------------ values
+
+    def build(
+        self, doc: Document, src: Loc, dst: Loc | None, value: Any, scope: Scope | None
+    ) -> Any:
+        """Copy `value` to `dst`, with its sources, filling in `{{ }}` when `scope` is given."""
+        source = doc.sources.get(src)
+        if dst is not None:
+            if source is not None:
+                self.out.sources[dst] = source
+            if src in doc.reported:
+                self.out.reported.add(dst)
+        if isinstance(value, dict):
+            return {
+                k: self.build(doc, (*src, k), None if dst is None else (*dst, k), v, scope)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [
+                self.build(doc, (*src, i), None if dst is None else (*dst, i), v, scope)
+                for i, v in enumerate(value)
+            ]
+        if isinstance(value, str) and scope is not None and "{{" in value:
+            return self.substitute(doc, src, dst, value, scope)
+        return value
+
+    def lookup(self, path: str, scope: Scope) -> tuple[bool, Any]:
+        name, *rest = path.split(".")
+        if name not in scope:
+            return False, None
+        value = scope[name]
+        for part in rest:
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return False, None
+        return True, value
+
+    def substitute(self, doc: Document, src: Loc, dst: Loc | None, text: str, scope: Scope) -> Any:
+        refs = list(_REFERENCE.finditer(text))
+        values: list[Any] = []
+        for ref in refs:
+            inner = ref.group(1).strip()
+            if not _PATH.fullmatch(inner):
+                self.problem(
+                    doc,
+                    src,
+                    f"{quote(ref.group())} is not a variable reference: between {{{{ and }}}} "
+                    "write only a variable name (evalkit never evaluates expressions)",
+                )
+                return self.bad(dst, text)
+            known, value = self.lookup(inner, scope)
+            if not known:
+                defined = ", ".join(sorted(scope)) or "none"
+                self.problem(
+                    doc, src, f"unknown variable `{inner}` in {quote(text)}; defined: {defined}"
+                )
+                return self.bad(dst, text)
+            values.append(value)
+        if len(refs) == 1 and refs[0].group() == text:
+            if dst is not None and (source := doc.sources.get(src)) is not None:
+                via = text
+                if self.row is not None and refs[0].group(1).strip().split(".")[0] in self.row[0]:
+                    row = self.row[1]
+                    where = (
+                        f"line {row.line}" if row.path == source.path else f"{row.path}:{row.line}"
+                    )
+                    via += f", matrix row at {where}"
+                self.out.sources[dst] = Source(source.path, source.line, _kind(values[0]), via=via)
+            return copy.deepcopy(values[0])
+        pieces: list[str] = []
+        last = 0
+        for ref, value in zip(refs, values, strict=True):
+            shown = _as_text(value)
+            if shown is None:
+                self.problem(
+                    doc,
+                    src,
+                    f"{quote(ref.group())} is {_kind(value)}; only text, numbers, booleans and "
+                    "dates can be written inside text (use the reference alone as the value)",
+                )
+                return self.bad(dst, text)
+            pieces += [text[last : ref.start()], shown]
+            last = ref.end()
+        return "".join([*pieces, text[last:]])
+
+    def bad(self, dst: Loc | None, text: str) -> str:
+        if dst is not None:
+            self.out.reported.add(dst)
+        return text
+
+    def variables(self, doc: Document, loc: Loc, value: Any, outer: Scope) -> Scope:
+        """Read a `vars:` mapping; its values may use the variables of the enclosing scope."""
+        if not isinstance(value, dict):
+            self.problem(doc, loc, "`vars` must be a mapping of names to values")
+            return {}
+        for name in value:
+            if not _NAME.fullmatch(name):
+                self.problem(
+                    doc,
+                    (*loc, name),
+                    f"variable name `{name}` is not valid; use letters, digits and `_`, "
+                    "not starting with a digit",
+                )
+        built: Scope = self.build(doc, loc, None, value, outer)
+        return built
+
+    # ------------------------------------------------------------------ includes
+
+    def include(
+        self,
+        doc: Document,
+        loc: Loc,
+        item: dict[str, Any],
+        kind: Kind,
+        scope: Scope,
+        stack: tuple[str, ...],
+    ) -> tuple[Document, Loc, list[Any], Scope, tuple[str, ...]] | None:
+        """Read the fragment an include item names: its document, items and scope."""
+        extra = sorted(set(item) - {"include", "vars"})
+        if extra:
+            self.problem(
+                doc,
+                (*loc, extra[0]),
+                f"an include item takes only `include` and `vars`, not `{extra[0]}`; "
+                "put other keys in the included file",
+            )
+        target = item["include"]
+        if not isinstance(target, str) or not target.strip() or os.path.isabs(target):
+            self.problem(
+                doc,
+                (*loc, "include"),
+                "`include` takes a file path relative to this file, e.g. fragments/intro.yaml",
+            )
+            return None
+        path = os.path.normpath(os.path.join(os.path.dirname(doc.path), target))
+        real = os.path.realpath(path)
+        if real in stack or len(stack) > MAX_INCLUDE_DEPTH:
+            chain = " → ".join([*(os.path.basename(p) for p in stack), os.path.basename(real)])
+            what = "an include cycle" if real in stack else "includes nested too deep"
+            self.problem(doc, (*loc, "include"), f"{what}: {chain}; remove one of the includes")
+            return None
+        fragment = self.cache.get(real)
+        if fragment is None:
+            fragment = self.cache[real] = self.read(path)
+            self.out.included.append(fragment)
+            self.out.problems += fragment.problems
+        if fragment.problems:
+            return None
+        value, items = fragment.value, None
+        where: Loc = ()
+        own: Scope = {}
+        if isinstance(value, list):
+            items = value
+        elif isinstance(value, dict):
+            other: Kind = "turns" if kind == "conversations" else "conversations"
+            if other in value and kind not in value:
+                self.problem(
+                    doc,
+                    (*loc, "include"),
+                    f"{target} holds {other}, not {kind}; include it under `{other}:`",
+                )
+                return None
+            for key in sorted(set(value) - {"vars", kind}):
+                self.problem(
+                    fragment,
+                    (key,),
+                    f"unknown key `{key}` in an included file; valid keys: vars, {kind}",
+                )
+            if "vars" in value:
+                own = self.variables(fragment, ("vars",), value["vars"], scope)
+            items, where = value.get(kind), (kind,)
+        if not isinstance(items, list):
+            self.problem(
+                fragment,
+                where,
+                f"an included file holds a list of {kind}, or a mapping with `{kind}:` "
+                "(and optionally `vars:`)",
+            )
+            return None
+        site = self.variables(doc, (*loc, "vars"), item["vars"], scope) if "vars" in item else {}
+        return fragment, where, items, {**scope, **own, **site}, (*stack, real)
+
+    # ------------------------------------------------------------------ conversations
+
+    def conversations(
+        self, doc: Document, loc: Loc, items: list[Any], scope: Scope, stack: tuple[str, ...]
+    ) -> None:
+        out: list[Any] = self.out.value["conversations"]
+        for index, item in enumerate(items):
+            here = (*loc, index)
+            if isinstance(item, dict) and "include" in item:
+                found = self.include(doc, here, item, "conversations", scope, stack)
+                if found is not None:
+                    self.conversations(*found)
+            elif isinstance(item, dict):
+                self.conversation(doc, here, item, scope, stack)
+            else:  # not a mapping: validation says so, at its line
+                self.out.conversations.append(doc.sources[here])
+                out.append(self.build(doc, here, ("conversations", len(out)), item, scope))
+
+    def matrix(self, doc: Document, loc: Loc, value: Any, scope: Scope) -> list[tuple[Scope, Loc]]:
+        rows: list[tuple[Scope, Loc]] = []
+        if isinstance(value, list):
+            for index, row in enumerate(value):
+                if not isinstance(row, dict) or not row:
+                    self.problem(doc, (*loc, index), "a matrix row is a mapping of names to values")
+                    continue
+                rows.append((self.variables(doc, (*loc, index), row, scope), (*loc, index)))
+        elif isinstance(value, dict) and all(isinstance(v, list) and v for v in value.values()):
+            table = self.variables(doc, loc, value, scope)
+            names = list(table)
+            for combination in itertools.product(*table.values()):
+                rows.append((dict(zip(names, combination, strict=True)), loc))
+                if len(rows) > MAX_CONVERSATIONS:
+                    break
+        else:
+            self.problem(
+                doc,
+                loc,
+                "`matrix` is a list of rows (`- {name: value, ...}`) or a mapping of names to "
+                "non-empty lists of values (every combination is run)",
+            )
+        if not rows and isinstance(value, list):
+            self.problem(doc, loc, "`matrix` is empty; add at least one row")
+        return rows
+
+    def conversation(
+        self, doc: Document, loc: Loc, item: dict[str, Any], scope: Scope, stack: tuple[str, ...]
+    ) -> None:
+        out: list[Any] = self.out.value["conversations"]
+        if "vars" in item:
+            scope = {**scope, **self.variables(doc, (*loc, "vars"), item["vars"], scope)}
+        rows: list[tuple[Scope | None, Loc]] = [(None, loc)]
+        if "matrix" in item:
+            rows = [*self.matrix(doc, (*loc, "matrix"), item["matrix"], scope)]
+        template = item.get("id")
+        for row, row_loc in rows:
+            if len(out) >= MAX_CONVERSATIONS:
+                self.problem(
+                    doc,
+                    loc,
+                    f"the suite expands to more than {MAX_CONVERSATIONS:,} "
+                    "conversations; split it or shrink the matrix",
+                )
+                return
+            here = {**scope, **row} if row is not None else scope
+            dst: Loc = ("conversations", len(out))
+            self.out.sources[dst] = doc.sources.get(row_loc) or doc.sources[loc]
+            self.row = (row, self.out.sources[dst]) if row is not None else None
+            conversation: dict[str, Any] = {}
+            for key, value in item.items():
+                if key in ("vars", "matrix"):
+                    continue
+                if key == "turns" and isinstance(value, list):
+                    self.build(doc, (*loc, key), (*dst, key), [], None)  # the list's own line
+                    conversation[key] = []
+                    self.turns(doc, (*loc, key), value, here, stack, conversation[key], dst)
+                else:
+                    conversation[key] = self.build(doc, (*loc, key), (*dst, key), value, here)
+            self.row = None
+            ident = conversation.get("id")
+            if (
+                row
+                and isinstance(template, str)
+                and "{{" not in template
+                and isinstance(ident, str)
+            ):
+                conversation["id"] = f"{ident}-{_slug(row) or len(out)}"
+            if row is not None and (*dst, "id") in self.out.sources:
+                # A matrix copy's id is the row's doing: point at the row.
+                row_source = self.out.sources[dst]
+                self.out.sources[(*dst, "id")] = Source(row_source.path, row_source.line, "text")
+            self.out.conversations.append(self.out.sources[dst])
+            out.append(conversation)
+
+    def turns(
+        self,
+        doc: Document,
+        loc: Loc,
+        items: list[Any],
+        scope: Scope,
+        stack: tuple[str, ...],
+        out: list[Any],
+        conversation: Loc,
+    ) -> None:
+        for index, item in enumerate(items):
+            here = (*loc, index)
+            if isinstance(item, dict) and "include" in item:
+                found = self.include(doc, here, item, "turns", scope, stack)
+                if found is not None:
+                    fragment, where, fitems, fscope, fstack = found
+                    self.turns(fragment, where, fitems, fscope, fstack, out, conversation)
+            else:
+                out.append(self.build(doc, here, (*conversation, "turns", len(out)), item, scope))
+
+
+def expand(root: Document, read: Callable[[str], Document]) -> Expansion:
+    """Expand a suite document whose value is a mapping.
+
+    Args:
+        root: The suite file, read.
+        read: Reads an included file (by path as joined to the including file's folder).
+
+    Returns:
+        The expanded suite, its sources and every problem found on the way.
+    """
+    expander = _Expander(root, read)
+    data: dict[str, Any] = root.value
+    scope = expander.variables(root, ("vars",), data["vars"], {}) if "vars" in data else {}
+    result = expander.out.value
+    expander.build(root, (), (), {}, None)  # the top level's own line
+    for key, value in data.items():
+        if key == "vars":
+            continue
+        if key == "conversations" and isinstance(value, list):
+            expander.build(root, (key,), (key,), [], None)
+            result[key] = []
+            expander.conversations(root, (key,), value, scope, (os.path.realpath(root.path),))
+        else:
+            result[key] = expander.build(root, (key,), (key,), value, None)
+    return expander.out

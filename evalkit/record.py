@@ -1,0 +1,236 @@
+"""Suites written for you: record a conversation with a target, or scaffold one from a form.
+
+`record` drives one session against a target, asking a callback for each next user message (a
+person at a terminal, or a list of utterances), and `recorded_suite` turns the transcript into a
+suite whose expectations are the values the target extracted, to review and keep. The clock the
+session was created with is written into the suite, so relative dates ("tomorrow") replay the same.
+
+`starter_suite` scaffolds a suite from a form definition: one conversation per required field
+(the fields before it pre-filled, so the assistant asks for it), plus one that fills them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from evalkit.client import FormsClient
+from evalkit.emulator import Form
+from evalkit.emulator.forms import FormField
+from evalkit.protocol import ClientTime
+from evalkit.results import TurnTranscript
+from evalkit.runner import Target
+from evalkit.scoring import extracted_values, was_submitted
+from evalkit.suite import Suite
+
+__all__ = [
+    "NextMessage",
+    "Recording",
+    "record",
+    "record_async",
+    "recorded_suite",
+    "sample_answer",
+    "starter_suite",
+]
+
+NextMessage = Callable[[TurnTranscript], str | None]
+"""Given the last exchange (the greeting first), the next user message, or None to stop."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A recorded session."""
+
+    form: str
+    """The form key the session was created for."""
+    client_time: str
+    """The session's `clientTime.currentTime` (ISO-8601 UTC)."""
+    transcript: list[TurnTranscript]
+    """Session creation, then one exchange per user message."""
+
+
+async def record_async(
+    target: Target,
+    form: str,
+    next_message: NextMessage,
+    *,
+    now: datetime | None = None,
+    time_zone: str | None = None,
+    transport: Any = None,
+) -> Recording:
+    """Run one session against `target`, asking `next_message` for each user message.
+
+    Args:
+        target: Where to talk to.
+        form: The form key (mapped to an id by the target's `form_ids`).
+        next_message: Called with the last exchange; returns the next message or None.
+        now: The session's clock (default: the current time).
+        time_zone: The session's IANA time zone, if any.
+        transport: An httpx2 transport for tests.
+
+    Returns:
+        The recording. A `TargetError` from the target is raised: there is nothing to write.
+    """
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    stamp = moment.isoformat().replace("+00:00", "Z")
+    clock = ClientTime(current_time=stamp, time_zone=time_zone)
+    async with FormsClient(
+        target.base_url, credentials=target.credentials, mode=target.mode, transport=transport
+    ) as client:
+        created = await client.create_session(
+            target.form_ids.get(form, form), dry_run=True, client_time=clock
+        )
+        transcript = [created]
+        while (text := next_message(transcript[-1])) is not None:
+            reply = await client.send_message(created.session_id, text, turn=len(transcript))
+            transcript.append(reply)
+    return Recording(form=form, client_time=stamp, transcript=transcript)
+
+
+def record(target: Target, form: str, next_message: NextMessage, **options: Any) -> Recording:
+    """`record_async` for callers without an event loop; takes the same options."""
+    return asyncio.run(record_async(target, form, next_message, **options))
+
+
+def _expected(value: Any) -> Any:
+    """A value as a bare expectation; an object needs `equals` (a bare mapping names a matcher)."""
+    return {"equals": value} if isinstance(value, dict) else value
+
+
+def recorded_suite(
+    recording: Recording,
+    *,
+    suite_name: str,
+    conversation_id: str = "recorded",
+    time_zone: str | None = None,
+) -> Suite:
+    """Turn a recording into a suite: each turn expects what was extracted in it.
+
+    Args:
+        recording: The session.
+        suite_name: The suite's name.
+        conversation_id: The conversation's id.
+        time_zone: Written beside the recorded clock.
+
+    Returns:
+        A suite with one conversation: every turn's extractions, the final state, and whether the
+        form was submitted.
+    """
+    turns: list[dict[str, Any]] = []
+    state: dict[str, Any] = dict(extracted_values(recording.transcript[0]))
+    for exchange in recording.transcript[1:]:
+        values = extracted_values(exchange)
+        state.update(values)
+        turns.append(
+            {"user": exchange.user or "", "expect": {k: _expected(v) for k, v in values.items()}}
+        )
+    conversation: dict[str, Any] = {
+        "id": conversation_id,
+        "description": f"Recorded at {recording.client_time}; the expectations are what the "
+        "target extracted then.",
+        "turns": turns,
+        "final": {k: _expected(v) for k, v in state.items()},
+        "submitted": was_submitted(recording.transcript),
+    }
+    return Suite.model_validate(
+        {
+            "suite": suite_name,
+            "form": recording.form,
+            "client_time": {"current_time": recording.client_time, "time_zone": time_zone},
+            "conversations": [conversation],
+        }
+    )
+
+
+def _number(form_field: FormField) -> float:
+    low = form_field.min if form_field.min is not None else 30.0
+    high = form_field.max if form_field.max is not None else low + 100
+    value = min(max(30.0, low), high)
+    step = form_field.multiple_of
+    if step:
+        value = min(high, (value // step + (value % step > 0)) * step)
+    return value
+
+
+def sample_answer(form_field: FormField) -> tuple[str, Any, Any]:
+    """A sample answer for a field: (what the user says, the value, the expectation)."""
+    label = form_field.label
+    match form_field.type:
+        case "name":
+            part = form_field.name_part or "full"
+            name = {"first": "Jane", "last": "Doe", "full": "Jane Doe"}[part]
+            return f"My {label.lower()} is {name}", name, name
+        case "email":
+            return "jane.doe@example.com", "jane.doe@example.com", {"email": "jane.doe@example.com"}
+        case "phone":
+            number = "+1 555 010 2030"
+            return f"My phone number is {number}", number, {"phone": number}
+        case "number":
+            value = _number(form_field)
+            shown = f"{value:g}"
+            return f"My {label.lower()} is {shown}", value, {"approx": value, "abs": 0}
+        case "boolean":
+            return "yes", True, True
+        case "date":
+            return "2027-03-14", "2027-03-14", {"date": "2027-03-14"}
+        case "single_select":
+            option = form_field.options[0]
+            return option.label, option.value, option.value
+        case "multi_select":
+            option = form_field.options[0]
+            return option.label, [option.value], {"subset": [option.value]}
+        case _:
+            return f"My {label.lower()} is Example", "Example", {"contains": "Example"}
+
+
+def starter_suite(form: Form, *, suite_name: str | None = None) -> Suite:
+    """Scaffold a suite for a form: one conversation per required field, plus one with them all.
+
+    Args:
+        form: The form definition (`*.form.yaml`, or a Wix form read with `form_from_wix`).
+        suite_name: The suite's name (default: `<form key>-starter`).
+
+    Returns:
+        A suite to edit: each expectation is a guess from the field's type.
+    """
+    required: Sequence[FormField] = [f for f in form.fields if f.required] or form.fields[:1]
+    conversations: list[dict[str, Any]] = []
+    earlier: dict[str, Any] = {}
+    for form_field in required:
+        said, value, expected = sample_answer(form_field)
+        conversations.append(
+            {
+                "id": f"answers-{form_field.target}".replace("_", "-"),
+                "description": f"Asked for {form_field.label}, the user answers it.",
+                "prefill": dict(earlier),
+                "turns": [{"user": said, "expect": {form_field.target: expected}}],
+            }
+        )
+        earlier[form_field.target] = value
+    answers = [sample_answer(f) for f in required]
+    conversations.append(
+        {
+            "id": "all-required-fields",
+            "description": "Every required field, one per turn, in the order they are asked.",
+            "tags": ["smoke"],
+            "turns": [
+                {"user": said, "expect": {f.target: expected}}
+                for f, (said, _, expected) in zip(required, answers, strict=True)
+            ],
+            "final": {
+                f.target: expected for f, (_, _, expected) in zip(required, answers, strict=True)
+            },
+            "submitted": True,
+        }
+    )
+    return Suite.model_validate(
+        {
+            "suite": suite_name or f"{form.key}-starter",
+            "form": form.key,
+            "description": f"Starter suite for the form {form.name!r}; edit the utterances.",
+            "conversations": conversations,
+        }
+    )

@@ -1,0 +1,133 @@
+"""Reports of a run for people: the interactive HTML page, Markdown, and the QA sign-off page.
+
+Every report is a rendering of a run directory (`RunInfo` and the results), optionally with a
+comparison against a baseline and the run history. The package is split by what each part owns:
+
+- `format`: numbers, durations, JSON and Markdown neutralising (no templates);
+- `transcript`: how chunks and the user's marked message read;
+- `views`: conversations, anchors, headline, worst-first order, the optional inputs;
+- `charts`: geometry of the inline SVG charts;
+- `payload`: the JSON the page's script renders from;
+- `criteria`: acceptance criteria of a sign-off;
+- `render`: the Jinja2 environment and the three renderings (the only jinja2 user).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from evalkit.compare import Change, Comparison
+from evalkit.report.criteria import Criterion, CriterionResult, evaluate_criteria, parse_criterion
+from evalkit.report.format import neutralize_markdown, wilson_interval
+from evalkit.report.render import (
+    GITHUB_STEP_SUMMARY_LIMIT,
+    PR_COMMENT_LIMIT,
+    csp_for,
+    make_environment,
+    render_html,
+    render_markdown,
+    render_signoff,
+    report_script,
+)
+from evalkit.report.views import Regression, RunComparison, TrendPoint, anchor
+from evalkit.results import ConversationResult, RunInfo
+
+__all__ = [
+    "GITHUB_STEP_SUMMARY_LIMIT",
+    "HTML_FILE",
+    "MARKDOWN_FILE",
+    "PR_COMMENT_LIMIT",
+    "SIGNOFF_FILE",
+    "Criterion",
+    "CriterionResult",
+    "Regression",
+    "RunComparison",
+    "TrendPoint",
+    "anchor",
+    "comparison_view",
+    "csp_for",
+    "evaluate_criteria",
+    "make_environment",
+    "neutralize_markdown",
+    "parse_criterion",
+    "render_html",
+    "render_markdown",
+    "render_signoff",
+    "report_script",
+    "wilson_interval",
+    "write_reports",
+    "write_signoff",
+]
+
+HTML_FILE = "report.html"
+"""Name of the HTML report in a run directory."""
+MARKDOWN_FILE = "report.md"
+"""Name of the Markdown report in a run directory."""
+SIGNOFF_FILE = "sign-off.html"
+"""Name of the sign-off page in a run directory."""
+
+
+def comparison_view(comparison: Comparison) -> RunComparison:
+    """What the reports show of a comparison computed by `evalkit.compare.compare_runs`."""
+
+    def rows(changes: Sequence[Change]) -> list[Regression]:
+        return [
+            Regression(
+                suite=c.suite,
+                conversation_id=c.conversation_id,
+                repeat=c.repeat,
+                baseline=c.base or "—",
+                status=c.candidate or "—",
+            )
+            for c in changes
+        ]
+
+    return RunComparison(
+        baseline_run_id=comparison.base.run_id,
+        baseline_pass_rate=comparison.base.pass_rate,
+        regressions=rows(comparison.regressions),
+        fixes=rows(comparison.fixes),
+        verdict=comparison.verdict,
+    )
+
+
+def write_reports(
+    run_dir: Path,
+    info: RunInfo,
+    results: Sequence[ConversationResult],
+    *,
+    markdown_max_bytes: int | None = GITHUB_STEP_SUMMARY_LIMIT,
+    comparison: Comparison | None = None,
+) -> dict[str, Path]:
+    """Write `report.html` and `report.md` into a run directory.
+
+    Args:
+        run_dir: The run directory (it must exist).
+        info: The run's metadata and summary.
+        results: Its conversation results.
+        markdown_max_bytes: Budget of the Markdown report; by default it fits in
+            `$GITHUB_STEP_SUMMARY`. None for no limit.
+        comparison: A comparison with a baseline run: its verdict and regressions come first.
+
+    Returns:
+        The paths written, under the keys `html` and `markdown`.
+    """
+    view = comparison_view(comparison) if comparison is not None else None
+    paths = {"html": run_dir / HTML_FILE, "markdown": run_dir / MARKDOWN_FILE}
+    paths["html"].write_text(render_html(info, results, comparison=view), encoding="utf-8")
+    markdown = render_markdown(info, results, max_bytes=markdown_max_bytes, comparison=view)
+    paths["markdown"].write_text(markdown, encoding="utf-8")
+    return paths
+
+
+def write_signoff(
+    run_dir: Path,
+    info: RunInfo,
+    results: Sequence[ConversationResult],
+    criteria: Sequence[Criterion] = (),
+) -> Path:
+    """Write the sign-off page (`sign-off.html`) into a run directory and return its path."""
+    path = run_dir / SIGNOFF_FILE
+    path.write_text(render_signoff(info, results, criteria), encoding="utf-8")
+    return path

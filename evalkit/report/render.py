@@ -1,0 +1,274 @@
+"""Rendering with Jinja2: the interactive HTML report, the Markdown report and the sign-off page.
+
+This module owns the Jinja2 environment (built per call, never kept at module level) and the
+context each template gets. Every rendering is a pure function of the run (and of the optional
+comparison, history and criteria): same input, same bytes.
+
+Everything the target said is untrusted. HTML templates are autoescaped; the data the report's
+script renders from is embedded with `tojson`, and the script builds the page with `textContent`
+only. The page's Content-Security-Policy allows exactly one script: the one whose SHA-256 it names,
+computed here over the exact text embedded. The Markdown template passes every value through
+`neutralize_markdown`, and the document is cut to a byte budget, worst problems first.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from evalkit.report.charts import field_bars, latency_histograms, trend
+from evalkit.report.criteria import Criterion, evaluate_criteria
+from evalkit.report.format import compact_json, neutralize_markdown, percent, seconds, turn_label
+from evalkit.report.payload import details_payload, index_payload
+from evalkit.report.views import (
+    RunComparison,
+    TrendPoint,
+    conversation_views,
+    latency_table,
+    pass_rate_interval,
+    verdict,
+    worst_first,
+)
+from evalkit.results import ConversationResult, RunInfo
+
+__all__ = [
+    "GITHUB_STEP_SUMMARY_LIMIT",
+    "PR_COMMENT_LIMIT",
+    "csp_for",
+    "make_environment",
+    "render_html",
+    "render_markdown",
+    "render_signoff",
+    "report_script",
+]
+
+GITHUB_STEP_SUMMARY_LIMIT = 1024 * 1024
+"""GitHub's limit on one step's `$GITHUB_STEP_SUMMARY`, in bytes."""
+PR_COMMENT_LIMIT = 65_536
+"""GitHub's limit on a pull-request comment, in characters (bytes never undercount it)."""
+
+_SCRIPT = "report.js"
+_SERVER_RENDERED_FAILURES = 200
+"""Failures rendered into the page itself (beyond them, the script's table lists the rest)."""
+
+
+def make_environment() -> jinja2.Environment:
+    """Build the Jinja2 environment for the report templates.
+
+    HTML templates are autoescaped, the Markdown one is not (it uses the `md` filter instead);
+    an undefined name is an error rather than an empty string.
+
+    Returns:
+        A new environment with the `json`, `percent`, `seconds`, `turn` and `md` filters.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("evalkit", "templates"),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "html.j2"), default_for_string=True, default=False
+        ),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Compact, ordered and readable: the embedded data is most of a large report's bytes.
+    env.policies["json.dumps_kwargs"] = {
+        "sort_keys": True,
+        "separators": (",", ":"),
+        "ensure_ascii": False,
+    }
+    env.filters["json"] = compact_json
+    env.filters["percent"] = percent
+    env.filters["seconds"] = seconds
+    env.filters["turn"] = turn_label
+    env.filters["md"] = neutralize_markdown
+    return env
+
+
+def report_script(env: jinja2.Environment | None = None) -> str:
+    """The report's script, exactly as it is embedded.
+
+    Raises:
+        ValueError: The script contains `</script` or `<!--`, which would end or confuse the
+            element it is embedded in.
+    """
+    env = env or make_environment()
+    assert env.loader is not None
+    source, _, _ = env.loader.get_source(env, _SCRIPT)
+    if "</script" in source.lower() or "<!--" in source:
+        raise ValueError(f"{_SCRIPT} must not contain '</script' or '<!--'")
+    return source
+
+
+def csp_for(script: str) -> str:
+    """The Content-Security-Policy of a page whose only script is `script`."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def _context(
+    info: RunInfo,
+    results: Sequence[ConversationResult],
+    *,
+    comparison: RunComparison | None = None,
+    history: Sequence[TrendPoint] | None = None,
+) -> dict[str, Any]:
+    views = conversation_views(results)
+    status, headline = verdict(info)
+    columns, rows = latency_table(info.summary.latency)
+    problems = worst_first(views)
+    current = TrendPoint(info.run_id, info.started_at, info.summary.pass_rate)
+    return {
+        "info": info,
+        "summary": info.summary,
+        "interval": pass_rate_interval(info),
+        "verdict": status,
+        "headline": headline,
+        "conversations": views,
+        "problems": problems,
+        "errors": [v for v in problems if v.result.status == "error"],
+        "failures": [v for v in problems if v.result.status == "fail"],
+        "flaky": sorted({(v.result.suite, v.result.conversation_id) for v in views if v.flaky}),
+        "fields": sorted(info.summary.fields.items()),
+        "latency_columns": columns,
+        "latency_rows": rows,
+        "warnings": [(v, w) for v in views for w in v.result.warnings],
+        "comparison": comparison,
+        "trend": trend(history, current) if history else None,
+    }
+
+
+def render_html(
+    info: RunInfo,
+    results: Sequence[ConversationResult],
+    *,
+    comparison: RunComparison | None = None,
+    history: Sequence[TrendPoint] | None = None,
+) -> str:
+    """Render the HTML report: one self-contained file, readable with or without its script.
+
+    The summary, the charts and the failures (worst first) are in the page itself; the table of
+    every conversation, its filters and the transcripts are drawn by the embedded script from
+    embedded JSON, a page of rows at a time.
+
+    Args:
+        info: The run's metadata and summary (`run.json`).
+        results: Its conversation results, in any order.
+        comparison: A comparison with a baseline run; its regressions are shown first.
+        history: Earlier runs, oldest first, for the pass-rate trend.
+
+    Returns:
+        The page.
+    """
+    env = make_environment()
+    script = report_script(env)
+    context = _context(info, results, comparison=comparison, history=history)
+    views = context["conversations"]
+    problems = context["problems"]
+    context.update(
+        csp=csp_for(script),
+        script=Markup(script),  # our own file, checked above: embedded verbatim for the hash
+        charts={
+            "fields": field_bars(info.summary.fields),
+            "latency": latency_histograms(results),
+        },
+        shown_problems=problems[:_SERVER_RENDERED_FAILURES],
+        index=index_payload(views),
+        details=details_payload(views),
+    )
+    return env.get_template("report.html.j2").render(context)
+
+
+def render_markdown(
+    info: RunInfo,
+    results: Sequence[ConversationResult],
+    *,
+    max_bytes: int | None = None,
+    comparison: RunComparison | None = None,
+) -> str:
+    """Render the Markdown report: GitHub-flavoured, worst first, within a size budget.
+
+    When the whole document does not fit in `max_bytes` (UTF-8), the per-conversation warnings
+    are summarised by their count, then the least bad problems are left out, with a line saying
+    how many and where to find them. The summary, the field table and what ran always stay.
+
+    Args:
+        info: The run's metadata and summary (`run.json`).
+        results: Its conversation results, in any order.
+        max_bytes: The budget, e.g. `GITHUB_STEP_SUMMARY_LIMIT` or `PR_COMMENT_LIMIT`; None
+            for no limit.
+        comparison: A comparison with a baseline run; its regressions are listed first.
+
+    Returns:
+        The document.
+    """
+    template = make_environment().get_template("report.md.j2")
+    context = _context(info, results, comparison=comparison)
+    problems = context["problems"]
+
+    def render(shown: int, warnings: bool) -> str:
+        return template.render(
+            context,
+            shown_problems=problems[:shown],
+            hidden=len(problems) - shown,
+            show_warnings=warnings,
+        )
+
+    def fits(text: str) -> bool:
+        return max_bytes is None or len(text.encode("utf-8")) <= max_bytes
+
+    document = render(len(problems), True)
+    if fits(document):
+        return document
+    document = render(len(problems), False)
+    if fits(document):
+        return document
+    low, high = 0, len(problems)  # invariant: `low` problems fit (or nothing does)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(render(middle, False)):
+            low = middle
+        else:
+            high = middle - 1
+    return render(low, False)
+
+
+def render_signoff(
+    info: RunInfo,
+    results: Sequence[ConversationResult],
+    criteria: Sequence[Criterion] = (),
+) -> str:
+    """Render the QA sign-off page: printable, one click to PDF from the browser.
+
+    It states what was tested (suites, hashes, conversations, repeats), against what (target,
+    form ids, framing, dry run), when and by which evalkit and commit, each acceptance criterion
+    with its measured value and whether it was met, the open failures, and a block to sign.
+
+    Args:
+        info: The run's metadata and summary.
+        results: Its conversation results.
+        criteria: The acceptance criteria, in the order to list them.
+
+    Returns:
+        The page (no script).
+    """
+    context = _context(info, results)
+    checked = evaluate_criteria(criteria, info, results)
+    repeats = max((r.repeat for r in results), default=0) + 1
+    context.update(
+        criteria=checked,
+        criteria_met=all(c.met for c in checked),
+        repeats=repeats,
+        # Fields a later run.json may carry; read defensively so older runs still render.
+        git_commit=str(getattr(info, "git_commit", "") or ""),
+        dry_run={s.name: getattr(s, "dry_run", None) for s in info.suites},
+    )
+    return make_environment().get_template("signoff.html.j2").render(context)

@@ -1,0 +1,130 @@
+"""The pytest plugin, run by pytest itself (pytester): collection, selection, verdicts, xdist."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+FORMS = Path(__file__).resolve().parent.parent / "suites" / "forms"
+
+SUITE = """\
+suite: plugin
+form: contact
+tags: [example]
+defaults: {submitted: false}
+conversations:
+  - id: greeting
+    tags: [smoke]
+    turns:
+      - user: "Hi, I'm Jane Doe, jane@example.com"
+        expect: {first_name: Jane, email: jane@example.com}
+  - id: wrong-name
+    turns:
+      - user: "Hi, I'm Omar, omar@example.org"
+        expect: {first_name: Oscar}
+        reply: {contains: "no such words"}
+  - id: twice
+    repeat: 2
+    turns:
+      - user: "I'm Eli, eli@example.com"
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    shutil.copytree(FORMS, pytester.path / "forms")
+    pytester.makefile(".eval.yaml", contact=SUITE)
+    return pytester
+
+
+def test_one_item_per_conversation_and_repeat(project: pytest.Pytester) -> None:
+    result = project.runpytest("--collect-only", "-q")
+
+    result.stdout.fnmatch_lines(
+        [
+            "contact.eval.yaml::greeting",
+            "contact.eval.yaml::wrong-name",
+            "contact.eval.yaml::twice[[]1[]]",
+            "contact.eval.yaml::twice[[]2[]]",
+        ]
+    )
+
+
+def test_a_failure_shows_a_table_with_file_line(project: pytest.Pytester) -> None:
+    result = project.runpytest()
+
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*contact.eval.yaml:11: plugin/wrong-name failed",
+            "*turn*field*expected*actual*reason*",
+            '*1*first_name*"Oscar"*"Omar"*expected text "Oscar", got "Omar"*',
+            '*1*(reply)*expected text containing "no such words"*',
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "outcomes"),
+    [
+        pytest.param(["-k", "greeting"], {"passed": 1, "deselected": 3}, id="k-by-id"),
+        pytest.param(["-k", "twice and not 2"], {"passed": 1, "deselected": 3}, id="k-repeat"),
+        pytest.param(["-k", "plugin and wrong"], {"failed": 1, "deselected": 3}, id="k-suite"),
+        pytest.param(["-m", "smoke"], {"passed": 1, "deselected": 3}, id="m-tag"),
+        pytest.param(["-m", "example and not smoke"], {"passed": 2, "failed": 1}, id="m-suite"),
+    ],
+)
+def test_selection_by_id_and_tag(
+    project: pytest.Pytester, args: list[str], outcomes: dict[str, int]
+) -> None:
+    result = project.runpytest("--strict-markers", *args)
+
+    result.assert_outcomes(**outcomes)
+
+
+def test_a_target_that_fails_is_an_error_not_a_failure(project: pytest.Pytester) -> None:
+    # Nothing listens on port 9 of loopback (discard): every request fails to connect.
+    result = project.runpytest(
+        "--evalkit-target", "custom", "--evalkit-base-url", "http://127.0.0.1:9", "-k", "greeting"
+    )
+
+    result.assert_outcomes(errors=1, deselected=3)
+    result.stdout.fnmatch_lines(["*contact.eval.yaml:6: the target failed at session creation*"])
+
+
+def test_a_broken_suite_is_a_collection_error_with_its_line(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".eval.yaml",
+        broken="suite: s\nform: f\nconversations:\n  - id: c\n    turns: [{user: no}]\n",
+    )
+
+    result = pytester.runpytest()
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*broken.eval.yaml:5: conversations[[]0[]].turns[[]0[]].user*"])
+
+
+def test_junitxml_carries_the_verdicts(project: pytest.Pytester) -> None:
+    result = project.runpytest("--junitxml=out.xml")
+
+    result.assert_outcomes(passed=3, failed=1)
+    suite = ET.parse(project.path / "out.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "1", "0")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    failure = cases["wrong-name"].find("failure")
+    assert failure is not None
+    assert "expected text" in (failure.text or "")
+    properties = {p.get("name"): p.get("value") for p in cases["greeting"].iter("property")}
+    assert properties == {"evalkit_status": "pass", "source": "contact.eval.yaml:6"}
+
+
+def test_runs_under_xdist(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=3, failed=1)
