@@ -12,10 +12,12 @@ library)::
 """
 
 from evalkit.api import (
+    Comparison,
     LoadedSuite,
     MatchResult,
     RunOutcome,
     Target,
+    compare,
     custom_check,
     load_suites,
     render_report,
@@ -25,11 +27,13 @@ from evalkit.api import (
 from evalkit.version import __version__
 
 __all__ = [
+    "Comparison",
     "LoadedSuite",
     "MatchResult",
     "RunOutcome",
     "Target",
     "__version__",
+    "compare",
     "custom_check",
     "load_suites",
     "render_report",

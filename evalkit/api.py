@@ -13,20 +13,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evalkit.client import Mode
+from evalkit.compare import Comparison, compare_runs
 from evalkit.loader import load_suites as _load_suites
 from evalkit.matchers import MatchResult, custom_check
 from evalkit.report import render_html, render_markdown
-from evalkit.results import read_run
+from evalkit.results import ConversationResult, RunInfo, read_run
 from evalkit.runner import RunOutcome, Target, emulator_target
 from evalkit.runner import run_async as _run_async
 from evalkit.suite import LoadedSuite
 
 __all__ = [
+    "Comparison",
     "LoadedSuite",
     "MatchResult",
     "RunOutcome",
     "Suites",
     "Target",
+    "compare",
     "custom_check",
     "load_suites",
     "render_report",
@@ -113,3 +116,21 @@ def render_report(
     else:
         info, results = read_run(Path(run))
     return render_html(info, results) if format == "html" else render_markdown(info, results)
+
+
+def compare(
+    baseline: RunOutcome | str | Path, candidate: RunOutcome | str | Path, *, alpha: float = 0.05
+) -> Comparison:
+    """Compare a candidate run with a baseline (finished `RunOutcome`s, or run directories).
+
+    Conversations are paired by (suite, id, repeat); `Comparison.verdict` says in one line
+    whether the candidate regressed beyond noise (exact McNemar test at `alpha`).
+
+    Raises:
+        RunFileError: A run directory cannot be read.
+    """
+
+    def read(run: RunOutcome | str | Path) -> tuple[RunInfo, list[ConversationResult]]:
+        return (run.info, run.results) if isinstance(run, RunOutcome) else read_run(Path(run))
+
+    return compare_runs(*read(baseline), *read(candidate), alpha=alpha)

@@ -126,7 +126,9 @@ def test_the_contact_suite_against_contact_v2_fails_exactly_the_number_word_conv
 ) -> None:
     conversations = load_suites([str(SUITE)])[0].suite.conversations
     expected = {c.id for c in conversations if uses_number_words(c)}
-    assert expected == {"age-in-words", "age-named-in-words"}
+    # The detector agrees with the suite's own tags, so the test checks the tagged set exactly.
+    assert expected == {c.id for c in conversations if "number-words" in c.tags}
+    assert len(expected) >= 7
     with EmulatorServer(ROOT / "suites" / "forms") as server:
         result = CliRunner().invoke(
             main,

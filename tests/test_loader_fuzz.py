@@ -17,8 +17,9 @@ VALID = (
     Path(__file__).resolve().parent / "data" / "suites" / "valid" / "contact.eval.yaml"
 ).read_bytes()
 
+# 1,000 examples per test, every run (CI included): the loader is where hostile input arrives.
 FUZZ = settings(
-    max_examples=200,
+    max_examples=1000,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -13,11 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_public_names_are_pinned() -> None:
     assert sorted(evalkit.__all__) == [
+        "Comparison",
         "LoadedSuite",
         "MatchResult",
         "RunOutcome",
         "Target",
         "__version__",
+        "compare",
         "custom_check",
         "load_suites",
         "render_report",
@@ -46,3 +48,7 @@ def test_load_run_and_render_against_the_emulator(tmp_path: Path) -> None:
     markdown = evalkit.render_report(outcome, format="markdown")
     assert "<html" in html
     assert "contact-form" in markdown
+    again = evalkit.run(suites, out_root=tmp_path / "runs")
+    comparison = evalkit.compare(outcome.run_dir, again)
+    assert comparison.verdict == "no conversation changed outcome"
+    assert comparison.base.decided == len(suites[0].suite.conversations)
