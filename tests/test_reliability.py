@@ -415,3 +415,27 @@ async def test_oauth_tokens_and_credentials_never_reach_the_run_directory(tmp_pa
     for value in (token, secret, site):
         assert value not in written
     assert "[REDACTED]" in written
+
+
+@pytest.mark.anyio
+async def test_a_resumed_run_repeats_as_it_started(tmp_path: Path) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("create-streamed"):
+            return stream({"responseChunk": EOR, "interactiveFormSession": {"id": "s"}})
+        return stream({"responseChunk": NAME}, {"responseChunk": EOR})
+
+    suites = suite_file(tmp_path)
+    target = Target(name="custom", base_url="https://t.test")
+    transport = httpx2.MockTransport(handler)
+    settings = RunSettings(concurrency=1, repeat=3)
+    await run_async(
+        suites, target, out_root=tmp_path, run_id="r", settings=settings, transport=transport
+    )
+    results = tmp_path / "r" / RESULTS_FILE
+    rows = results.read_text().splitlines()
+    results.write_text("\n".join(rows[:-1]) + "\n")  # the last repeat was lost in a crash
+    resumed = await run_async(
+        suites, target, out_root=tmp_path, run_id="r", resume=True, transport=transport
+    )
+    assert sorted(r.repeat for r in resumed.results) == [0, 1, 2]
+    assert resumed.info.repeat == 3

@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,14 @@ class RunOutcome:
         # Short on purpose: asyncio.run reprs the value its main task returned (CPython 3.11
         # builds a discarded error message from it), and every transcript would be formatted.
         return f"RunOutcome(run_dir={str(self.run_dir)!r}, results=<{len(self.results)}>)"
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    """`"2/4"` as recorded in `run.json` → (2, 4)."""
+    if not text:
+        return None
+    index, _, count = text.partition("/")
+    return int(index), int(count)
 
 
 def new_run_id(now: datetime) -> str:
@@ -170,6 +178,12 @@ async def run_async(
         retry_errors=retry_errors,
         git=(git_commit, git_branch),
     )
+    if resume:  # a resumed run repeats and shards as it started, unless told otherwise
+        settings = replace(
+            settings,
+            repeat=settings.repeat or info.repeat,
+            shard=settings.shard or _shard(info.shard),
+        )
     everything = plan(suites, repeat=settings.repeat, shard=settings.shard)
     todo = [item for item in everything if item.key not in done]
     stop = stop or asyncio.Event()
