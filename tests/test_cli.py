@@ -166,3 +166,46 @@ def test_every_command_has_help() -> None:
     for name, command in main.commands.items():
         assert command.help, name
         assert invoke(name, "--help").exit_code == 0
+
+
+def test_baseline_last_compares_with_the_last_run_that_met_its_gates(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    summary = tmp_path / "step-summary.md"
+    first = invoke("run", str(EXAMPLE), "--out", str(out))
+    assert first.exit_code == 0
+    (good,) = run_dirs(out)
+    # A run against another configuration fails its gates: it must never become the baseline.
+    bad = invoke("run", str(EXAMPLE), "--out", str(out), "--form-id", "contact=contact-v2")
+    assert bad.exit_code == 1
+    third = invoke(
+        "run",
+        str(EXAMPLE),
+        "--out",
+        str(out),
+        "--baseline",
+        "last",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert third.exit_code == 0, third.output
+    assert f"baseline: {good}" in third.output
+    assert "verdict: no conversation changed outcome" in third.output
+    assert summary.read_text(encoding="utf-8").startswith("# ")  # the Markdown report went to CI
+    history = invoke("history", "--out", str(out))
+    assert history.exit_code == 0
+    assert history.output.count("UNMET") == 1
+
+
+def test_compare_reports_a_significant_regression_and_exits_1(tmp_path: Path) -> None:
+    assert invoke("run", str(EXAMPLE), "--out", str(tmp_path / "a")).exit_code == 0
+    candidate = invoke(
+        "run", str(EXAMPLE), "--out", str(tmp_path / "b"), "--form-id", "contact=contact-v2"
+    )
+    assert candidate.exit_code == 1
+    (base,) = run_dirs(tmp_path / "a")
+    (cand,) = run_dirs(tmp_path / "b")
+    result = invoke("compare", str(base), str(cand), "--fail-under", "0.5")
+    assert result.exit_code == 1
+    assert "contact-form/age-in-words" in result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-2].startswith("verdict: pass rate −")
+    assert lines[-1].startswith("exit 1: significant regression")
