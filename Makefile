@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 LINTED := evalkit tests $(wildcard bench)
 
-.PHONY: demo test lint format clean browser
+.PHONY: demo test lint format clean browser bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: evalkit needs Python >= 3.11; set PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -39,6 +39,11 @@ test: $(STAMP) browser
 format: $(STAMP)
 	$(BIN)/ruff format $(LINTED)
 	$(BIN)/ruff check --fix $(LINTED)
+
+# Benchmarks (not tests; minutes, and they want a quiet machine): see docs/benchmarks.md.
+BENCHES := overhead latency memory offline peer
+bench: $(STAMP)
+	@for b in $(BENCHES); do $(BIN)/python bench/bench_$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

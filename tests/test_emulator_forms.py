@@ -11,6 +11,7 @@ import httpx2
 import pytest
 from click.testing import CliRunner
 
+import evalkit
 from evalkit.cli import main
 from evalkit.emulator import EmulatorServer, Knobs, load_forms, load_knobs
 from evalkit.emulator.app import API_ROOT
@@ -217,3 +218,63 @@ def test_bad_emulator_flags_exit_2(args: list[str], phrase: str) -> None:
     result = CliRunner().invoke(main, ["emulator", "--port", "0", *args])
     assert result.exit_code == 2
     assert phrase in result.output
+
+
+# ----------------------------------------------------------------------------- example forms
+
+
+@pytest.mark.parametrize(
+    ("suite", "minimum"),
+    [
+        pytest.param("booking.eval.yaml", 10, id="booking"),
+        pytest.param("event.eval.yaml", 10, id="event"),
+    ],
+)
+def test_an_example_suite_passes_against_its_forms_default_profile(
+    tmp_path: Path, suite: str, minimum: int
+) -> None:
+    path = ROOT / "suites" / suite
+    assert path.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=")
+    loaded = load_suites([str(path)])
+    outcome = evalkit.run(loaded, out_root=tmp_path)
+    statuses = {row.conversation_id: row.status for row in outcome.results}
+    assert len(statuses) == len(loaded[0].suite.conversations) >= minimum
+    assert set(statuses.values()) == {"pass"}, statuses
+
+
+@pytest.mark.parametrize(
+    ("key", "messages", "checkout"),
+    [
+        pytest.param(
+            "booking",
+            ["A haircut on 15.12.2026 at 3pm", "Jane Doe", "jane@example.com", "nothing"],
+            None,
+            id="booking-no-products",
+        ),
+        pytest.param(
+            "event",
+            [
+                "I'm Alex Kim, alex@example.com, 2 tickets",
+                "the keynote",
+                "no",
+                "two day passes",
+            ],
+            ZERO_ID,
+            id="event-products",
+        ),
+    ],
+)
+def test_an_example_form_submits_with_a_checkout_only_when_it_sells_products(
+    key: str, messages: list[str], checkout: str | None
+) -> None:
+    with (
+        EmulatorServer(ROOT / "suites" / "forms") as server,
+        httpx2.Client(base_url=server.base_url + API_ROOT, timeout=5) as http,
+    ):
+        created = http.post("", json={"formId": key, "dryRun": True}).json()
+        session = created["interactiveFormSession"]["id"]
+        answers = [turn(http, session, text) for text in messages]
+    assert all("SUBMISSION" not in [c["chunkType"] for c in a] for a in answers[:-1])
+    submission = next(c for c in answers[-1] if c["chunkType"] == "SUBMISSION")
+    expected = {"submissionId": ZERO_ID} | ({"checkoutId": checkout} if checkout else {})
+    assert submission["submissionDetails"] == expected

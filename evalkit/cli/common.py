@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -11,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from evalkit.errors import EvalkitError, RunFileError, SuiteError, UsageError
+from evalkit.history import list_runs, target_key
+from evalkit.report import TrendPoint
 from evalkit.results import ConversationResult, RunInfo
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     "EvalkitGroup",
     "console",
     "fail",
+    "history_trend",
     "print_summary",
 ]
 
@@ -84,3 +88,21 @@ def print_summary(out: Console, info: RunInfo, results: Sequence[ConversationRes
             f"  [{style}]{result.status:<5}[/] {escape(result.suite)}/"
             f"{escape(result.conversation_id)}  {escape(result.source)}  {escape(reason)}"
         )
+
+
+TREND_RUNS = 19
+"""Earlier runs a report's pass-rate trend shows (with the run itself, 20 points)."""
+
+
+def history_trend(db_path: Path, info: RunInfo) -> list[TrendPoint]:
+    """Earlier runs of the same suites (by name) against the same target, oldest first."""
+    names = sorted({suite.name for suite in info.suites})
+    rows = list_runs(db_path, target=target_key(info.target), limit=200)
+    earlier = [
+        row
+        for row in rows
+        if row.run_id != info.run_id
+        and row.started_at < info.started_at
+        and sorted({name for name, _ in row.suites}) == names
+    ]
+    return [TrendPoint(r.run_id, r.started_at, r.pass_rate) for r in earlier[-TREND_RUNS:]]

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from evalkit.cli.common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, console
 from evalkit.compare import Change, Comparison, RunSide, compare_runs
+from evalkit.report import PR_COMMENT_LIMIT, comparison_view, render_html, render_markdown
 from evalkit.results import RunInfo, read_run
 
 __all__ = ["Gates", "compare", "evaluate_gates", "print_comparison"]
@@ -141,6 +142,21 @@ def print_comparison(out: Console, comparison: Comparison) -> None:
     help="Exit 3 when more of the candidate's conversations than this are errors.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the candidate's HTML report with the comparison first (verdict, regressions, "
+    "per-field deltas, extracted values that changed) to this file.",
+)
+@click.option(
+    "--markdown",
+    "markdown_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the same as Markdown, sized for a pull-request comment, to this file.",
+)
 def compare(
     base_run: Path,
     cand_run: Path,
@@ -149,6 +165,8 @@ def compare(
     fail_under: float | None,
     max_error_rate: float,
     as_json: bool,
+    html_file: Path | None,
+    markdown_file: Path | None,
 ) -> None:
     """Compare CAND_RUN with BASE_RUN (two run directories), offline.
 
@@ -165,6 +183,16 @@ def compare(
         max_error_rate=max_error_rate,
     )
     code, reasons = evaluate_gates(cand_info, gates, comparison)
+    if html_file is not None or markdown_file is not None:
+        view = comparison_view(comparison, base_results, cand_results)
+        if html_file is not None:
+            page = render_html(cand_info, cand_results, comparison=view)
+            html_file.write_text(page, encoding="utf-8")
+        if markdown_file is not None:
+            text = render_markdown(
+                cand_info, cand_results, max_bytes=PR_COMMENT_LIMIT, comparison=view
+            )
+            markdown_file.write_text(text, encoding="utf-8")
     if as_json:
         payload = comparison.model_dump(mode="json") | {
             "verdict": comparison.verdict,
@@ -175,5 +203,8 @@ def compare(
         sys.exit(code)
     out = console()
     print_comparison(out, comparison)
+    for kind, path in (("HTML", html_file), ("markdown", markdown_file)):
+        if path is not None:
+            out.print(f"{kind} comparison report: {escape(str(path))}")
     out.print(f"exit {code}: {'; '.join(reasons)}")
     sys.exit(code)

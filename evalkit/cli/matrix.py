@@ -11,18 +11,17 @@ from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
-from tabulate import tabulate
 
 from evalkit.cli.common import EXIT_INTERRUPTED
 from evalkit.cli.compare_cmd import Gates, evaluate_gates
 from evalkit.client import Mode
-from evalkit.compare import Matrix, compare_matrix
+from evalkit.compare import compare_matrix
 from evalkit.errors import UsageError
-from evalkit.report import neutralize_markdown, write_reports
+from evalkit.report import write_matrix_reports, write_reports
 from evalkit.runner import RunSettings, Target, emulator_target, new_run_id, run_sync
 from evalkit.suite import LoadedSuite
 
-__all__ = ["matrix_markdown", "parse_configs", "run_matrix"]
+__all__ = ["parse_configs", "run_matrix"]
 
 
 def parse_configs(values: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -77,40 +76,8 @@ def run_matrix(
                 out.print("interrupted: the matrix is incomplete")
                 sys.exit(EXIT_INTERRUPTED)
     matrix = compare_matrix(runs)
-    (matrix_dir / "matrix.md").write_text(matrix_markdown(matrix), encoding="utf-8")
-    out.print(matrix_markdown(matrix), markup=False)
-    out.print(f"matrix: {matrix_dir / 'matrix.md'}")
+    written = write_matrix_reports(matrix_dir, matrix, runs)
+    out.print(written["markdown"].read_text(encoding="utf-8"), markup=False, highlight=False)
+    out.print(f"matrix: {written['markdown']}")
+    out.print(f"matrix report: {written['html']}")
     sys.exit(worst)
-
-
-def matrix_markdown(matrix: Matrix) -> str:
-    """The matrix as Markdown: pass rates, per-field accuracy, and where configurations disagree."""
-
-    def pct(value: float | None) -> str:
-        return "—" if value is None else f"{value:.1%}"
-
-    head = ["", *matrix.labels]
-    lines = ["## Configurations side by side", ""]
-    lines.append(tabulate([["pass rate", *map(pct, matrix.pass_rates)]], head, tablefmt="github"))
-    lines += ["", "### Field accuracy", ""]
-    rows = [[name, *map(pct, values)] for name, values in matrix.field_accuracy.items()]
-    lines.append(tabulate(rows, ["field", *matrix.labels], tablefmt="github"))
-    lines += ["", f"### Where they disagree ({len(matrix.disagreements)})", ""]
-    if matrix.disagreements:
-        rows = [
-            [
-                neutralize_markdown(f"{row.suite}/{row.conversation_id}")
-                + (f" #{row.repeat}" if row.repeat else ""),
-                *[status or "—" for status in row.statuses],
-                neutralize_markdown(", ".join(row.differing_fields)),
-            ]
-            for row in matrix.disagreements
-        ]
-        lines.append(
-            tabulate(
-                rows, ["conversation", *matrix.labels, "fields that differ"], tablefmt="github"
-            )
-        )
-    else:
-        lines.append("Every conversation has the same verdict in every configuration.")
-    return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evalkit.ci import append_step_summary, git_context
-from evalkit.cli.common import EXIT_INTERRUPTED, EXIT_OK, console, print_summary
+from evalkit.cli.common import EXIT_INTERRUPTED, EXIT_OK, console, history_trend, print_summary
 from evalkit.cli.compare_cmd import Gates, evaluate_gates, print_comparison
 from evalkit.cli.matrix import parse_configs, run_matrix
 from evalkit.client import WIX_BASE_URL, Credentials, Mode, RetryPolicy
@@ -403,7 +403,12 @@ def run(
         else None
     )
     paths_written = write_reports(
-        outcome.run_dir, outcome.info, outcome.results, comparison=comparison
+        outcome.run_dir,
+        outcome.info,
+        outcome.results,
+        comparison=comparison,
+        baseline_results=base[1] if base is not None else None,
+        history=history_trend(history_db, outcome.info),
     )
     junit = write_junit(outcome.run_dir, outcome.info, outcome.results)
     print_summary(out, outcome.info, outcome.results)

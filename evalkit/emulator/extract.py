@@ -9,7 +9,8 @@ relative dates, synonyms, corrections), so two configurations of one form can di
 Order of precedence (a span used once is not used again):
 
 1. explicit mentions, "my <field> is <value>" (this is also how corrections name their field);
-2. email addresses, then phone numbers, for fields of those types, wherever they appear;
+2. email addresses, then phone numbers, for fields of those types, wherever they appear; dates
+   and times likewise, when the form has only one field of that type;
 3. names after an introduction ("I'm Jane Doe", "my name is ...", "call me ...");
 4. dates, times, selects, numbers and yes/no answers, for the field just asked (the *focus*) or
    for a field whose keywords or label appear in the message;
@@ -108,6 +109,11 @@ _FILLER = re.compile(
     r"i meant|i mean|make it|make that)\b[\s,:!.-]*)+",
     re.IGNORECASE,
 )
+# A free-text answer keeps its words ("Please use the side entrance"); only an interjection set
+# off by punctuation ("Sure: ...", "Well, ...") is not part of the message.
+_TEXT_FILLER = re.compile(
+    r"^(?:(?:sure|ok|okay|yes|yeah|hi|hello|hey|well|um|uh|oh|so)\s*[,:!.-]+\s*)+", re.IGNORECASE
+)
 _CLAUSE_END = re.compile(r"[,;!?\n]|\.(?:\s|$)|\s(?:and|but)\s")
 _ALL_OPTIONS = re.compile(r"\b(?:all of (?:them|those|the above)|everything)\b", re.IGNORECASE)
 _CUE_GAP = re.compile(r"\s*(?:(?:number|address|is|was|:|=|-)\s*)*")  # "email is ", "phone: "
@@ -138,6 +144,11 @@ def extract(text: str, form: Form, context: Context | None = None) -> list[Extra
             run.bad_email(field, focused=field.target == focus)
         elif field.type == "phone":
             run.take(field, find_phones(run.text))
+    for field in form.fields:
+        # A date or a time cannot be mistaken for another kind of value: the form's only field
+        # of that type takes it wherever it is ("Friday at 3pm" while the date is asked).
+        if field.type in ("date", "time") and [f.type for f in form.fields].count(field.type) == 1:
+            run.take(field, run.found_for(field, run.text))
     run.names()
     for field in form.fields:
         if field.target in run.results:
@@ -237,7 +248,7 @@ class _Run:
     ) -> None:
         """Extract a value of the field's own type from `text[lo:hi]`."""
         part = self.text[:hi]
-        inside = [f for f in self._found_for(field, part) if f.start >= lo]
+        inside = [f for f in self.found_for(field, part) if f.start >= lo]
         inside = [f for f in inside if self.free(f.start, f.end)]
         if field.type == "multi_select" and inside:
             values = list(dict.fromkeys(str(f.value) for f in inside))
@@ -253,7 +264,7 @@ class _Run:
             near = [f for f in inside if field.type != "number" or _distance(f, cues) <= 20]
             self.take(field, sorted(near, key=lambda f: _distance(f, cues)))
 
-    def _found_for(self, field: FormField, part: str) -> list[Found]:
+    def found_for(self, field: FormField, part: str) -> list[Found]:
         behaviour = self.form.behaviour
         if field.type in ("single_select", "multi_select"):
             return find_options(part, field, synonyms=behaviour.synonyms)
@@ -294,7 +305,7 @@ class _Run:
         custom = field.type in ("single_select", "multi_select") and field.custom_option
         if field.type not in ("text", "name") and not custom:
             return
-        filler = _FILLER.match(self.text, lo, hi)
+        filler = (_TEXT_FILLER if field.type == "text" else _FILLER).match(self.text, lo, hi)
         lo = filler.end() if filler else lo
         if self.results or field.type != "text":
             hi = min(hi, _clause_end(self.text, lo))

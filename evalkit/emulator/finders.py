@@ -15,6 +15,7 @@ from evalkit.emulator.forms import FormField
 __all__ = [
     "ISO_DATE",
     "NOT_NAMES",
+    "NUMERIC_DATE",
     "Found",
     "Value",
     "capitalise",
@@ -54,6 +55,8 @@ _EMAIL = re.compile(
 # Bounded repeats keep these linear on a 10,000-character message with no "@" in it.
 _PHONE = re.compile(r"(?<![\w@+.])\+?\(?\d[\d ().\-]{5,22}\d(?![\w@])")
 ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+NUMERIC_DATE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d./-]|-\d)")
+"""`15.03.2026`, `15-03-26` (day first) and `3/15/2026` (month first), as `dates.py` reads them."""
 _DIGITS = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|[.,]\d)")
 _UNITS = _words(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -121,7 +124,7 @@ def find_phones(text: str) -> list[Found]:
         raw = m.group()
         # "+44 (0)20 ...": the (0) is dialled only inside the country, so E.164 drops it.
         digits = re.sub(r"\D", "", raw.replace("(0)", "") if raw.startswith("+") else raw)
-        if not 7 <= len(digits) <= 15 or ISO_DATE.fullmatch(raw.strip()):
+        if not 7 <= len(digits) <= 15 or _has_date(raw):
             continue
         if raw.startswith("+"):
             digits = "+" + digits
@@ -129,6 +132,17 @@ def find_phones(text: str) -> list[Found]:
             digits = "+" + digits[2:]
         found.append(Found(digits, m.start(), m.end()))
     return found
+
+
+def _has_date(raw: str) -> bool:
+    """Whether a phone-like run of digits holds a date ("15.03.2026", "2026-03-15 10:30")."""
+    if ISO_DATE.search(raw) is not None:
+        return True
+    for m in NUMERIC_DATE.finditer(raw):
+        first, second = int(m.group(1)), int(m.group(3))
+        if 1 <= min(first, second) <= 12 and 1 <= max(first, second) <= 31:
+            return True
+    return False
 
 
 def parse_number_words(words: str) -> int | None:
@@ -205,7 +219,9 @@ def find_options(text: str, field: FormField, *, synonyms: bool = True) -> list[
         extra = option.synonyms if synonyms else []
         phrases = {option.value, option.value.replace("_", " "), option.label, *extra}
         for phrase in {p.strip().lower() for p in phrases if p.strip()}:
-            pattern = r"(?<!\w)" + re.escape(phrase).replace(r"\ ", r"\s+") + r"(?!\w)"
+            # A plural names the option too: "two day passes", "texts".
+            plural = r"(?:e?s)?" if phrase[-1:].isalpha() else ""
+            pattern = r"(?<!\w)" + re.escape(phrase).replace(r"\ ", r"\s+") + plural + r"(?!\w)"
             candidates += [
                 Found(option.value, m.start(), m.end())
                 for m in re.finditer(pattern, text, re.IGNORECASE)

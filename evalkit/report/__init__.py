@@ -5,7 +5,9 @@ comparison against a baseline and the run history. The package is split by what 
 
 - `format`: numbers, durations, JSON and Markdown neutralising (no templates);
 - `transcript`: how chunks and the user's marked message read;
-- `views`: conversations, anchors, headline, worst-first order, the optional inputs;
+- `views`: conversations, anchors, headline, worst-first order, the run-history input;
+- `comparison`: a comparison with a baseline as the reports show it, diffs of extracted values;
+- `matrix`: several configurations side by side (the matrix report);
 - `charts`: geometry of the inline SVG charts;
 - `payload`: the JSON the page's script renders from;
 - `criteria`: acceptance criteria of a sign-off;
@@ -17,9 +19,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from evalkit.compare import Change, Comparison
+from evalkit.compare import Comparison
+from evalkit.report.comparison import (
+    ConversationDiff,
+    FieldDeltaRow,
+    Regression,
+    RunComparison,
+    ValueDiff,
+    comparison_view,
+)
 from evalkit.report.criteria import Criterion, CriterionResult, evaluate_criteria, parse_criterion
 from evalkit.report.format import neutralize_markdown, wilson_interval
+from evalkit.report.matrix import (
+    MATRIX_HTML_FILE,
+    MATRIX_MARKDOWN_FILE,
+    render_matrix_html,
+    render_matrix_markdown,
+    write_matrix_reports,
+)
 from evalkit.report.render import (
     GITHUB_STEP_SUMMARY_LIMIT,
     PR_COMMENT_LIMIT,
@@ -30,20 +47,25 @@ from evalkit.report.render import (
     render_signoff,
     report_script,
 )
-from evalkit.report.views import Regression, RunComparison, TrendPoint, anchor
+from evalkit.report.views import TrendPoint, anchor
 from evalkit.results import ConversationResult, RunInfo
 
 __all__ = [
     "GITHUB_STEP_SUMMARY_LIMIT",
     "HTML_FILE",
     "MARKDOWN_FILE",
+    "MATRIX_HTML_FILE",
+    "MATRIX_MARKDOWN_FILE",
     "PR_COMMENT_LIMIT",
     "SIGNOFF_FILE",
+    "ConversationDiff",
     "Criterion",
     "CriterionResult",
+    "FieldDeltaRow",
     "Regression",
     "RunComparison",
     "TrendPoint",
+    "ValueDiff",
     "anchor",
     "comparison_view",
     "csp_for",
@@ -53,9 +75,12 @@ __all__ = [
     "parse_criterion",
     "render_html",
     "render_markdown",
+    "render_matrix_html",
+    "render_matrix_markdown",
     "render_signoff",
     "report_script",
     "wilson_interval",
+    "write_matrix_reports",
     "write_reports",
     "write_signoff",
 ]
@@ -68,30 +93,6 @@ SIGNOFF_FILE = "sign-off.html"
 """Name of the sign-off page in a run directory."""
 
 
-def comparison_view(comparison: Comparison) -> RunComparison:
-    """What the reports show of a comparison computed by `evalkit.compare.compare_runs`."""
-
-    def rows(changes: Sequence[Change]) -> list[Regression]:
-        return [
-            Regression(
-                suite=c.suite,
-                conversation_id=c.conversation_id,
-                repeat=c.repeat,
-                baseline=c.base or "—",
-                status=c.candidate or "—",
-            )
-            for c in changes
-        ]
-
-    return RunComparison(
-        baseline_run_id=comparison.base.run_id,
-        baseline_pass_rate=comparison.base.pass_rate,
-        regressions=rows(comparison.regressions),
-        fixes=rows(comparison.fixes),
-        verdict=comparison.verdict,
-    )
-
-
 def write_reports(
     run_dir: Path,
     info: RunInfo,
@@ -99,6 +100,8 @@ def write_reports(
     *,
     markdown_max_bytes: int | None = GITHUB_STEP_SUMMARY_LIMIT,
     comparison: Comparison | None = None,
+    baseline_results: Sequence[ConversationResult] | None = None,
+    history: Sequence[TrendPoint] | None = None,
 ) -> dict[str, Path]:
     """Write `report.html` and `report.md` into a run directory.
 
@@ -109,13 +112,19 @@ def write_reports(
         markdown_max_bytes: Budget of the Markdown report; by default it fits in
             `$GITHUB_STEP_SUMMARY`. None for no limit.
         comparison: A comparison with a baseline run: its verdict and regressions come first.
+        baseline_results: The baseline's results: with them, each changed conversation shows
+            how its extracted values differ from the baseline's.
+        history: Earlier runs, oldest first, for the pass-rate trend.
 
     Returns:
         The paths written, under the keys `html` and `markdown`.
     """
-    view = comparison_view(comparison) if comparison is not None else None
+    view = None
+    if comparison is not None:
+        view = comparison_view(comparison, baseline_results, results)
     paths = {"html": run_dir / HTML_FILE, "markdown": run_dir / MARKDOWN_FILE}
-    paths["html"].write_text(render_html(info, results, comparison=view), encoding="utf-8")
+    page = render_html(info, results, comparison=view, history=history)
+    paths["html"].write_text(page, encoding="utf-8")
     markdown = render_markdown(info, results, max_bytes=markdown_max_bytes, comparison=view)
     paths["markdown"].write_text(markdown, encoding="utf-8")
     return paths

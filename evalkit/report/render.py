@@ -22,11 +22,11 @@ import jinja2
 from markupsafe import Markup
 
 from evalkit.report.charts import field_bars, latency_histograms, trend
+from evalkit.report.comparison import RunComparison
 from evalkit.report.criteria import Criterion, evaluate_criteria
 from evalkit.report.format import compact_json, neutralize_markdown, percent, seconds, turn_label
 from evalkit.report.payload import details_payload, index_payload
 from evalkit.report.views import (
-    RunComparison,
     TrendPoint,
     conversation_views,
     latency_table,
@@ -181,6 +181,7 @@ def render_html(
             "latency": latency_histograms(results),
         },
         shown_problems=problems[:_SERVER_RENDERED_FAILURES],
+        limit_changes=_SERVER_RENDERED_FAILURES,
         index=index_payload(views),
         details=details_payload(views),
     )

@@ -1,7 +1,8 @@
 """The view of a run that every report renders, and the optional inputs a report may get.
 
 Conversations with their anchors, the headline, the worst-first order of problems, flaky
-conversations; a comparison with a baseline and the run history come from elsewhere.
+conversations; a comparison with a baseline (`comparison`) and the run history come from
+elsewhere.
 
 Views are pure functions of `RunInfo` and the results (and of the optional inputs): no clock, no
 environment, a stable order, so the same run always renders to the same bytes.
@@ -22,8 +23,6 @@ from evalkit.results import CheckResult, ConversationResult, FieldResult, RunInf
 __all__ = [
     "ConversationView",
     "FieldRow",
-    "Regression",
-    "RunComparison",
     "TrendPoint",
     "anchor",
     "conversation_views",
@@ -48,43 +47,6 @@ class TrendPoint:
     """When it started (ISO-8601 UTC)."""
     pass_rate: float | None
     """Its pass rate, or None when it evaluated nothing."""
-
-
-@dataclass(frozen=True)
-class Regression:
-    """A conversation whose status changed between the baseline and this run."""
-
-    suite: str
-    """The suite's name."""
-    conversation_id: str
-    """The conversation's id."""
-    repeat: int
-    """The repetition."""
-    baseline: str
-    """Its status in the baseline run."""
-    status: str
-    """Its status in this run."""
-
-    @property
-    def anchor(self) -> str:
-        """The conversation's stable anchor in this run's report."""
-        return anchor(self.suite, self.conversation_id, self.repeat)
-
-
-@dataclass(frozen=True)
-class RunComparison:
-    """What the report shows of a comparison with a baseline run (computed elsewhere)."""
-
-    baseline_run_id: str
-    """The run compared against."""
-    baseline_pass_rate: float | None
-    """The baseline's pass rate."""
-    regressions: list[Regression] = field(default_factory=list)
-    """Conversations that passed in the baseline and fail (or error) now."""
-    fixes: list[Regression] = field(default_factory=list)
-    """Conversations that failed in the baseline and pass now."""
-    verdict: str = ""
-    """The comparison's verdict in words (e.g. whether a drop is beyond noise)."""
 
 
 @dataclass(frozen=True)
