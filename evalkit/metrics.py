@@ -21,6 +21,7 @@ __all__ = [
     "pass_hat_k",
     "percentile",
     "summarize",
+    "turn_latencies",
     "wilson",
 ]
 
@@ -143,7 +144,8 @@ def field_stats(results: Iterable[ConversationResult]) -> dict[str, FieldStats]:
     return dict(sorted(stats.items()))
 
 
-def _latency(results: Iterable[ConversationResult]) -> dict[str, float]:
+def turn_latencies(results: Iterable[ConversationResult]) -> tuple[list[float], list[float]]:
+    """Seconds to the first chunk, and seconds per exchange, over every exchange of a run."""
     first: list[float] = []
     total: list[float] = []
     for result in results:
@@ -151,6 +153,11 @@ def _latency(results: Iterable[ConversationResult]) -> dict[str, float]:
             total.append(turn.total_s)
             if turn.first_chunk_s is not None:
                 first.append(turn.first_chunk_s)
+    return first, total
+
+
+def _latency(results: Iterable[ConversationResult]) -> dict[str, float]:
+    first, total = turn_latencies(results)
     out: dict[str, float] = {}
     for name, values in (("first_chunk", first), ("turn", total)):
         if values:

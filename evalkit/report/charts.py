@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from evalkit.metrics import turn_latencies
 from evalkit.report.format import percent, seconds
 from evalkit.report.views import TrendPoint
 from evalkit.results import ConversationResult, FieldStats
@@ -208,13 +209,7 @@ def histogram(title: str, values: Iterable[float]) -> Histogram | None:
 
 def latency_histograms(results: Iterable[ConversationResult]) -> list[Histogram]:
     """Histograms of time to first chunk and of turn time, over every exchange of the run."""
-    first: list[float] = []
-    total: list[float] = []
-    for result in results:
-        for turn in result.transcript:
-            total.append(turn.total_s)
-            if turn.first_chunk_s is not None:
-                first.append(turn.first_chunk_s)
+    first, total = turn_latencies(results)
     charts = (histogram("Time to first chunk", first), histogram("Turn time", total))
     return [chart for chart in charts if chart is not None]
 
