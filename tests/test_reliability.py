@@ -439,3 +439,25 @@ async def test_a_resumed_run_repeats_as_it_started(tmp_path: Path) -> None:
     )
     assert sorted(r.repeat for r in resumed.results) == [0, 1, 2]
     assert resumed.info.repeat == 3
+
+
+@pytest.mark.anyio
+async def test_a_failure_to_write_a_result_stops_the_run_loudly(tmp_path: Path) -> None:
+    """An I/O failure after a conversation (a full disk; here a callback) is not swallowed."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("create-streamed"):
+            return stream({"responseChunk": EOR, "interactiveFormSession": {"id": "s"}})
+        return stream({"responseChunk": NAME}, {"responseChunk": EOR})
+
+    def explode(result) -> None:
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        await run_async(
+            suite_file(tmp_path),
+            Target(name="custom", base_url="https://t.test"),
+            out_root=tmp_path,
+            transport=httpx2.MockTransport(handler),
+            on_result=explode,
+        )

@@ -296,6 +296,11 @@ async def _drain(tasks: set[asyncio.Task[None]], stop: asyncio.Event, grace: flo
             await asyncio.gather(*pending, return_exceptions=True)
     finally:
         stopped.cancel()
+    # A worker only fails on evalkit's own I/O (e.g. a full disk while appending a row): say so.
+    for task in tasks:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error
 
 
 def run_sync(
