@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 LINTED := evalkit tests $(wildcard bench)
 
-.PHONY: demo test lint format clean browser bench
+.PHONY: demo test format clean browser bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: evalkit needs Python >= 3.11; set PYTHON=/path/to/python3.11" >&2; exit 2; }
