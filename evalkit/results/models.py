@@ -1,27 +1,12 @@
-"""Output models and the run directory: transcripts, verdicts, `results.jsonl` and `run.json`.
-
-A run directory is the one artifact of a run; every report is a rendering of it::
-
-    reports/<run-id>/
-      results.jsonl   one ConversationResult per line, appended and flushed as each finishes
-      run.json        RunInfo: versions, suite hashes, target, timings and the summary
-
-`results.jsonl` is written so that a crash loses at most the line being written: a torn last line
-is skipped on read.
-"""
+"""Output models: transcripts, verdicts, and the metadata and summary of a run."""
 
 from __future__ import annotations
 
-import gc
-import json
-import os
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from evalkit.errors import ErrorKind, RunFileError
+from evalkit.errors import ErrorKind
 from evalkit.protocol import Framing
 
 __all__ = [
@@ -35,7 +20,6 @@ __all__ = [
     "FieldOutcome",
     "FieldResult",
     "FieldStats",
-    "ResultsWriter",
     "RunInfo",
     "Status",
     "SuiteInfo",
@@ -43,15 +27,6 @@ __all__ = [
     "TargetInfo",
     "TimedChunk",
     "TurnTranscript",
-    "drop_torn_tail",
-    "iter_results",
-    "read_results",
-    "read_run",
-    "redact",
-    "redaction_forms",
-    "rewrite_results",
-    "sorted_results",
-    "write_run_info",
 ]
 
 SCHEMA_VERSION = 1
@@ -363,168 +338,3 @@ class RunInfo(OutputModel):
     """Its branch, when known."""
     summary: Summary = Field(default_factory=Summary)
     """Headline numbers."""
-
-
-def redaction_forms(secrets: Iterable[str]) -> list[str]:
-    """Every spelling of each secret that may appear in JSON text: as is and JSON-escaped."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if len(secret) >= 4:  # a shorter "secret" would redact ordinary words
-            forms.update({secret, json.dumps(secret)[1:-1]})
-    return sorted(forms, key=len, reverse=True)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in `text` by `[REDACTED]`."""
-    for secret in secrets:
-        text = text.replace(secret, "[REDACTED]")
-    return text
-
-
-class ResultsWriter:
-    """Appends one result per line to `results.jsonl`, flushed: a crash loses at most one line.
-
-    Args:
-        run_dir: The run directory (created if needed).
-        secrets: Values that must never reach the file (API keys, tokens), or a callable giving
-            them; each is replaced by `[REDACTED]` wherever it appears in a row, in case a
-            target echoed one back.
-    """
-
-    def __init__(
-        self, run_dir: Path, *, secrets: Iterable[str] | Callable[[], Iterable[str]] = ()
-    ) -> None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.path = run_dir / RESULTS_FILE
-        # A callable is asked at every write: OAuth tokens appear while the run goes on.
-        self._secrets = secrets if callable(secrets) else list(secrets)
-        drop_torn_tail(self.path)  # appending after a torn line would corrupt the next row
-        self._file: IO[str] = self.path.open("a", encoding="utf-8")
-
-    def write(self, result: ConversationResult) -> None:
-        """Append one result and flush it to the operating system."""
-        secrets = self._secrets() if callable(self._secrets) else self._secrets
-        self._file.write(redact(result.model_dump_json(), redaction_forms(secrets)) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        """Flush to disk and close."""
-        if not self._file.closed:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-
-    def __enter__(self) -> ResultsWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def drop_torn_tail(path: Path) -> int:
-    """Cut a `results.jsonl` back to its last complete line; return the bytes removed.
-
-    A process killed while writing leaves a last line without its newline; it is not a result.
-    """
-    if not path.is_file():
-        return 0
-    with path.open("rb+") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        if size == 0:
-            return 0
-        handle.seek(max(0, size - 1))
-        if handle.read(1) == b"\n":
-            return 0
-        data = path.read_bytes()
-        keep = data.rfind(b"\n") + 1
-        handle.truncate(keep)
-        return size - keep
-
-
-def rewrite_results(run_dir: Path, keep: Callable[[ConversationResult], bool]) -> int:
-    """Atomically rewrite `results.jsonl` with the rows `keep` accepts; return how many went."""
-    results = read_results(run_dir)
-    kept = [r for r in results if keep(r)]
-    path = run_dir / RESULTS_FILE
-    tmp = path.with_name(RESULTS_FILE + ".tmp")
-    tmp.write_text("".join(r.model_dump_json() + "\n" for r in kept), encoding="utf-8")
-    tmp.replace(path)
-    return len(results) - len(kept)
-
-
-def iter_results(path: Path) -> Iterator[ConversationResult]:
-    """Yield the results of a `results.jsonl`, skipping a torn (incomplete) last line.
-
-    Raises:
-        RunFileError: A line other than the last cannot be parsed.
-    """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise RunFileError(f"{path}: cannot read: {exc.strerror}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        # A row becomes thousands of objects; with the cycle collector on, the collections
-        # they trigger re-walk every row read so far (90% of the time at 25,000 rows, see
-        # bench/bench_offline.py). Rows hold no cycles: collect once per row instead.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            result = ConversationResult.model_validate_json(line)
-        except ValidationError as exc:
-            if number == len(lines):
-                return  # a torn last line: the process died while writing it
-            raise RunFileError(
-                f"{path}:{number}: not a result row: {exc.errors()[0]['msg']}"
-            ) from exc
-        finally:
-            if paused:
-                gc.enable()
-        yield result
-
-
-def read_results(run_dir: Path) -> list[ConversationResult]:
-    """Read the results of a run directory, one per key (a later row replaces an earlier one).
-
-    A missing `results.jsonl` (a run that died before its first result) reads as no results.
-    """
-    path = run_dir / RESULTS_FILE
-    if not path.exists():
-        return []
-    latest = {result.key: result for result in iter_results(path)}
-    return list(latest.values())
-
-
-def write_run_info(run_dir: Path, info: RunInfo) -> None:
-    """Write `run.json` atomically (to a temporary file, then renamed)."""
-    tmp = run_dir / (RUN_FILE + ".tmp")
-    tmp.write_text(json.dumps(info.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(run_dir / RUN_FILE)
-
-
-def read_run(run_dir: Path) -> tuple[RunInfo, list[ConversationResult]]:
-    """Read a run directory: its metadata, and its results sorted by (suite, id, repeat).
-
-    Raises:
-        RunFileError: The directory, `run.json` or `results.jsonl` is missing or unreadable, or the
-            run was written by an incompatible evalkit.
-    """
-    info_path = run_dir / RUN_FILE
-    if not info_path.is_file():
-        raise RunFileError(f"{run_dir}: not a run directory (no {RUN_FILE})")
-    try:
-        info = RunInfo.model_validate_json(info_path.read_bytes())
-    except (OSError, ValidationError) as exc:
-        raise RunFileError(f"{info_path}: cannot read run metadata: {exc}") from exc
-    if info.schema_version != SCHEMA_VERSION:
-        raise RunFileError(
-            f"{info_path}: schema_version {info.schema_version}; "
-            f"this evalkit reads {SCHEMA_VERSION}"
-        )
-    return info, sorted_results(read_results(run_dir))
-
-
-def sorted_results(results: Iterable[ConversationResult]) -> list[ConversationResult]:
-    """Results in a stable order: by suite, conversation id, repeat."""
-    return sorted(results, key=lambda r: r.key)

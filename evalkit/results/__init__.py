@@ -1,0 +1,75 @@
+"""Output models and the run directory: transcripts, verdicts, `results.jsonl` and `run.json`.
+
+A run directory is the one artifact of a run; every report is a rendering of it::
+
+    reports/<run-id>/
+      results.jsonl   one ConversationResult per line, appended and flushed as each finishes
+      run.json        RunInfo: versions, suite hashes, target, timings and the summary
+
+`results.jsonl` is written so that a crash loses at most the line being written: a torn last line
+is skipped on read.
+"""
+
+from __future__ import annotations
+
+from evalkit.results.files import (
+    ResultsWriter,
+    drop_torn_tail,
+    iter_results,
+    read_results,
+    read_run,
+    redact,
+    redaction_forms,
+    rewrite_results,
+    sorted_results,
+    write_run_info,
+)
+from evalkit.results.models import (
+    RESULTS_FILE,
+    RUN_FILE,
+    SCHEMA_VERSION,
+    Attempt,
+    CheckResult,
+    ConversationResult,
+    ErrorInfo,
+    FieldOutcome,
+    FieldResult,
+    FieldStats,
+    RunInfo,
+    Status,
+    SuiteInfo,
+    Summary,
+    TargetInfo,
+    TimedChunk,
+    TurnTranscript,
+)
+
+__all__ = [
+    "RESULTS_FILE",
+    "RUN_FILE",
+    "SCHEMA_VERSION",
+    "Attempt",
+    "CheckResult",
+    "ConversationResult",
+    "ErrorInfo",
+    "FieldOutcome",
+    "FieldResult",
+    "FieldStats",
+    "ResultsWriter",
+    "RunInfo",
+    "Status",
+    "SuiteInfo",
+    "Summary",
+    "TargetInfo",
+    "TimedChunk",
+    "TurnTranscript",
+    "drop_torn_tail",
+    "iter_results",
+    "read_results",
+    "read_run",
+    "redact",
+    "redaction_forms",
+    "rewrite_results",
+    "sorted_results",
+    "write_run_info",
+]
