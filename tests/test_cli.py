@@ -209,3 +209,10 @@ def test_compare_reports_a_significant_regression_and_exits_1(tmp_path: Path) ->
     lines = result.output.strip().splitlines()
     assert lines[-2].startswith("verdict: pass rate −")
     assert lines[-1].startswith("exit 1: significant regression")
+
+
+def test_the_readme_shows_every_command() -> None:
+    """A command nobody can find in the README does not exist for its users."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in main.commands if f"evalkit {name}" not in readme]
+    assert missing == []
