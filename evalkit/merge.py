@@ -36,6 +36,7 @@ from evalkit.results import (
     RunInfo,
     SuiteInfo,
     TargetInfo,
+    parse_shard,
     read_run,
     sorted_results,
     write_run_info,
@@ -75,23 +76,6 @@ def target_key(target: TargetInfo) -> str:
     return hashlib.sha256(
         json.dumps(_target_identity(target), sort_keys=True).encode()
     ).hexdigest()[:16]
-
-
-def parse_shard(value: object) -> tuple[int, int] | None:
-    """`"i/n"` (as `RunInfo.shard` holds it) as `(i, n)`; None for a run that is not a shard.
-
-    Raises:
-        UsageError: The value is not of the form `i/n` with 1 <= i <= n.
-    """
-    if value is None or value == "":
-        return None
-    index, sep, count = str(value).partition("/")
-    if not (sep and index.strip().isdigit() and count.strip().isdigit()):
-        raise UsageError(f"shard {value!r} is not of the form i/n")
-    pair = (int(index), int(count))
-    if not 1 <= pair[0] <= pair[1]:
-        raise UsageError(f"shard {value!r}: i must be between 1 and n")
-    return pair
 
 
 def _differences(first: RunInfo, other: RunInfo) -> list[str]:
@@ -141,7 +125,7 @@ def _check_same_run(runs: Sequence[tuple[Path, RunInfo]]) -> None:
 
 
 def _check_shards(runs: Sequence[tuple[Path, RunInfo]], allow_partial: bool) -> None:
-    shards = [(run_dir, parse_shard(getattr(info, "shard", None))) for run_dir, info in runs]
+    shards = [(run_dir, parse_shard(info.shard)) for run_dir, info in runs]
     if all(shard is None for _, shard in shards):
         return
     plain = [str(run_dir) for run_dir, shard in shards if shard is None]

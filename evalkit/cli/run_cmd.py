@@ -25,7 +25,7 @@ from evalkit.junit import write_junit
 from evalkit.loader import load_suites
 from evalkit.merge import suite_key, target_key
 from evalkit.report import write_reports
-from evalkit.results import ConversationResult, RunInfo, read_run
+from evalkit.results import ConversationResult, RunInfo, parse_shard, read_run
 from evalkit.runner import (
     RunOutcome,
     RunSettings,
@@ -115,19 +115,6 @@ def _progress(out: Console, total: int) -> Iterator[Callable[[ConversationResult
     with Progress(*columns, console=out, transient=True) as progress:
         task = progress.add_task("conversations", total=total)
         yield lambda result: progress.advance(task)
-
-
-def _parse_shard(value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    index, sep, count = value.partition("/")
-    try:
-        shard = (int(index), int(count))
-    except ValueError:
-        shard = (0, 0)
-    if not sep or not 1 <= shard[0] <= shard[1]:
-        raise UsageError(f"--shard takes i/n with 1 <= i <= n, e.g. 2/4; got {value!r}")
-    return shard
 
 
 def _load(paths: Sequence[str]) -> list[LoadedSuite]:
@@ -340,7 +327,7 @@ def run(
         retry=RetryPolicy(retries=retries),
         grace=grace,
         repeat=repeat,
-        shard=_parse_shard(shard),
+        shard=parse_shard(shard),
     )
     gates = Gates(
         fail_under=fail_under,

@@ -269,7 +269,7 @@ def render_signoff(
         criteria_met=all(c.met for c in checked),
         repeats=repeats,
         # Fields a later run.json may carry; read defensively so older runs still render.
-        git_commit=str(getattr(info, "git_commit", "") or ""),
+        git_commit=info.git_commit or "",
         dry_run={s.name: getattr(s, "dry_run", None) for s in info.suites},
     )
     return make_environment().get_template("signoff.html.j2").render(context)

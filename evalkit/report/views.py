@@ -150,7 +150,7 @@ def conversation_views(results: Sequence[ConversationResult]) -> list[Conversati
                 failing_checks=[c for c in result.checks if not c.passed],
                 user_turns=sum(1 for turn in result.transcript if turn.user is not None),
                 flaky=(result.suite, result.conversation_id) in flaky,
-                restarts=describe_attempts(getattr(result, "restarts", [])),
+                restarts=describe_attempts(result.restarts),
             )
         )
     return views

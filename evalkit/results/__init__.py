@@ -42,6 +42,7 @@ from evalkit.results.models import (
     TargetInfo,
     TimedChunk,
     TurnTranscript,
+    parse_shard,
 )
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "TurnTranscript",
     "drop_torn_tail",
     "iter_results",
+    "parse_shard",
     "read_results",
     "read_run",
     "redact",

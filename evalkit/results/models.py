@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalkit.errors import ErrorKind
+from evalkit.errors import ErrorKind, UsageError
 from evalkit.protocol import Framing
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "TargetInfo",
     "TimedChunk",
     "TurnTranscript",
+    "parse_shard",
 ]
 
 SCHEMA_VERSION = 1
@@ -338,3 +339,20 @@ class RunInfo(OutputModel):
     """Its branch, when known."""
     summary: Summary = Field(default_factory=Summary)
     """Headline numbers."""
+
+
+def parse_shard(value: object) -> tuple[int, int] | None:
+    """`"i/n"` (as `RunInfo.shard` holds it) as `(i, n)`; None for a run that is not a shard.
+
+    Raises:
+        UsageError: The value is not of the form `i/n` with 1 <= i <= n.
+    """
+    if value is None or value == "":
+        return None
+    index, sep, count = str(value).partition("/")
+    if not (sep and index.strip().isdigit() and count.strip().isdigit()):
+        raise UsageError(f"shard {value!r} is not of the form i/n")
+    pair = (int(index), int(count))
+    if not 1 <= pair[0] <= pair[1]:
+        raise UsageError(f"shard {value!r}: i must be between 1 and n")
+    return pair

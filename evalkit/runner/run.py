@@ -23,6 +23,7 @@ from evalkit.results import (
     RunInfo,
     SuiteInfo,
     drop_torn_tail,
+    parse_shard,
     read_results,
     rewrite_results,
     sorted_results,
@@ -51,14 +52,6 @@ class RunOutcome:
         # Short on purpose: asyncio.run reprs the value its main task returned (CPython 3.11
         # builds a discarded error message from it), and every transcript would be formatted.
         return f"RunOutcome(run_dir={str(self.run_dir)!r}, results=<{len(self.results)}>)"
-
-
-def _shard(text: str | None) -> tuple[int, int] | None:
-    """`"2/4"` as recorded in `run.json` → (2, 4)."""
-    if not text:
-        return None
-    index, _, count = text.partition("/")
-    return int(index), int(count)
 
 
 def new_run_id(now: datetime) -> str:
@@ -182,7 +175,7 @@ async def run_async(
         settings = replace(
             settings,
             repeat=settings.repeat or info.repeat,
-            shard=settings.shard or _shard(info.shard),
+            shard=settings.shard or parse_shard(info.shard),
         )
     everything = plan(suites, repeat=settings.repeat, shard=settings.shard)
     todo = [item for item in everything if item.key not in done]
