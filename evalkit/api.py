@@ -14,10 +14,12 @@ from typing import Any, Literal
 
 from evalkit.client import Mode
 from evalkit.compare import Comparison, compare_runs
+from evalkit.loader import SuiteFile
+from evalkit.loader import index_suites as _index_suites
 from evalkit.loader import load_suites as _load_suites
 from evalkit.matchers import MatchResult, custom_check
 from evalkit.report import render_html, render_markdown
-from evalkit.results import ConversationResult, RunInfo, read_run
+from evalkit.results import RunInfo, StoredResults, read_run
 from evalkit.runner import RunOutcome, Target, emulator_target
 from evalkit.runner import run_async as _run_async
 from evalkit.suite import LoadedSuite
@@ -50,10 +52,12 @@ def load_suites(paths: str | Path | Sequence[str | Path]) -> list[LoadedSuite]:
     return _load_suites([paths] if isinstance(paths, str | Path) else list(paths))
 
 
-def _loaded(suites: Suites) -> list[LoadedSuite]:
+def _loaded(suites: Suites) -> list[LoadedSuite | SuiteFile]:
     items = [suites] if isinstance(suites, LoadedSuite | str | Path) else list(suites)
     paths = [s for s in items if not isinstance(s, LoadedSuite)]
-    return [s for s in items if isinstance(s, LoadedSuite)] + (load_suites(paths) if paths else [])
+    # Files named by path are validated now and read again as the run reaches each of them.
+    files = _index_suites(paths) if paths else []
+    return [s for s in items if isinstance(s, LoadedSuite)] + files
 
 
 async def run_async(
@@ -130,7 +134,7 @@ def compare(
         RunFileError: A run directory cannot be read.
     """
 
-    def read(run: RunOutcome | str | Path) -> tuple[RunInfo, list[ConversationResult]]:
+    def read(run: RunOutcome | str | Path) -> tuple[RunInfo, StoredResults]:
         return (run.info, run.results) if isinstance(run, RunOutcome) else read_run(Path(run))
 
     return compare_runs(*read(baseline), *read(candidate), alpha=alpha)

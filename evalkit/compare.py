@@ -10,12 +10,12 @@ a person reads first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalkit.metrics import conversation_stats, field_stats, mcnemar_exact, wilson
-from evalkit.results import ConversationResult, RunInfo, Status
+from evalkit.metrics import add_field_verdicts, field_stats, mcnemar_exact, wilson
+from evalkit.results import ConversationResult, FieldStats, RunInfo, Status, in_key_order
 
 __all__ = [
     "Change",
@@ -164,9 +164,7 @@ class Comparison(CompareModel):
         return f"{counts}, {p}: within noise"
 
 
-def _side(info: RunInfo, paired: Sequence[ConversationResult]) -> RunSide:
-    passed = sum(1 for r in paired if r.status == "pass")
-    decided = sum(1 for r in paired if r.status in ("pass", "fail"))
+def _side(info: RunInfo, passed: int, decided: int) -> RunSide:
     return RunSide(
         run_id=info.run_id,
         target=f"{info.target.name} {info.target.base_url}".strip(),
@@ -175,6 +173,25 @@ def _side(info: RunInfo, paired: Sequence[ConversationResult]) -> RunSide:
         pass_rate=passed / decided if decided else None,
         pass_rate_ci=wilson(passed, decided),
     )
+
+
+def _pairs(
+    base: Iterable[ConversationResult], cand: Iterable[ConversationResult]
+) -> Iterator[tuple[Key, ConversationResult | None, ConversationResult | None]]:
+    """Both runs' results joined on their key, in key order, holding one row of each at a time."""
+    base_rows, cand_rows = in_key_order(base), in_key_order(cand)
+    b, c = next(base_rows, None), next(cand_rows, None)
+    while b is not None or c is not None:
+        if c is None or (b is not None and b.key < c.key):
+            assert b is not None
+            yield b.key, b, None
+            b = next(base_rows, None)
+        elif b is None or c.key < b.key:
+            yield c.key, None, c
+            c = next(cand_rows, None)
+        else:
+            yield b.key, b, c
+            b, c = next(base_rows, None), next(cand_rows, None)
 
 
 def _change(key: Key, base: ConversationResult | None, cand: ConversationResult | None) -> Change:
@@ -214,23 +231,29 @@ def compare_runs(
     Returns:
         The comparison; nothing is printed or written.
     """
-    base = {r.key: r for r in base_results}
-    cand = {r.key: r for r in cand_results}
     buckets: dict[str, list[Change]] = {
         name: [] for name in ("regressions", "fixes", "still_failing", "errors", "new", "removed")
     }
-    paired_base: list[ConversationResult] = []
-    paired_cand: list[ConversationResult] = []
-    for key in sorted(base.keys() | cand.keys()):
-        b, c = base.get(key), cand.get(key)
+    # One pass over both runs (each may be read from disk as it goes): paired counts, the
+    # field stats of the paired results, and every conversation's statuses for flakiness.
+    passed = [0, 0]
+    decided = [0, 0]
+    paired_fields: tuple[dict[str, FieldStats], dict[str, FieldStats]] = ({}, {})
+    statuses: tuple[dict[tuple[str, str], set[Status]], ...] = ({}, {})  # per run, for flaky
+    for key, b, c in _pairs(base_results, cand_results):
+        for number, side in enumerate((b, c)):
+            if side is not None:
+                statuses[number].setdefault((key[0], key[1]), set()).add(side.status)
         if b is None or c is None:
             buckets["new" if b is None else "removed"].append(_change(key, b, c))
             continue
         if "error" in (b.status, c.status) or "skipped" in (b.status, c.status):
             buckets["errors"].append(_change(key, b, c))
             continue
-        paired_base.append(b)
-        paired_cand.append(c)
+        for number, side in enumerate((b, c)):
+            passed[number] += side.status == "pass"
+            decided[number] += 1
+            add_field_verdicts(paired_fields[number], side)
         pair = (b.status, c.status)
         if pair == ("pass", "fail"):
             buckets["regressions"].append(_change(key, b, c))
@@ -238,7 +261,7 @@ def compare_runs(
             buckets["fixes"].append(_change(key, b, c))
         elif pair == ("fail", "fail"):
             buckets["still_failing"].append(_change(key, b, c))
-    base_fields, cand_fields = field_stats(paired_base), field_stats(paired_cand)
+    base_fields, cand_fields = paired_fields
     fields = []
     for name in sorted(base_fields.keys() | cand_fields.keys()):
         bf, cf = base_fields.get(name), cand_fields.get(name)
@@ -255,15 +278,15 @@ def compare_runs(
         )
     flaky = sorted(
         {
-            f"{s.suite}/{s.conversation_id}"
-            for results in (base_results, cand_results)
-            for s in conversation_stats(results)
-            if s.flaky
+            f"{suite}/{cid}"
+            for run in statuses
+            for (suite, cid), seen in run.items()
+            if {"pass", "fail"} <= seen
         }
     )
     return Comparison(
-        base=_side(base_info, paired_base),
-        candidate=_side(cand_info, paired_cand),
+        base=_side(base_info, passed[0], decided[0]),
+        candidate=_side(cand_info, passed[1], decided[1]),
         flaky=flaky,
         fields=fields,
         p_value=mcnemar_exact(len(buckets["regressions"]), len(buckets["fixes"])),
@@ -328,15 +351,19 @@ def compare_matrix(
     Args:
         runs: (label, metadata, results) per configuration, in the order of the columns.
     """
-    by_key = [{r.key: r for r in results} for _, _, results in runs]
+    # Per run only what a row shows (status and final values), read in one pass each.
+    by_key = [
+        {r.key: (r.status, dict(r.final_state)) for r in in_key_order(results)}
+        for _, _, results in runs
+    ]
     keys = sorted(set().union(*(k.keys() for k in by_key)))
     rows = [
         MatrixRow(
             suite=key[0],
             conversation_id=key[1],
             repeat=key[2],
-            statuses=[column[key].status if key in column else None for column in by_key],
-            values=[dict(column[key].final_state) if key in column else {} for column in by_key],
+            statuses=[column[key][0] if key in column else None for column in by_key],
+            values=[column[key][1] if key in column else {} for column in by_key],
         )
         for key in keys
     ]

@@ -28,7 +28,7 @@ from typing import Any
 
 from evalkit.errors import RunFileError
 from evalkit.merge import suite_key, target_key
-from evalkit.results import RUN_FILE, ConversationResult, FieldStats, RunInfo
+from evalkit.results import RUN_FILE, ConversationResult, FieldStats, RunInfo, in_key_order
 
 __all__ = [
     "HISTORY_FILE",
@@ -297,10 +297,9 @@ def record_run(
                 "INSERT INTO run_suites VALUES (?, ?, ?)",
                 [(info.run_id, name, sha) for name, sha in dict(suites).items()],
             )
-            outcomes = {r.key: r.status for r in results}  # a later row wins, as on read
-            conn.executemany(
+            conn.executemany(  # one per key, a later row winning as on read; streamed
                 "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?)",
-                [(info.run_id, *key, status) for key, status in outcomes.items()],
+                ((info.run_id, *r.key, r.status) for r in in_key_order(results)),
             )
             conn.executemany(
                 "INSERT INTO field_stats VALUES (?, ?, ?, ?, ?, ?)",

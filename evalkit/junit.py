@@ -25,12 +25,13 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evalkit.results import ConversationResult, RunInfo, SuiteInfo
+from evalkit.results import ConversationResult, RunInfo, StoredResults, SuiteInfo, sorted_results
 
 __all__ = ["JUNIT_FILE", "failure_lines", "to_junit_xml", "write_junit", "xml_escape_visible"]
 
@@ -187,21 +188,49 @@ def _testcase(result: ConversationResult) -> ET.Element:
     return case
 
 
-def _counts(results: Sequence[ConversationResult]) -> dict[str, str]:
-    return {
-        "tests": str(len(results)),
-        "failures": str(sum(r.status == "fail" for r in results)),
-        "errors": str(sum(r.status == "error" for r in results)),
-        "skipped": str(sum(r.status == "skipped" for r in results)),
-    }
+@dataclass
+class _Tally:
+    """A testsuite's counts, and where its testcases lie in the sorted results."""
+
+    first: int
+    last: int = 0
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+    time: float = 0.0
+
+    def add(self, position: int, result: ConversationResult) -> None:
+        self.last = position
+        self.tests += 1
+        self.failures += result.status == "fail"
+        self.errors += result.status == "error"
+        self.skipped += result.status == "skipped"
+        self.time += result.duration_s
+
+    def counts(self) -> dict[str, str]:
+        return {
+            "tests": str(self.tests),
+            "failures": str(self.failures),
+            "errors": str(self.errors),
+            "skipped": str(self.skipped),
+        }
 
 
-def _wall_time(info: RunInfo, results: Iterable[ConversationResult]) -> float:
+def _tallies(results: Iterable[ConversationResult]) -> dict[str, _Tally]:
+    """One pass over results in key order: each suite's counts and its range of positions."""
+    tallies: dict[str, _Tally] = {}
+    for position, result in enumerate(results):
+        tallies.setdefault(result.suite, _Tally(first=position)).add(position, result)
+    return tallies
+
+
+def _wall_time(info: RunInfo, tallies: Iterable[_Tally]) -> float:
     try:
         start = datetime.fromisoformat(info.started_at)
         end = datetime.fromisoformat(info.finished_at)
     except ValueError:  # an unfinished run has no finish time: the conversations' total
-        return sum(r.duration_s for r in results)
+        return sum(t.time for t in tallies)
     return (end - start).total_seconds()
 
 
@@ -211,35 +240,39 @@ def _properties(parent: ET.Element, values: dict[str, str]) -> None:
         ET.SubElement(node, "property", {"name": name, "value": xml_escape_visible(value)})
 
 
-def _suite_order(info: RunInfo, results: Sequence[ConversationResult]) -> list[str]:
-    names = [suite.name for suite in info.suites]
-    names += sorted({r.suite for r in results} - set(names))
-    return names
+_CASES = "evalkit-testcases"
+"""A placeholder element: where a testsuite's testcases are streamed into the document."""
 
 
-def to_junit_xml(info: RunInfo, results: Sequence[ConversationResult]) -> str:
-    """Render a run as JUnit XML.
+def _junit_parts(info: RunInfo, results: Sequence[ConversationResult]) -> Iterator[str]:
+    """The document in pieces, a testcase at a time (memory does not grow with the run).
 
-    Args:
-        info: The run's metadata (`run.json`).
-        results: Its conversation results, in any order (written sorted by id and repeat).
-
-    Returns:
-        The document, with an XML declaration, UTF-8 ready.
+    The skeleton (root, testsuites, properties) is built and indented as one small tree with a
+    placeholder where each suite's testcases go; each testcase is then built, indented at its
+    depth and serialised on its own, which gives the bytes indenting the whole tree would.
     """
+    ordered = results if isinstance(results, StoredResults) else sorted_results(results)
+    tallies = _tallies(ordered)
+    totals = {
+        "tests": str(sum(t.tests for t in tallies.values())),
+        "failures": str(sum(t.failures for t in tallies.values())),
+        "errors": str(sum(t.errors for t in tallies.values())),
+    }
     # The root carries no `skipped`: junit-10.xsd does not allow it there.
-    counts = {k: v for k, v in _counts(results).items() if k != "skipped"}
-    root = ET.Element("testsuites", {"name": "evalkit", **counts})
-    root.set("time", _seconds(_wall_time(info, results)))
+    root = ET.Element("testsuites", {"name": "evalkit", **totals})
+    root.set("time", _seconds(_wall_time(info, tallies.values())))
     suites: dict[str, SuiteInfo] = {suite.name: suite for suite in info.suites}
-    for name in _suite_order(info, results):
-        members = sorted((r for r in results if r.suite == name), key=lambda r: r.key)
-        if not members and name not in suites:
+    names = [suite.name for suite in info.suites]
+    names += sorted(set(tallies) - set(names))
+    streamed: list[_Tally] = []
+    for name in names:
+        tally = tallies.get(name)
+        if tally is None and name not in suites:
             continue
         node = ET.SubElement(root, "testsuite", {"name": xml_escape_visible(name)})
-        for key, value in _counts(members).items():
+        for key, value in (tally or _Tally(first=0)).counts().items():
             node.set(key, value)
-        node.set("time", _seconds(sum(r.duration_s for r in members)))
+        node.set("time", _seconds(tally.time if tally else 0.0))
         node.set("timestamp", xml_escape_visible(info.started_at))
         properties = {
             "run_id": info.run_id,
@@ -256,15 +289,40 @@ def to_junit_xml(info: RunInfo, results: Sequence[ConversationResult]) -> str:
             if form_id:
                 properties["form_id"] = form_id
         _properties(node, properties)
-        node.extend(_testcase(result) for result in members)
+        if tally is not None:
+            ET.SubElement(node, _CASES)
+            streamed.append(tally)
     ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    skeleton = ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    pieces = skeleton.split(f"<{_CASES} />")
+    yield pieces[0]
+    for tally, after in zip(streamed, pieces[1:], strict=True):
+        for position, result in enumerate(ordered[tally.first : tally.last + 1]):
+            case = _testcase(result)
+            ET.indent(case, space="  ", level=2)
+            yield ("\n    " if position else "") + ET.tostring(case, encoding="unicode")
+        yield after
+
+
+def to_junit_xml(info: RunInfo, results: Sequence[ConversationResult]) -> str:
+    """Render a run as JUnit XML.
+
+    Args:
+        info: The run's metadata (`run.json`).
+        results: Its conversation results, in any order (written sorted by id and repeat).
+
+    Returns:
+        The document, with an XML declaration, UTF-8 ready.
+    """
+    return "".join(_junit_parts(info, results))
 
 
 def write_junit(run_dir: Path, info: RunInfo, results: Sequence[ConversationResult]) -> Path:
-    """Write `junit.xml` into a run directory (atomically) and return its path."""
+    """Write `junit.xml` into a run directory (atomically, streamed) and return its path."""
     path = run_dir / JUNIT_FILE
     tmp = path.with_name(JUNIT_FILE + ".tmp")
-    tmp.write_text(to_junit_xml(info, results), encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as out:
+        for part in _junit_parts(info, results):
+            out.write(part)
     tmp.replace(path)
     return path

@@ -23,6 +23,7 @@ from the shards' summaries.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -34,11 +35,11 @@ from evalkit.results import (
     RUN_FILE,
     ConversationResult,
     RunInfo,
+    StoredResults,
     SuiteInfo,
     TargetInfo,
     parse_shard,
     read_run,
-    sorted_results,
     write_run_info,
 )
 
@@ -152,22 +153,19 @@ def _check_shards(runs: Sequence[tuple[Path, RunInfo]], allow_partial: bool) -> 
         )
 
 
-def _concatenate(
-    runs: Sequence[tuple[Path, list[ConversationResult]]],
-) -> list[ConversationResult]:
+def _check_disjoint(runs: Sequence[tuple[Path, StoredResults]]) -> None:
+    """Refuse a key found in two runs (read from the keys alone, no row is parsed)."""
     owner: dict[tuple[str, str, int], Path] = {}
     duplicates: list[str] = []
-    merged: list[ConversationResult] = []
     for run_dir, results in runs:
-        for result in results:
-            if result.key in owner:
-                suite, conversation_id, repeat = result.key
+        for key in results.result_keys():
+            if key in owner:
+                suite, conversation_id, repeat = key
                 duplicates.append(
-                    f"{suite}/{conversation_id}[{repeat}] in {owner[result.key]} and {run_dir}"
+                    f"{suite}/{conversation_id}[{repeat}] in {owner[key]} and {run_dir}"
                 )
                 continue
-            owner[result.key] = run_dir
-            merged.append(result)
+            owner[key] = run_dir
     if duplicates:
         more = f" and {len(duplicates) - _SHOWN} more" if len(duplicates) > _SHOWN else ""
         raise UsageError(
@@ -175,11 +173,10 @@ def _concatenate(
             f"than one run: {'; '.join(duplicates[:_SHOWN])}{more}. Shards never overlap: was a "
             "directory given twice, or two attempts of one shard?"
         )
-    return sorted_results(merged)
 
 
 def _merged_info(
-    out_dir: Path, infos: Sequence[RunInfo], results: Sequence[ConversationResult]
+    out_dir: Path, infos: Sequence[RunInfo], results: Iterable[ConversationResult]
 ) -> RunInfo:
     finished = [info.finished_at for info in infos]
     update: dict[str, object] = {
@@ -226,11 +223,17 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path, *, allow_partial: bool =
     runs = [(run_dir, *read_run(run_dir)) for run_dir in run_dirs]
     _check_same_run([(run_dir, info) for run_dir, info, _ in runs])
     _check_shards([(run_dir, info) for run_dir, info, _ in runs], allow_partial)
-    results = _concatenate([(run_dir, results) for run_dir, _, results in runs])
-    info = _merged_info(out_dir, [info for _, info, _ in runs], results)
+    _check_disjoint([(run_dir, results) for run_dir, _, results in runs])
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / (RESULTS_FILE + ".tmp")
-    tmp.write_text("".join(r.model_dump_json() + "\n" for r in results), encoding="utf-8")
+    # The shards' rows, each file already in key order, merged into one sorted file a row at
+    # a time: merging a large run holds no more than one row per shard.
+    with tmp.open("w", encoding="utf-8") as out:
+        for result in heapq.merge(*(results for _, _, results in runs), key=lambda r: r.key):
+            out.write(result.model_dump_json() + "\n")
     tmp.replace(out_dir / RESULTS_FILE)
+    info = _merged_info(
+        out_dir, [info for _, info, _ in runs], StoredResults(out_dir / RESULTS_FILE)
+    )
     write_run_info(out_dir, info)
     return info

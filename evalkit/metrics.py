@@ -14,6 +14,7 @@ from evalkit.results import ConversationResult, FieldStats, Summary
 
 __all__ = [
     "ConversationStats",
+    "add_field_verdicts",
     "conversation_stats",
     "field_stats",
     "mcnemar_exact",
@@ -102,20 +103,30 @@ class ConversationStats:
         return self.passed / self.decided if self.decided else None
 
 
+def _count_conversation(
+    counts: dict[tuple[str, str], list[int]], result: ConversationResult
+) -> None:
+    slot = counts.setdefault((result.suite, result.conversation_id), [0, 0, 0])
+    if result.status == "pass":
+        slot[0] += 1
+    elif result.status == "fail":
+        slot[1] += 1
+    elif result.status == "error":
+        slot[2] += 1
+
+
+def _conversations(counts: dict[tuple[str, str], list[int]]) -> list[ConversationStats]:
+    return [
+        ConversationStats(suite, cid, *values) for (suite, cid), values in sorted(counts.items())
+    ]
+
+
 def conversation_stats(results: Iterable[ConversationResult]) -> list[ConversationStats]:
     """Group results by conversation (over repeats), sorted by (suite, id)."""
     counts: dict[tuple[str, str], list[int]] = {}
     for result in results:
-        slot = counts.setdefault((result.suite, result.conversation_id), [0, 0, 0])
-        if result.status == "pass":
-            slot[0] += 1
-        elif result.status == "fail":
-            slot[1] += 1
-        elif result.status == "error":
-            slot[2] += 1
-    return [
-        ConversationStats(suite, cid, *values) for (suite, cid), values in sorted(counts.items())
-    ]
+        _count_conversation(counts, result)
+    return _conversations(counts)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -132,16 +143,28 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def add_field_verdicts(stats: dict[str, FieldStats], result: ConversationResult) -> None:
+    """Count one result's field verdicts into `stats` (nothing for an error)."""
+    if result.status == "error":
+        return
+    for verdict in result.fields:
+        entry = stats.setdefault(verdict.field, FieldStats())
+        setattr(entry, verdict.outcome, getattr(entry, verdict.outcome) + 1)
+
+
 def field_stats(results: Iterable[ConversationResult]) -> dict[str, FieldStats]:
     """Count correct, wrong, missing and unexpected per field over the non-error results."""
     stats: dict[str, FieldStats] = {}
     for result in results:
-        if result.status == "error":
-            continue
-        for verdict in result.fields:
-            entry = stats.setdefault(verdict.field, FieldStats())
-            setattr(entry, verdict.outcome, getattr(entry, verdict.outcome) + 1)
+        add_field_verdicts(stats, result)
     return dict(sorted(stats.items()))
+
+
+def _add_latencies(first: list[float], total: list[float], result: ConversationResult) -> None:
+    for turn in result.transcript:
+        total.append(turn.total_s)
+        if turn.first_chunk_s is not None:
+            first.append(turn.first_chunk_s)
 
 
 def turn_latencies(results: Iterable[ConversationResult]) -> tuple[list[float], list[float]]:
@@ -149,15 +172,11 @@ def turn_latencies(results: Iterable[ConversationResult]) -> tuple[list[float], 
     first: list[float] = []
     total: list[float] = []
     for result in results:
-        for turn in result.transcript:
-            total.append(turn.total_s)
-            if turn.first_chunk_s is not None:
-                first.append(turn.first_chunk_s)
+        _add_latencies(first, total, result)
     return first, total
 
 
-def _latency(results: Iterable[ConversationResult]) -> dict[str, float]:
-    first, total = turn_latencies(results)
+def _latency(first: list[float], total: list[float]) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, values in (("first_chunk", first), ("turn", total)):
         if values:
@@ -186,25 +205,37 @@ def _repeat_stats(per_conversation: Sequence[ConversationStats]) -> dict[str, ob
     }
 
 
-def summarize(results: Sequence[ConversationResult]) -> Summary:
-    """Headline numbers of a run."""
+def summarize(results: Iterable[ConversationResult]) -> Summary:
+    """Headline numbers of a run, in one pass over its results (which may be read from disk).
+
+    Memory grows with the number of conversations only by a few counters and two latencies per
+    exchange, never by the results themselves.
+    """
     counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
+    per_conversation: dict[tuple[str, str], list[int]] = {}
+    fields: dict[str, FieldStats] = {}
+    first: list[float] = []
+    total: list[float] = []
     for result in results:
         counts[result.status] += 1
+        _count_conversation(per_conversation, result)
+        add_field_verdicts(fields, result)
+        _add_latencies(first, total, result)
+    rows = sum(counts.values())
     decided = counts["pass"] + counts["fail"]
-    per_conversation = conversation_stats(results)
+    conversations = _conversations(per_conversation)
     return Summary(
-        conversations=len(per_conversation),
+        conversations=len(conversations),
         pass_rate_ci=wilson(counts["pass"], decided),
-        flaky=[f"{c.suite}/{c.conversation_id}" for c in per_conversation if c.flaky],
-        **_repeat_stats(per_conversation),
-        total=len(results),
+        flaky=[f"{c.suite}/{c.conversation_id}" for c in conversations if c.flaky],
+        **_repeat_stats(conversations),
+        total=rows,
         passed=counts["pass"],
         failed=counts["fail"],
         errors=counts["error"],
         skipped=counts["skipped"],
         pass_rate=counts["pass"] / decided if decided else None,
-        error_rate=counts["error"] / len(results) if results else None,
-        fields=field_stats(results),
-        latency=_latency(results),
+        error_rate=counts["error"] / rows if rows else None,
+        fields=dict(sorted(fields.items())),
+        latency=_latency(first, total),
     )

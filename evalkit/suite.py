@@ -370,6 +370,11 @@ class LoadedSuite(BaseModel):
         return self.suite.suite
 
     @property
+    def form(self) -> str:
+        """The form the suite is written for."""
+        return self.suite.form
+
+    @property
     def file_name(self) -> str:
         """The file's base name."""
         return Path(self.path).name

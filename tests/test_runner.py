@@ -13,9 +13,18 @@ import httpx2
 import pytest
 
 from evalkit.client import Credentials, RetryPolicy
-from evalkit.loader import load_suites
+from evalkit.errors import SuiteError
+from evalkit.loader import index_suites, load_suites
 from evalkit.results import read_run
-from evalkit.runner import RunSettings, Target, emulator_target, run_async, run_sync
+from evalkit.runner import (
+    RunSettings,
+    Target,
+    emulator_target,
+    plan,
+    planned_keys,
+    run_async,
+    run_sync,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "suites" / "contact.eval.yaml"
@@ -251,3 +260,37 @@ async def test_hostile_model_text_shows_as_text_in_the_reports(tmp_path: Path) -
     markdown = paths["markdown"].read_text(encoding="utf-8")
     assert "<script>" not in markdown
     assert "<img" not in markdown
+
+
+def test_suite_files_run_as_loaded_suites_do_and_are_read_when_their_turn_comes(
+    tmp_path: Path,
+) -> None:
+    loaded = load_suites([ROOT / "suites"])
+    files = index_suites([ROOT / "suites"])
+    assert [(f.name, f.sha256, f.form) for f in files] == [
+        (s.name, s.sha256, s.form) for s in loaded
+    ]
+    assert [len(f.conversations) for f in files] == [len(s.suite.conversations) for s in loaded]
+    assert list(planned_keys(files)) == [item.key for item in plan(loaded)]
+    with emulator_target(loaded) as target:
+        a = run_sync(loaded, target, out_root=tmp_path, run_id="loaded")
+        b = run_sync(files, target, out_root=tmp_path, run_id="files")
+    assert a.info.suites == b.info.suites
+    assert verdicts(a.results) == verdicts(b.results)
+
+
+def test_a_suite_file_changed_during_a_run_stops_it_and_keeps_what_ran(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.eval.yaml", tmp_path / "b.eval.yaml"
+    first.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    second.write_text(SUITE, encoding="utf-8")
+    files = index_suites([first, second])
+    second.write_text(SUITE.replace("id: third", "id: fourth"), encoding="utf-8")
+    changed = r"b\.eval\.yaml.*changed while the run was going on"
+    with (
+        emulator_target(files, forms=[ROOT / "suites" / "forms"]) as target,
+        pytest.raises(SuiteError, match=changed),
+    ):
+        run_sync(files, target, out_root=tmp_path / "runs", run_id="r")
+    kept = read_run(tmp_path / "runs" / "r")[1]
+    assert {key[0] for key in kept.result_keys()} == {files[0].name}
+    assert len(kept) == len(files[0].conversations)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -64,7 +64,7 @@ class EvalkitGroup(click.Group):
             fail(err, str(exc), EXIT_INCOMPLETE)
 
 
-def print_summary(out: Console, info: RunInfo, results: Sequence[ConversationResult]) -> None:
+def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationResult]) -> None:
     """The terminal summary: counts, pass rate, then one line per failure or error."""
     summary = info.summary
     rate = "—" if summary.pass_rate is None else f"{summary.pass_rate:.1%}"
@@ -73,10 +73,13 @@ def print_summary(out: Console, info: RunInfo, results: Sequence[ConversationRes
         f"[red]{summary.failed} failed[/], [yellow]{summary.errors} errors[/]"
         f"{f', {summary.skipped} skipped' if summary.skipped else ''}; pass rate {rate}"
     )
-    bad = [r for r in results if r.status in ("fail", "error")]
-    if bad:
-        out.print("[bold]Failures and errors[/] (status, conversation, where, first reason):")
-    for result in bad:
+    heading = True
+    for result in results:  # streamed: a large run's failures are printed, not held
+        if result.status not in ("fail", "error"):
+            continue
+        if heading:
+            out.print("[bold]Failures and errors[/] (status, conversation, where, first reason):")
+            heading = False
         if result.error is not None:
             reason = f"{result.error.kind}: {result.error.message}"
         else:

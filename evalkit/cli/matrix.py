@@ -17,9 +17,9 @@ from evalkit.cli.compare_cmd import Gates, evaluate_gates
 from evalkit.client import Mode
 from evalkit.compare import compare_matrix
 from evalkit.errors import UsageError
+from evalkit.loader import Suites
 from evalkit.report import write_matrix_reports, write_reports
 from evalkit.runner import RunSettings, Target, emulator_target, new_run_id, run_sync
-from evalkit.suite import LoadedSuite
 
 __all__ = ["parse_configs", "run_matrix"]
 
@@ -38,13 +38,13 @@ def parse_configs(values: Sequence[str]) -> dict[str, dict[str, str]]:
     return configs
 
 
-def _form_ids(suites: Sequence[LoadedSuite], mapping: dict[str, str]) -> dict[str, str]:
-    return {s.suite.form: mapping.get(s.suite.form, mapping.get("*", s.suite.form)) for s in suites}
+def _form_ids(suites: Suites, mapping: dict[str, str]) -> dict[str, str]:
+    return {s.form: mapping.get(s.form, mapping.get("*", s.form)) for s in suites}
 
 
 def run_matrix(
     out: Console,
-    suites: Sequence[LoadedSuite],
+    suites: Suites,
     target: Target | None,
     mode: Mode,
     forms_dirs: Sequence[Path],

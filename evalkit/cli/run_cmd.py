@@ -22,19 +22,18 @@ from evalkit.compare import compare_runs
 from evalkit.errors import UsageError
 from evalkit.history import HISTORY_FILE, last_good_run, record_run
 from evalkit.junit import write_junit
-from evalkit.loader import load_suites
+from evalkit.loader import SuiteFile, index_suites
 from evalkit.merge import suite_key, target_key
 from evalkit.report import write_reports
-from evalkit.results import ConversationResult, RunInfo, parse_shard, read_run
+from evalkit.results import ConversationResult, RunInfo, StoredResults, parse_shard, read_run
 from evalkit.runner import (
     RunOutcome,
     RunSettings,
     Target,
     emulator_target,
-    plan,
+    planned_keys,
     run_sync,
 )
-from evalkit.suite import LoadedSuite
 from evalkit.version import __version__
 
 __all__ = ["run", "validate"]
@@ -117,8 +116,9 @@ def _progress(out: Console, total: int) -> Iterator[Callable[[ConversationResult
         yield lambda result: progress.advance(task)
 
 
-def _load(paths: Sequence[str]) -> list[LoadedSuite]:
-    return load_suites(list(paths))
+def _load(paths: Sequence[str]) -> list[SuiteFile]:
+    # Validated all at once, kept small: each file is read again when the run reaches it.
+    return index_suites(list(paths))
 
 
 @click.command()
@@ -339,7 +339,7 @@ def run(
     first = Path(paths[0])
     git = git_context(os.environ, first.parent if first.is_file() else first)
     git_commit, git_branch = git.commit, git.branch
-    total = len(plan(suites, repeat=settings.repeat, shard=settings.shard))
+    total = sum(1 for _ in planned_keys(suites, repeat=settings.repeat, shard=settings.shard))
     if configs:
         if resume is not None or baseline is not None:
             raise UsageError(
@@ -435,7 +435,7 @@ def run(
 
 def _last_good(
     out: Console, history_db: Path, info: RunInfo, branch: str | None
-) -> tuple[RunInfo, list[ConversationResult]] | None:
+) -> tuple[RunInfo, StoredResults] | None:
     """The run `--baseline last` means, read; None (said aloud) when there is none yet.
 
     That is the latest run of the same suites and target, on the same branch when it is known,
@@ -463,9 +463,7 @@ def _last_good(
 def validate(paths: tuple[str, ...]) -> None:
     """Check the suites in PATHS without running them (exit 2 and every problem if broken)."""
     suites = _load(paths)
-    total = sum(len(s.suite.conversations) for s in suites)
+    total = sum(len(s.conversations) for s in suites)
     for loaded in suites:
-        click.echo(
-            f"ok  {loaded.path}: {loaded.name}, {len(loaded.suite.conversations)} conversations"
-        )
+        click.echo(f"ok  {loaded.path}: {loaded.name}, {len(loaded.conversations)} conversations")
     click.echo(f"{len(suites)} suite(s), {total} conversations: valid")

@@ -11,7 +11,15 @@ the emulator's form files). Its modules:
 - `writer`: suites written back as YAML (record mode, `evalkit init`, `evalkit expand`).
 """
 
-from evalkit.loader.files import SUITE_SUFFIX, discover, load_suite, load_suites
+from evalkit.loader.files import (
+    SUITE_SUFFIX,
+    SuiteFile,
+    Suites,
+    discover,
+    index_suites,
+    load_suite,
+    load_suites,
+)
 from evalkit.loader.reader import MAX_FILE_BYTES, MAX_NESTING
 from evalkit.loader.schema import SCHEMA_FILE, suite_schema, suite_schema_text
 from evalkit.loader.writer import dump_suite, schema_header
@@ -21,8 +29,11 @@ __all__ = [
     "MAX_NESTING",
     "SCHEMA_FILE",
     "SUITE_SUFFIX",
+    "SuiteFile",
+    "Suites",
     "discover",
     "dump_suite",
+    "index_suites",
     "load_suite",
     "load_suites",
     "schema_header",

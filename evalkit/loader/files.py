@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -20,7 +22,17 @@ from evalkit.loader.reader import Document, Loc, read_file
 from evalkit.matchers import resolve_custom
 from evalkit.suite import Check, LoadedSuite, Suite
 
-__all__ = ["SUITE_SUFFIX", "discover", "load_suite", "load_suites"]
+__all__ = [
+    "SUITE_SUFFIX",
+    "SuiteFile",
+    "Suites",
+    "discover",
+    "index_suites",
+    "load_suite",
+    "load_suites",
+]
+
+T = TypeVar("T")
 
 SUITE_SUFFIX = ".eval.yaml"
 """Directories are searched recursively for files whose name ends with this."""
@@ -236,14 +248,88 @@ def load_suites(paths: Sequence[str | Path]) -> list[LoadedSuite]:
     Raises:
         SuiteError: Every problem of every file (and of discovery) at once.
     """
+    return _load_all(paths, lambda loaded: loaded)
+
+
+@dataclass(frozen=True)
+class SuiteFile:
+    """A suite file that validated, kept small: its name, hash, form and conversation ids.
+
+    A run keeps these rather than the loaded suites and reads each file again when its turn
+    comes (`load`): memory then holds the suites being run, not every suite of the run (a
+    validated conversation takes about 5 KB; 10,000 of them would be most of a run's memory).
+    """
+
+    path: str
+    """The file, as given."""
+    name: str
+    """The suite's name."""
+    sha256: str
+    """Hash of the file (and of the files it includes), as validated."""
+    form: str
+    """The form the suite is written for."""
+    conversations: tuple[tuple[str, int], ...]
+    """(id, repeat) of each conversation, in order."""
+
+    @classmethod
+    def of(cls, loaded: LoadedSuite) -> SuiteFile:
+        """The small record of a loaded suite."""
+        return cls(
+            path=loaded.path,
+            name=loaded.name,
+            sha256=loaded.sha256,
+            form=loaded.form,
+            conversations=tuple((c.id, c.repeat) for c in loaded.suite.conversations),
+        )
+
+    def load(self) -> LoadedSuite:
+        """Read, expand and validate the file again.
+
+        Raises:
+            SuiteError: The file no longer validates, or it changed since it was validated
+                (its hash differs): a run must not mix two versions of a suite.
+        """
+        loaded = load_suite(self.path)
+        if loaded.sha256 != self.sha256:
+            raise SuiteError(
+                [
+                    Problem(
+                        self.path,
+                        0,
+                        "the file changed while the run was going on; "
+                        "resume the run once it is back as it was, or start a new run",
+                    )
+                ]
+            )
+        return loaded
+
+
+Suites = Sequence[LoadedSuite | SuiteFile]
+"""What a run takes: loaded suites, or validated suite files read again when their turn comes."""
+
+
+def index_suites(paths: Sequence[str | Path]) -> list[SuiteFile]:
+    """Discover and validate every suite under `paths`, all or nothing, keeping each small.
+
+    Like `load_suites`, every problem of every file is reported at once; but each suite is
+    kept as a `SuiteFile` once it validated, so validating 10,000 conversations holds one file's
+    worth of them at a time.
+
+    Raises:
+        SuiteError: Every problem of every file (and of discovery) at once.
+    """
+    return _load_all(paths, SuiteFile.of)
+
+
+def _load_all(paths: Sequence[str | Path], keep: Callable[[LoadedSuite], T]) -> list[T]:
     files, problems = _discover(paths)
-    suites: list[LoadedSuite] = []
+    suites: list[T] = []
     for file in files:
         result = _load(read_file(os.fspath(file)))
         if isinstance(result, list):
             problems.extend(result)
         else:
-            suites.append(result)
+            suites.append(keep(result))
     if problems:
         raise SuiteError(problems)
     return suites

@@ -46,8 +46,9 @@ from evalkit.report.render import (
     render_markdown,
     render_signoff,
     report_script,
+    write_html,
 )
-from evalkit.report.views import TrendPoint, anchor
+from evalkit.report.views import TrendPoint, anchor, digest
 from evalkit.results import ConversationResult, RunInfo
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "render_signoff",
     "report_script",
     "wilson_interval",
+    "write_html",
     "write_matrix_reports",
     "write_reports",
     "write_signoff",
@@ -105,6 +107,9 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write `report.html` and `report.md` into a run directory.
 
+    Both are written in memory that does not grow with the run: the results are read one at a
+    time (from disk, for `StoredResults`), and the HTML page is written as it is rendered.
+
     Args:
         run_dir: The run directory (it must exist).
         info: The run's metadata and summary.
@@ -123,9 +128,11 @@ def write_reports(
     if comparison is not None:
         view = comparison_view(comparison, baseline_results, results)
     paths = {"html": run_dir / HTML_FILE, "markdown": run_dir / MARKDOWN_FILE}
-    page = render_html(info, results, comparison=view, history=history)
-    paths["html"].write_text(page, encoding="utf-8")
-    markdown = render_markdown(info, results, max_bytes=markdown_max_bytes, comparison=view)
+    run = digest(results)  # one pass, shared by both reports
+    write_html(paths["html"], info, results, comparison=view, history=history, run=run)
+    markdown = render_markdown(
+        info, results, max_bytes=markdown_max_bytes, comparison=view, run=run
+    )
     paths["markdown"].write_text(markdown, encoding="utf-8")
     return paths
 

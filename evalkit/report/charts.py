@@ -11,10 +11,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from evalkit.metrics import turn_latencies
 from evalkit.report.format import percent, seconds
 from evalkit.report.views import TrendPoint
-from evalkit.results import ConversationResult, FieldStats
+from evalkit.results import FieldStats
 
 __all__ = [
     "FIELD_LABEL_X",
@@ -207,9 +206,13 @@ def histogram(title: str, values: Iterable[float]) -> Histogram | None:
     return Histogram(title, len(ordered), bars, ticks, markers, _PLOT_HEIGHT, peak)
 
 
-def latency_histograms(results: Iterable[ConversationResult]) -> list[Histogram]:
-    """Histograms of time to first chunk and of turn time, over every exchange of the run."""
-    first, total = turn_latencies(results)
+def latency_histograms(first: Sequence[float], total: Sequence[float]) -> list[Histogram]:
+    """Histograms of time to first chunk and of turn time, over every exchange of the run.
+
+    Args:
+        first: Seconds to the first chunk of each exchange that had one.
+        total: Seconds of each exchange.
+    """
     charts = (histogram("Time to first chunk", first), histogram("Turn time", total))
     return [chart for chart in charts if chart is not None]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from evalkit.compare import Change, Comparison, FieldDelta
 from evalkit.report.format import NONE, compact_json, percent
 from evalkit.report.views import anchor
-from evalkit.results import ConversationResult
+from evalkit.results import ConversationResult, lookup
 
 __all__ = [
     "ConversationDiff",
@@ -273,8 +273,7 @@ def comparison_view(
     """
     diffs: list[ConversationDiff] = []
     if baseline is not None and candidate is not None:
-        base_by_key = {r.key: r for r in baseline}
-        cand_by_key = {r.key: r for r in candidate}
+        base_by_key, cand_by_key = lookup(baseline), lookup(candidate)
         for kind, changes in (
             ("regression", comparison.regressions),
             ("fix", comparison.fixes),
@@ -282,7 +281,7 @@ def comparison_view(
         ):
             for change, row in zip(changes, _rows(changes), strict=True):
                 key = (change.suite, change.conversation_id, change.repeat)
-                values, unchanged = value_diffs(base_by_key.get(key), cand_by_key.get(key))
+                values, unchanged = value_diffs(base_by_key(key), cand_by_key(key))
                 if values or kind != "still failing":
                     diffs.append(ConversationDiff(row, kind, values, unchanged))
     tone = "same"

@@ -1,10 +1,11 @@
 """The data the HTML report's script renders from: a compact index of rows, and the details.
 
-The page embeds both as `<script type="application/json">` blocks (Jinja's `tojson` escapes `<`,
-`>`, `&` and `'`, so no value can close the block). They are separate so that a 10,000-row report
-becomes interactive after parsing the small index; the details (transcripts, verdicts) are parsed
-only when a conversation is first opened or the free-text filter is used. Keys are short because
-they are repeated 10,000 times; `report.js` is their only reader.
+The page embeds both as `<script type="application/json">` blocks, written a row at a time as the
+page is rendered (each row escaped as Jinja's `tojson` does: `<`, `>`, `&` and `'`, so no value can
+close the block). They are separate so that a 10,000-row report becomes interactive after parsing
+the small index; the details (transcripts, verdicts) are parsed only when a conversation is first
+opened or the free-text filter is used. Keys are short because they are repeated 10,000 times;
+`report.js` is their only reader.
 """
 
 from __future__ import annotations
@@ -15,50 +16,40 @@ from evalkit.report.format import seconds
 from evalkit.report.transcript import ChunkView, TurnView
 from evalkit.report.views import ConversationView
 
-__all__ = ["details_payload", "index_payload"]
+__all__ = ["details_entry", "index_row"]
 
 
-def index_payload(views: list[ConversationView]) -> dict[str, Any]:
-    """The row index: one short array per conversation, plus the lists the filters offer.
+def index_row(view: ConversationView, suites: dict[str, int], tags: dict[str, int]) -> list[Any]:
+    """One row of the index: a short array for one conversation.
 
-    Each row is `[anchor, suite, id, repeat, status, tags, source, duration_s, user_turns,
-    failing_fields, checked_fields, flaky, first_problem]`, where `suite` and `tags` are indices
-    into `suites` and `tags`.
+    The row is `[anchor, suite, id, repeat, status, tags, source, duration_s, user_turns,
+    failing_fields, checked_fields, flaky, first_problem]`, where `suite` and `tags` are
+    indices into the index's `suites` and `tags` lists (given here name → index).
     """
-    suites = sorted({v.result.suite for v in views})
-    tags = sorted({t for v in views for t in v.result.tags})
-    suite_index = {name: i for i, name in enumerate(suites)}
-    tag_index = {name: i for i, name in enumerate(tags)}
-    rows: list[list[Any]] = []
-    for v in views:
-        r = v.result
-        problem = ""
-        if r.error:
-            problem = f"{r.error.kind}: {r.error.message}"
-        elif v.failing_fields:
-            f = v.failing_fields[0]
-            problem = f"{f.field} ({f.turn}): {f.outcome}, {f.reason}"
-        elif v.failing_checks:
-            problem = f"{v.failing_checks[0].check}: {v.failing_checks[0].reason}"
-        rows.append(
-            [
-                v.anchor,
-                suite_index[r.suite],
-                r.conversation_id,
-                r.repeat,
-                r.status,
-                [tag_index[t] for t in r.tags],
-                r.source,
-                round(r.duration_s, 3),
-                v.user_turns,
-                sorted({f.field for f in v.failing_fields}),
-                sorted({f.field for f in v.fields}),
-                1 if v.flaky else 0,
-                problem[:200],
-            ]
-        )
-    fields = sorted({f.field for v in views for f in v.fields})
-    return {"suites": suites, "tags": tags, "fields": fields, "rows": rows}
+    r = view.result
+    problem = ""
+    if r.error:
+        problem = f"{r.error.kind}: {r.error.message}"
+    elif view.failing_fields:
+        f = view.failing_fields[0]
+        problem = f"{f.field} ({f.turn}): {f.outcome}, {f.reason}"
+    elif view.failing_checks:
+        problem = f"{view.failing_checks[0].check}: {view.failing_checks[0].reason}"
+    return [
+        view.anchor,
+        suites[r.suite],
+        r.conversation_id,
+        r.repeat,
+        r.status,
+        [tags[t] for t in r.tags],
+        r.source,
+        round(r.duration_s, 3),
+        view.user_turns,
+        sorted({f.field for f in view.failing_fields}),
+        sorted({f.field for f in view.fields}),
+        1 if view.flaky else 0,
+        problem[:200],
+    ]
 
 
 def _chunk(chunk: ChunkView) -> list[Any]:
@@ -98,36 +89,33 @@ def _turn(view: TurnView) -> dict[str, Any]:
     return out
 
 
-def details_payload(views: list[ConversationView]) -> list[dict[str, Any]]:
-    """What opening a conversation shows, in the order of the index rows."""
-    details = []
-    for v in views:
-        r = v.result
-        entry: dict[str, Any] = {
-            "v": [
-                [
-                    f.turn,
-                    f.field,
-                    f.outcome,
-                    f.matcher,
-                    f.expected,
-                    f.actual,
-                    f.reason,
-                    int(f.passed),
-                ]
-                for f in v.fields
-            ],
-            "c": [[c.turn, c.check, int(c.passed), c.reason] for c in r.checks],
-            "t": [_turn(turn) for turn in v.turns],
-            "fs": r.final_state,
-            "sb": int(r.submitted),
-            "sid": r.session_id,
-        }
-        if r.error:
-            entry["e"] = r.error.model_dump(mode="json")
-        if r.warnings:
-            entry["w"] = r.warnings
-        if v.restarts:
-            entry["rs"] = v.restarts
-        details.append(entry)
-    return details
+def details_entry(view: ConversationView) -> dict[str, Any]:
+    """What opening a conversation shows: verdicts, checks, transcript, final state, error."""
+    r = view.result
+    entry: dict[str, Any] = {
+        "v": [
+            [
+                f.turn,
+                f.field,
+                f.outcome,
+                f.matcher,
+                f.expected,
+                f.actual,
+                f.reason,
+                int(f.passed),
+            ]
+            for f in view.fields
+        ],
+        "c": [[c.turn, c.check, int(c.passed), c.reason] for c in r.checks],
+        "t": [_turn(turn) for turn in view.turns],
+        "fs": r.final_state,
+        "sb": int(r.submitted),
+        "sid": r.session_id,
+    }
+    if r.error:
+        entry["e"] = r.error.model_dump(mode="json")
+    if r.warnings:
+        entry["w"] = r.warnings
+    if view.restarts:
+        entry["rs"] = view.restarts
+    return entry

@@ -15,24 +15,28 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from evalkit.report.charts import field_bars, latency_histograms, trend
 from evalkit.report.comparison import RunComparison
 from evalkit.report.criteria import Criterion, evaluate_criteria
 from evalkit.report.format import compact_json, neutralize_markdown, percent, seconds, turn_label
-from evalkit.report.payload import details_payload, index_payload
+from evalkit.report.payload import details_entry, index_row
 from evalkit.report.views import (
+    ConversationView,
+    RunDigest,
     TrendPoint,
-    conversation_views,
+    conversation_view,
+    digest,
     latency_table,
     pass_rate_interval,
     verdict,
-    worst_first,
 )
 from evalkit.results import ConversationResult, RunInfo
 
@@ -45,6 +49,7 @@ __all__ = [
     "render_markdown",
     "render_signoff",
     "report_script",
+    "write_html",
 ]
 
 GITHUB_STEP_SUMMARY_LIMIT = 1024 * 1024
@@ -116,15 +121,13 @@ def csp_for(script: str) -> str:
 
 def _context(
     info: RunInfo,
-    results: Sequence[ConversationResult],
+    run: RunDigest,
     *,
     comparison: RunComparison | None = None,
     history: Sequence[TrendPoint] | None = None,
 ) -> dict[str, Any]:
-    views = conversation_views(results)
     status, headline = verdict(info)
     columns, rows = latency_table(info.summary.latency)
-    problems = worst_first(views)
     current = TrendPoint(info.run_id, info.started_at, info.summary.pass_rate)
     return {
         "info": info,
@@ -132,18 +135,81 @@ def _context(
         "interval": pass_rate_interval(info),
         "verdict": status,
         "headline": headline,
-        "conversations": views,
-        "problems": problems,
-        "errors": [v for v in problems if v.result.status == "error"],
-        "failures": [v for v in problems if v.result.status == "fail"],
-        "flaky": sorted({(v.result.suite, v.result.conversation_id) for v in views if v.flaky}),
+        "conversations": run.results,
+        "problems": run.problems,
+        "errors": run.errors,
+        "failures": run.failures,
+        "flaky": sorted(run.flaky),
         "fields": sorted(info.summary.fields.items()),
         "latency_columns": columns,
         "latency_rows": rows,
-        "warnings": [(v, w) for v in views for w in v.result.warnings],
+        "warnings": run.warnings,
         "comparison": comparison,
         "trend": trend(history, current) if history else None,
     }
+
+
+def _json_rows(env: jinja2.Environment, rows: Iterable[Any]) -> Iterator[Markup]:
+    """A JSON array written a row at a time, each escaped for HTML exactly as `tojson` does."""
+    dumps = env.policies["json.dumps_function"]
+    options = env.policies["json.dumps_kwargs"]
+    yield Markup("[")
+    for number, row in enumerate(rows):
+        text = htmlsafe_json_dumps(row, dumps=dumps, **options)
+        yield Markup(",") + text if number else text
+    yield Markup("]")
+
+
+def _index(env: jinja2.Environment, run: RunDigest) -> Iterator[Markup]:
+    """The index block's JSON: `{"fields":…,"rows":[…],"suites":…,"tags":…}` (keys sorted)."""
+    suites = {name: i for i, name in enumerate(run.suites)}
+    tags = {name: i for i, name in enumerate(run.tags)}
+    rows = (index_row(_view(run, result), suites, tags) for result in run.results)
+    yield Markup('{"fields":') + htmlsafe_json_dumps(
+        run.fields, dumps=env.policies["json.dumps_function"], **env.policies["json.dumps_kwargs"]
+    )
+    yield Markup(',"rows":')
+    yield from _json_rows(env, rows)
+    for name, values in (("suites", run.suites), ("tags", run.tags)):
+        yield Markup(f',"{name}":')
+        yield from _json_rows(env, values)
+    yield Markup("}")
+
+
+def _details(env: jinja2.Environment, run: RunDigest) -> Iterator[Markup]:
+    """The details block's JSON: one entry per conversation, in the order of the index rows."""
+    return _json_rows(env, (details_entry(_view(run, result)) for result in run.results))
+
+
+def _view(run: RunDigest, result: ConversationResult) -> ConversationView:
+    return conversation_view(result, flaky=(result.suite, result.conversation_id) in run.flaky)
+
+
+def _html_parts(
+    info: RunInfo,
+    results: Sequence[ConversationResult],
+    *,
+    comparison: RunComparison | None,
+    history: Sequence[TrendPoint] | None,
+    run: RunDigest | None = None,
+) -> Iterator[str]:
+    env = make_environment()
+    script = report_script(env)
+    run = run or digest(results)
+    context = _context(info, run, comparison=comparison, history=history)
+    context.update(
+        csp=csp_for(script),
+        script=Markup(script),  # our own file, checked above: embedded verbatim for the hash
+        charts={
+            "fields": field_bars(info.summary.fields),
+            "latency": latency_histograms(run.first_chunk_s, run.turn_s),
+        },
+        shown_problems=list(run.problems[:_SERVER_RENDERED_FAILURES]),
+        limit_changes=_SERVER_RENDERED_FAILURES,
+        index=_index(env, run),
+        details=_details(env, run),
+    )
+    return env.get_template("report.html.j2").generate(context)
 
 
 def render_html(
@@ -157,7 +223,8 @@ def render_html(
 
     The summary, the charts and the failures (worst first) are in the page itself; the table of
     every conversation, its filters and the transcripts are drawn by the embedded script from
-    embedded JSON, a page of rows at a time.
+    embedded JSON, a page of rows at a time. `write_html` writes the same page to a file
+    without holding it.
 
     Args:
         info: The run's metadata and summary (`run.json`).
@@ -168,24 +235,36 @@ def render_html(
     Returns:
         The page.
     """
-    env = make_environment()
-    script = report_script(env)
-    context = _context(info, results, comparison=comparison, history=history)
-    views = context["conversations"]
-    problems = context["problems"]
-    context.update(
-        csp=csp_for(script),
-        script=Markup(script),  # our own file, checked above: embedded verbatim for the hash
-        charts={
-            "fields": field_bars(info.summary.fields),
-            "latency": latency_histograms(results),
-        },
-        shown_problems=problems[:_SERVER_RENDERED_FAILURES],
-        limit_changes=_SERVER_RENDERED_FAILURES,
-        index=index_payload(views),
-        details=details_payload(views),
-    )
-    return env.get_template("report.html.j2").render(context)
+    return "".join(_html_parts(info, results, comparison=comparison, history=history))
+
+
+def write_html(
+    path: Path,
+    info: RunInfo,
+    results: Sequence[ConversationResult],
+    *,
+    comparison: RunComparison | None = None,
+    history: Sequence[TrendPoint] | None = None,
+    run: RunDigest | None = None,
+) -> None:
+    """Write the HTML report of `render_html` to `path`, rendered and written a row at a time.
+
+    Memory stays flat whatever the number of conversations: each is read, rendered into the
+    page's JSON and written before the next one is read.
+
+    Args:
+        path: The file to write (replaced atomically).
+        info: The run's metadata and summary.
+        results: Its conversation results, in any order.
+        comparison: A comparison with a baseline run.
+        history: Earlier runs, oldest first, for the pass-rate trend.
+        run: The digest of `results`, when the caller already has it.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        for part in _html_parts(info, results, comparison=comparison, history=history, run=run):
+            out.write(part)
+    tmp.replace(path)
 
 
 def render_markdown(
@@ -194,6 +273,7 @@ def render_markdown(
     *,
     max_bytes: int | None = None,
     comparison: RunComparison | None = None,
+    run: RunDigest | None = None,
 ) -> str:
     """Render the Markdown report: GitHub-flavoured, worst first, within a size budget.
 
@@ -207,13 +287,15 @@ def render_markdown(
         max_bytes: The budget, e.g. `GITHUB_STEP_SUMMARY_LIMIT` or `PR_COMMENT_LIMIT`; None
             for no limit.
         comparison: A comparison with a baseline run; its regressions are listed first.
+        run: The digest of `results`, when the caller already has it.
 
     Returns:
         The document.
     """
     template = make_environment().get_template("report.md.j2")
-    context = _context(info, results, comparison=comparison)
-    problems = context["problems"]
+    run = run or digest(results)
+    context = _context(info, run, comparison=comparison)
+    problems = run.problems
 
     def render(shown: int, warnings: bool) -> str:
         return template.render(
@@ -261,13 +343,13 @@ def render_signoff(
     Returns:
         The page (no script).
     """
-    context = _context(info, results)
-    checked = evaluate_criteria(criteria, info, results)
-    repeats = max((r.repeat for r in results), default=0) + 1
+    run = digest(results)
+    context = _context(info, run)
+    checked = evaluate_criteria(criteria, info, run.results)
     context.update(
         criteria=checked,
         criteria_met=all(c.met for c in checked),
-        repeats=repeats,
+        repeats=run.repeats,
         # Fields a later run.json may carry; read defensively so older runs still render.
         git_commit=info.git_commit or "",
         dry_run={s.name: getattr(s, "dry_run", None) for s in info.suites},

@@ -11,29 +11,42 @@ environment, a stable order, so the same run always renders to the same bytes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import overload
 from urllib.parse import quote
 
 from evalkit.report.format import NONE, compact_json, seconds, turn_label, wilson_interval
 from evalkit.report.transcript import TurnView, describe_attempts, turn_views
-from evalkit.results import CheckResult, ConversationResult, FieldResult, RunInfo, sorted_results
+from evalkit.results import (
+    CheckResult,
+    ConversationResult,
+    FieldResult,
+    RunInfo,
+    StoredResults,
+    sorted_results,
+)
 
 __all__ = [
     "ConversationView",
     "FieldRow",
+    "LazyViews",
+    "RunDigest",
     "TrendPoint",
+    "WarningRow",
     "anchor",
-    "conversation_views",
+    "conversation_view",
+    "digest",
     "flaky_keys",
     "latency_table",
     "pass_rate_interval",
     "verdict",
-    "worst_first",
 ]
 
 _LATENCY_ROWS = ("first_chunk", "first_data", "turn")
+_PASSED, _FAILED = 1, 2
+_OUTCOME_BITS = {"pass": _PASSED, "fail": _FAILED}
 _LATENCY_COLUMNS = ("p50", "p95", "max")
 
 
@@ -125,7 +138,7 @@ def _field_row(result: FieldResult) -> FieldRow:
     )
 
 
-def flaky_keys(results: Sequence[ConversationResult]) -> set[tuple[str, str]]:
+def flaky_keys(results: Iterable[ConversationResult]) -> set[tuple[str, str]]:
     """(suite, id) of conversations whose repeats both passed and failed."""
     statuses: dict[tuple[str, str], set[str]] = defaultdict(set)
     for result in results:
@@ -133,33 +146,168 @@ def flaky_keys(results: Sequence[ConversationResult]) -> set[tuple[str, str]]:
     return {key for key, seen in statuses.items() if {"pass", "fail"} <= seen}
 
 
-def conversation_views(results: Sequence[ConversationResult]) -> list[ConversationView]:
-    """The views of a run's conversations, in (suite, id, repeat) order."""
-    flaky = flaky_keys(results)
-    views = []
-    for result in sorted_results(results):
-        # Final-state verdicts after the per-turn ones, then by field name: stable and readable.
-        ordered = sorted(result.fields, key=lambda f: (f.turn is None, f.turn or 0, f.field))
-        rows = [_field_row(f) for f in ordered]
-        views.append(
-            ConversationView(
-                anchor=anchor(result.suite, result.conversation_id, result.repeat),
-                result=result,
-                fields=rows,
-                failing_fields=[row for row in rows if not row.passed],
-                failing_checks=[c for c in result.checks if not c.passed],
-                user_turns=sum(1 for turn in result.transcript if turn.user is not None),
-                flaky=(result.suite, result.conversation_id) in flaky,
-                restarts=describe_attempts(result.restarts),
-            )
+def conversation_view(result: ConversationResult, *, flaky: bool) -> ConversationView:
+    """The view of one conversation (whose repeats both passed and failed, when `flaky`)."""
+    # Final-state verdicts after the per-turn ones, then by field name: stable and readable.
+    ordered = sorted(result.fields, key=lambda f: (f.turn is None, f.turn or 0, f.field))
+    rows = [_field_row(f) for f in ordered]
+    return ConversationView(
+        anchor=anchor(result.suite, result.conversation_id, result.repeat),
+        result=result,
+        fields=rows,
+        failing_fields=[row for row in rows if not row.passed],
+        failing_checks=[c for c in result.checks if not c.passed],
+        user_turns=sum(1 for turn in result.transcript if turn.user is not None),
+        flaky=flaky,
+        restarts=describe_attempts(result.restarts),
+    )
+
+
+@dataclass(frozen=True)
+class WarningRow:
+    """A warning of a conversation, with what the reports show of its conversation."""
+
+    anchor: str
+    """The conversation's anchor."""
+    suite: str
+    """Its suite."""
+    conversation_id: str
+    """Its id."""
+    repeat: int
+    """Its repeat."""
+    status: str
+    """Its status."""
+    text: str
+    """The warning."""
+
+
+class LazyViews(Sequence[ConversationView]):
+    """Views of some of a run's results, built when used (a slice is lazy too).
+
+    Args:
+        results: The run's results, in (suite, id, repeat) order.
+        positions: Which of them, in the order to show them.
+        flaky: (suite, id) of the flaky conversations.
+    """
+
+    def __init__(
+        self,
+        results: Sequence[ConversationResult],
+        positions: list[int],
+        flaky: Set[tuple[str, str]],
+    ) -> None:
+        self._results = results
+        self._positions = positions
+        self._flaky = flaky
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, item: int) -> ConversationView: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> LazyViews: ...
+
+    def __getitem__(self, item: int | slice) -> ConversationView | LazyViews:
+        if isinstance(item, slice):
+            return LazyViews(self._results, self._positions[item], self._flaky)
+        return self._view(self._results[self._positions[item]])
+
+    def __iter__(self) -> Iterator[ConversationView]:
+        for position in self._positions:
+            yield self._view(self._results[position])
+
+    def _view(self, result: ConversationResult) -> ConversationView:
+        return conversation_view(
+            result, flaky=(result.suite, result.conversation_id) in self._flaky
         )
-    return views
 
 
-def worst_first(views: Sequence[ConversationView]) -> list[ConversationView]:
+@dataclass(frozen=True)
+class RunDigest:
+    """What the reports need of a run's results, gathered in one pass over them.
+
+    Problems are positions into the results, turned into views only when a report shows them:
+    a report of any size holds the views it renders, not the run.
+    """
+
+    results: Sequence[ConversationResult]
+    """The results, in (suite, id, repeat) order."""
+    flaky: frozenset[tuple[str, str]]
+    """(suite, id) of the conversations whose repeats both passed and failed."""
+    problems: LazyViews
     """Errors, then failures, each with the most failing verdicts first, then by key."""
-    problems = [v for v in views if v.result.status in ("error", "fail")]
-    return sorted(problems, key=lambda v: (v.result.status != "error", -v.badness, v.result.key))
+    errors: LazyViews
+    """The errors among them."""
+    failures: LazyViews
+    """The failures among them."""
+    warnings: list[WarningRow]
+    """Every warning, in result order."""
+    suites: list[str]
+    """Suite names seen, sorted."""
+    tags: list[str]
+    """Tags seen, sorted."""
+    fields: list[str]
+    """Fields with a verdict, sorted."""
+    first_chunk_s: list[float]
+    """Seconds to the first chunk of every exchange that had one."""
+    turn_s: list[float]
+    """Seconds of every exchange."""
+    repeats: int
+    """Repeats per conversation (the highest repeat number, plus one)."""
+
+
+def digest(results: Sequence[ConversationResult]) -> RunDigest:
+    """Gather what the reports need from `results` (in any order), reading each result once."""
+    ordered = results if isinstance(results, StoredResults) else sorted_results(results)
+    outcomes: dict[tuple[str, str], int] = {}  # bit 1: a repeat passed, bit 2: one failed
+    problems: list[tuple[tuple[bool, int, tuple[str, str, int]], int]] = []
+    warnings: list[WarningRow] = []
+    suites: set[str] = set()
+    tags: set[str] = set()
+    fields: set[str] = set()
+    first: list[float] = []
+    total: list[float] = []
+    repeats = 0
+    for position, r in enumerate(ordered):
+        bit = _OUTCOME_BITS.get(r.status, 0)
+        outcomes[(r.suite, r.conversation_id)] = outcomes.get((r.suite, r.conversation_id), 0) | bit
+        suites.add(r.suite)
+        tags.update(r.tags)
+        fields.update(f.field for f in r.fields)
+        repeats = max(repeats, r.repeat + 1)
+        for turn in r.transcript:
+            total.append(turn.total_s)
+            if turn.first_chunk_s is not None:
+                first.append(turn.first_chunk_s)
+        if r.status in ("error", "fail"):
+            badness = sum(not f.passed for f in r.fields) + sum(not c.passed for c in r.checks)
+            problems.append(((r.status != "error", -badness, r.key), position))
+        if r.warnings:
+            where = anchor(r.suite, r.conversation_id, r.repeat)
+            warnings.extend(
+                WarningRow(where, r.suite, r.conversation_id, r.repeat, r.status, text)
+                for text in r.warnings
+            )
+    flaky = frozenset(key for key, seen in outcomes.items() if seen == _PASSED | _FAILED)
+    problems.sort()
+    worst = [position for (_, position) in problems]
+    errors = [position for (order, position) in problems if not order[0]]
+    return RunDigest(
+        results=ordered,
+        flaky=flaky,
+        problems=LazyViews(ordered, worst, flaky),
+        errors=LazyViews(ordered, errors, flaky),
+        failures=LazyViews(ordered, worst[len(errors) :], flaky),
+        warnings=warnings,
+        suites=sorted(suites),
+        tags=sorted(tags),
+        fields=sorted(fields),
+        first_chunk_s=first,
+        turn_s=total,
+        repeats=repeats,
+    )
 
 
 def latency_table(latency: dict[str, float]) -> tuple[list[str], list[tuple[str, list[str]]]]:

@@ -44,6 +44,7 @@ from evalkit.results.models import (
     TurnTranscript,
     parse_shard,
 )
+from evalkit.results.stored import StoredResults, in_key_order, lookup
 
 __all__ = [
     "RESULTS_FILE",
@@ -59,13 +60,16 @@ __all__ = [
     "ResultsWriter",
     "RunInfo",
     "Status",
+    "StoredResults",
     "SuiteInfo",
     "Summary",
     "TargetInfo",
     "TimedChunk",
     "TurnTranscript",
     "drop_torn_tail",
+    "in_key_order",
     "iter_results",
+    "lookup",
     "parse_shard",
     "read_results",
     "read_run",

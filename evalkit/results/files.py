@@ -19,6 +19,7 @@ from evalkit.results.models import (
     ConversationResult,
     RunInfo,
 )
+from evalkit.results.stored import StoredResults
 
 __all__ = [
     "ResultsWriter",
@@ -111,14 +112,21 @@ def drop_torn_tail(path: Path) -> int:
 
 
 def rewrite_results(run_dir: Path, keep: Callable[[ConversationResult], bool]) -> int:
-    """Atomically rewrite `results.jsonl` with the rows `keep` accepts; return how many went."""
-    results = read_results(run_dir)
-    kept = [r for r in results if keep(r)]
+    """Atomically rewrite `results.jsonl` with the rows `keep` accepts; return how many went.
+
+    Rows are streamed from the old file to the new one, one at a time.
+    """
     path = run_dir / RESULTS_FILE
     tmp = path.with_name(RESULTS_FILE + ".tmp")
-    tmp.write_text("".join(r.model_dump_json() + "\n" for r in kept), encoding="utf-8")
+    dropped = 0
+    with tmp.open("w", encoding="utf-8") as out:
+        for result in StoredResults(path):
+            if keep(result):
+                out.write(result.model_dump_json() + "\n")
+            else:
+                dropped += 1
     tmp.replace(path)
-    return len(results) - len(kept)
+    return dropped
 
 
 def iter_results(path: Path) -> Iterator[ConversationResult]:
@@ -154,15 +162,13 @@ def iter_results(path: Path) -> Iterator[ConversationResult]:
 
 
 def read_results(run_dir: Path) -> list[ConversationResult]:
-    """Read the results of a run directory, one per key (a later row replaces an earlier one).
+    """Read every result of a run directory into a list, sorted by (suite, id, repeat).
 
-    A missing `results.jsonl` (a run that died before its first result) reads as no results.
+    One result per key (a later row replaces an earlier one); a missing `results.jsonl` (a run
+    that died before its first result) reads as no results. For a large run prefer
+    `read_run`, whose results are read from disk as they are used.
     """
-    path = run_dir / RESULTS_FILE
-    if not path.exists():
-        return []
-    latest = {result.key: result for result in iter_results(path)}
-    return list(latest.values())
+    return list(StoredResults(run_dir / RESULTS_FILE))
 
 
 def write_run_info(run_dir: Path, info: RunInfo) -> None:
@@ -172,8 +178,11 @@ def write_run_info(run_dir: Path, info: RunInfo) -> None:
     tmp.replace(run_dir / RUN_FILE)
 
 
-def read_run(run_dir: Path) -> tuple[RunInfo, list[ConversationResult]]:
+def read_run(run_dir: Path) -> tuple[RunInfo, StoredResults]:
     """Read a run directory: its metadata, and its results sorted by (suite, id, repeat).
+
+    The results are indexed, not parsed: each is read from `results.jsonl` when it is used, so
+    a run of any size reads in flat memory (see `StoredResults`).
 
     Raises:
         RunFileError: The directory, `run.json` or `results.jsonl` is missing or unreadable, or the
@@ -191,7 +200,7 @@ def read_run(run_dir: Path) -> tuple[RunInfo, list[ConversationResult]]:
             f"{info_path}: schema_version {info.schema_version}; "
             f"this evalkit reads {SCHEMA_VERSION}"
         )
-    return info, sorted_results(read_results(run_dir))
+    return info, StoredResults(run_dir / RESULTS_FILE)
 
 
 def sorted_results(results: Iterable[ConversationResult]) -> list[ConversationResult]:

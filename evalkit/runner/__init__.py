@@ -11,19 +11,30 @@ end. A target that fails never stops the run: its error is stored on that conver
 
 from __future__ import annotations
 
-from evalkit.runner.conversation import RunSettings, WorkItem, plan, run_conversation
+from evalkit.runner.conversation import (
+    RunSettings,
+    Suites,
+    WorkItem,
+    iter_plan,
+    plan,
+    planned_keys,
+    run_conversation,
+)
 from evalkit.runner.run import RunOutcome, new_run_id, run_async, run_sync
 from evalkit.runner.target import Target, emulator_target, forms_dirs
 
 __all__ = [
     "RunOutcome",
     "RunSettings",
+    "Suites",
     "Target",
     "WorkItem",
     "emulator_target",
     "forms_dirs",
+    "iter_plan",
     "new_run_id",
     "plan",
+    "planned_keys",
     "run_async",
     "run_conversation",
     "run_sync",

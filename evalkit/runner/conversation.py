@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from evalkit.client import FormsClient, RetryPolicy
 from evalkit.errors import TargetError, UsageError, WixApiError
+from evalkit.loader import SuiteFile, Suites
 from evalkit.protocol import ClientTime
 from evalkit.results import Attempt, ConversationResult, ErrorInfo, TurnTranscript
 from evalkit.runner.target import Target
@@ -20,10 +21,13 @@ from evalkit.suite import LoadedSuite
 
 __all__ = [
     "RunSettings",
+    "Suites",
     "WorkItem",
     "in_shard",
     "iso",
+    "iter_plan",
     "plan",
+    "planned_keys",
     "run_conversation",
     "utc_now",
 ]
@@ -241,8 +245,44 @@ def in_shard(suite: str, conversation_id: str, shard: tuple[int, int] | None) ->
     return int.from_bytes(digest[:8], "big") % count == index - 1
 
 
+def _outline(suite: LoadedSuite | SuiteFile) -> Iterator[tuple[str, int]]:
+    if isinstance(suite, SuiteFile):
+        return iter(suite.conversations)
+    return ((c.id, c.repeat) for c in suite.suite.conversations)
+
+
+def planned_keys(
+    suites: Suites, *, repeat: int | None = None, shard: tuple[int, int] | None = None
+) -> Iterator[tuple[str, str, int]]:
+    """The key of every conversation (and repeat) `plan` gives, without reading a suite file."""
+    for suite in suites:
+        for conversation_id, times in _outline(suite):
+            if in_shard(suite.name, conversation_id, shard):
+                for r in range(repeat or times):
+                    yield (suite.name, conversation_id, r)
+
+
+def iter_plan(
+    suites: Suites, *, repeat: int | None = None, shard: tuple[int, int] | None = None
+) -> Iterator[WorkItem]:
+    """`plan`, lazily: a `SuiteFile` is read again only when its first conversation is due.
+
+    Raises:
+        SuiteError: A suite file changed, or no longer validates, since it was validated.
+    """
+    for suite in suites:
+        loaded = suite.load() if isinstance(suite, SuiteFile) else suite
+        for index, conversation in enumerate(loaded.suite.conversations):
+            if not in_shard(loaded.name, conversation.id, shard):
+                continue
+            times = repeat or conversation.repeat
+            for r in range(times):
+                yield WorkItem(loaded, index, r)
+        del loaded  # done handing it out: it goes once its conversations have finished
+
+
 def plan(
-    suites: Sequence[LoadedSuite],
+    suites: Suites,
     *,
     repeat: int | None = None,
     shard: tuple[int, int] | None = None,
@@ -250,15 +290,8 @@ def plan(
     """Every conversation (times its repeats) of the suites, in suite order.
 
     Args:
-        suites: Loaded suites.
+        suites: Loaded suites (or suite files, which are read here).
         repeat: Run every conversation this many times, whatever its `repeat` says.
         shard: Only the conversations of shard `(i, n)`.
     """
-    items: list[WorkItem] = []
-    for loaded in suites:
-        for index, conversation in enumerate(loaded.suite.conversations):
-            if not in_shard(loaded.name, conversation.id, shard):
-                continue
-            times = repeat or conversation.repeat
-            items.extend(WorkItem(loaded, index, r) for r in range(times))
-    return items
+    return list(iter_plan(suites, repeat=repeat, shard=shard))

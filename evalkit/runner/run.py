@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +13,7 @@ from typing import Any
 
 from evalkit.client import FormsClient
 from evalkit.errors import UsageError
+from evalkit.loader import SuiteFile
 from evalkit.metrics import summarize
 from evalkit.pacing import AdaptiveLimit, TokenBucket
 from evalkit.results import (
@@ -21,17 +22,24 @@ from evalkit.results import (
     ConversationResult,
     ResultsWriter,
     RunInfo,
+    StoredResults,
     SuiteInfo,
     drop_torn_tail,
     parse_shard,
-    read_results,
     rewrite_results,
-    sorted_results,
     write_run_info,
 )
-from evalkit.runner.conversation import RunSettings, WorkItem, iso, plan, run_conversation, utc_now
+from evalkit.runner.conversation import (
+    RunSettings,
+    Suites,
+    WorkItem,
+    iso,
+    iter_plan,
+    planned_keys,
+    run_conversation,
+    utc_now,
+)
 from evalkit.runner.target import Target
-from evalkit.suite import LoadedSuite
 from evalkit.version import __version__
 
 __all__ = ["RunOutcome", "new_run_id", "run_async", "run_sync"]
@@ -45,8 +53,8 @@ class RunOutcome:
     """Where its files are."""
     info: RunInfo
     """`run.json` as written."""
-    results: list[ConversationResult]
-    """Every result, sorted by (suite, id, repeat)."""
+    results: StoredResults
+    """Every result, sorted by (suite, id, repeat), read from `results.jsonl` as it is used."""
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run reprs the value its main task returned (CPython 3.11
@@ -59,14 +67,16 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def _suite_infos(suites: Sequence[LoadedSuite]) -> list[SuiteInfo]:
+def _suite_infos(suites: Suites) -> list[SuiteInfo]:
     return [
         SuiteInfo(
             name=s.name,
             path=s.path,
             sha256=s.sha256,
-            form=s.suite.form,
-            conversations=len(s.suite.conversations),
+            form=s.form,
+            conversations=len(
+                s.conversations if isinstance(s, SuiteFile) else s.suite.conversations
+            ),
         )
         for s in suites
     ]
@@ -75,7 +85,7 @@ def _suite_infos(suites: Sequence[LoadedSuite]) -> list[SuiteInfo]:
 def _start_or_resume(
     run_dir: Path,
     run_id: str,
-    suites: Sequence[LoadedSuite],
+    suites: Suites,
     target: Target,
     settings: RunSettings,
     *,
@@ -113,13 +123,13 @@ def _start_or_resume(
     drop_torn_tail(run_dir / RESULTS_FILE)
     if retry_errors:
         rewrite_results(run_dir, lambda r: r.status != "error")
-    done = {r.key for r in read_results(run_dir)}
+    done = set(StoredResults(run_dir / RESULTS_FILE).result_keys())
     info = info.model_copy(update={"resumed": info.resumed + 1, "interrupted": False})
     return info, done
 
 
 async def run_async(
-    suites: Sequence[LoadedSuite],
+    suites: Suites,
     target: Target,
     *,
     out_root: Path,
@@ -151,7 +161,8 @@ async def run_async(
         git_branch: Recorded in `run.json`: its branch.
 
     Returns:
-        The run directory, its metadata and all its results (earlier ones too, when resumed).
+        The run directory, its metadata and all its results (earlier ones too, when resumed),
+        which are read from disk as they are used: a run of any size returns in flat memory.
 
     Raises:
         UsageError: Bad settings, or a run directory that cannot be resumed.
@@ -177,8 +188,19 @@ async def run_async(
             repeat=settings.repeat or info.repeat,
             shard=settings.shard or parse_shard(info.shard),
         )
-    everything = plan(suites, repeat=settings.repeat, shard=settings.shard)
-    todo = [item for item in everything if item.key not in done]
+    # The plan is followed lazily: suite files are read again as their turn comes, and only the
+    # keys are counted up front (a run of any size holds the suites in flight, not all).
+    planned = sum(1 for _ in planned_keys(suites, repeat=settings.repeat, shard=settings.shard))
+    todo_count = sum(
+        1
+        for key in planned_keys(suites, repeat=settings.repeat, shard=settings.shard)
+        if key not in done
+    )
+    queue = (
+        item
+        for item in iter_plan(suites, repeat=settings.repeat, shard=settings.shard)
+        if item.key not in done
+    )
     stop = stop or asyncio.Event()
     limit = AdaptiveLimit(settings.concurrency)
     bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
@@ -215,8 +237,6 @@ async def run_async(
             if on_result is not None:
                 on_result(result)
 
-        queue = iter(todo)
-
         async def worker() -> None:
             # A worker goes straight from one conversation to the next: with a task per
             # conversation started by a scheduler, each handover took event-loop turns during
@@ -231,12 +251,12 @@ async def run_async(
 
         async with client:
             workers = {
-                asyncio.create_task(worker()) for _ in range(min(settings.concurrency, len(todo)))
+                asyncio.create_task(worker()) for _ in range(min(settings.concurrency, todo_count))
             }
             if workers:
                 await _drain(workers, stop, settings.grace)
-    results = sorted_results(read_results(run_dir))
-    interrupted = stop.is_set() and len(results) < len(everything)
+    results = StoredResults(run_dir / RESULTS_FILE)
+    interrupted = stop.is_set() and len(results) < planned
     info = info.model_copy(
         update={
             "finished_at": iso(utc_now()),
@@ -297,7 +317,7 @@ async def _drain(tasks: set[asyncio.Task[None]], stop: asyncio.Event, grace: flo
 
 
 def run_sync(
-    suites: Sequence[LoadedSuite],
+    suites: Suites,
     target: Target,
     *,
     out_root: Path,

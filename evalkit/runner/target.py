@@ -12,8 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 from evalkit.client import WIX_BASE_URL, Credentials, Mode
 from evalkit.emulator import EmulatorServer, load_forms
 from evalkit.errors import Problem, SuiteError, UsageError
+from evalkit.loader import Suites
 from evalkit.results import TargetInfo
-from evalkit.suite import LoadedSuite
 
 __all__ = ["Target", "TargetName", "emulator_target", "forms_dirs"]
 
@@ -58,7 +58,7 @@ class Target:
         )
 
 
-def forms_dirs(suites: Sequence[LoadedSuite], extra: Sequence[Path] = ()) -> list[Path]:
+def forms_dirs(suites: Suites, extra: Sequence[Path] = ()) -> list[Path]:
     """Where the emulator looks for forms: given directories, then `forms/` beside each suite."""
     found: list[Path] = []
     for candidate in [*extra, *(Path(s.path).parent / "forms" for s in suites)]:
@@ -69,7 +69,7 @@ def forms_dirs(suites: Sequence[LoadedSuite], extra: Sequence[Path] = ()) -> lis
 
 @contextmanager
 def emulator_target(
-    suites: Sequence[LoadedSuite],
+    suites: Suites,
     *,
     mode: Mode = "sse",
     forms: Sequence[Path] = (),
@@ -93,14 +93,14 @@ def emulator_target(
     definitions = {}
     for directory in reversed(forms_dirs(suites, forms)):
         definitions.update(load_forms(directory))
-    unknown = sorted({s.suite.form for s in suites} - set(definitions))
+    unknown = sorted({s.form for s in suites} - set(definitions))
     if unknown:
         searched = ", ".join(str(d) for d in forms_dirs(suites, forms)) or "nowhere"
         raise SuiteError(
             [
-                Problem(s.path, 0, f"form {s.suite.form!r} is not defined (searched: {searched})")
+                Problem(s.path, 0, f"form {s.form!r} is not defined (searched: {searched})")
                 for s in suites
-                if s.suite.form in unknown
+                if s.form in unknown
             ]
         )
     framing = "sse" if mode == "unary" else mode

@@ -1,0 +1,197 @@
+"""A run's results read from `results.jsonl` on demand, so memory stays flat at any run size.
+
+A run of 10,000 conversations writes about 50 MB of rows, which become over 400 MB of models once
+parsed. `StoredResults` keeps only each row's key and where it lies in the file; each access
+parses its row anew, so a pass over every result holds one at a time. Every consumer of a whole
+run (the summary, the reports, JUnit, the comparison, the history) reads it this way.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, overload
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evalkit.errors import RunFileError
+from evalkit.results.models import ConversationResult
+
+__all__ = ["StoredResults", "in_key_order", "lookup"]
+
+Key = tuple[str, str, int]
+
+
+class _RowKey(BaseModel):
+    """The key of a row: all the index reads from it (the rest of the row is skipped)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    suite: str
+    conversation_id: str
+    repeat: int = 0
+
+
+class _Index:
+    """Where each kept row of one file lies, in key order; shared by a sequence and its slices."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None
+        latest: dict[Key, tuple[int, int, int]] = {}
+        if path.exists():
+            latest = self._scan(path)
+        self.keys: list[Key] = sorted(latest)
+        self.spans: list[tuple[int, int, int]] = [latest[key] for key in self.keys]
+
+    def _scan(self, path: Path) -> dict[Key, tuple[int, int, int]]:
+        """Map each key to the (offset, length, line number) of its last complete row."""
+        latest: dict[Key, tuple[int, int, int]] = {}
+        try:
+            with path.open("rb") as handle:
+                stat = os.fstat(handle.fileno())
+                self.identity = (stat.st_dev, stat.st_ino)
+                offset = 0
+                for number, line in enumerate(handle, start=1):
+                    start, offset = offset, offset + len(line)
+                    if not line.strip():
+                        continue
+                    try:
+                        row = _RowKey.model_validate_json(line)
+                    except ValidationError as exc:
+                        if not line.endswith(b"\n"):
+                            break  # a torn last line: the process died while writing it
+                        raise RunFileError(
+                            f"{path}:{number}: not a result row: {exc.errors()[0]['msg']}"
+                        ) from exc
+                    # A later row replaces an earlier one (a resumed run retrying an error).
+                    latest[(row.suite, row.conversation_id, row.repeat)] = (
+                        start,
+                        len(line),
+                        number,
+                    )
+        except OSError as exc:
+            raise RunFileError(f"{path}: cannot read: {exc.strerror}") from exc
+        return latest
+
+    def open(self) -> IO[bytes]:
+        """Open the file, checking that it is still the one that was indexed."""
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise RunFileError(f"{self.path}: cannot read: {exc.strerror}") from exc
+        stat = os.fstat(handle.fileno())
+        if self.identity is not None and (stat.st_dev, stat.st_ino) != self.identity:
+            handle.close()
+            raise RunFileError(f"{self.path}: replaced since it was read; read the run again")
+        return handle
+
+    def parse(self, handle: IO[bytes], span: tuple[int, int, int]) -> ConversationResult:
+        """Read and validate the row at `span`."""
+        offset, length, number = span
+        handle.seek(offset)
+        data = handle.read(length)
+        # A row becomes thousands of objects, none in a cycle; the collections they would
+        # trigger re-walk everything alive (90% of the time when rows are kept, see
+        # bench/bench_offline.py). Collect between rows instead.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return ConversationResult.model_validate_json(data)
+        except ValidationError as exc:
+            raise RunFileError(
+                f"{self.path}:{number}: not a result row: {exc.errors()[0]['msg']}"
+            ) from exc
+        finally:
+            if paused:
+                gc.enable()
+
+
+class StoredResults(Sequence[ConversationResult]):
+    """The results of a `results.jsonl`: one per key, sorted by (suite, id, repeat), read lazily.
+
+    Reading the file indexes it: a later row for a key replaces an earlier one, a torn last line
+    (a process killed while writing it) is not a result, and a missing file reads as no results.
+    Indexing, iterating and slicing never hold more than one parsed row; a slice (with any
+    step) is another lazy sequence over the same file. Rows appended after the file was read
+    are not seen; a file replaced since (a `--retry-errors` rewrite) raises `RunFileError` on
+    the next access rather than misreading.
+
+    Args:
+        path: The `results.jsonl` to read.
+
+    Raises:
+        RunFileError: The file cannot be read, or a line other than the last is not a row.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._index = _Index(path)
+        self._rows = range(len(self._index.keys))  # which of the index's rows: slices narrow it
+
+    @property
+    def path(self) -> Path:
+        """The file the results are read from."""
+        return self._index.path
+
+    def result_keys(self) -> list[Key]:
+        """The (suite, id, repeat) of every result, in order, without parsing any row."""
+        keys = self._index.keys
+        return [keys[row] for row in self._rows]
+
+    def get(self, key: Key) -> ConversationResult | None:
+        """The result of `key`, or None."""
+        keys = self._index.keys
+        row = bisect_left(keys, key)
+        if row < len(keys) and keys[row] == key and row in self._rows:
+            with self._index.open() as handle:
+                return self._index.parse(handle, self._index.spans[row])
+        return None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, item: int) -> ConversationResult: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> StoredResults: ...
+
+    def __getitem__(self, item: int | slice) -> ConversationResult | StoredResults:
+        if isinstance(item, slice):
+            view = object.__new__(StoredResults)
+            view._index, view._rows = self._index, self._rows[item]
+            return view
+        try:
+            row = self._rows[item]
+        except IndexError:
+            raise IndexError("StoredResults index out of range") from None
+        with self._index.open() as handle:
+            return self._index.parse(handle, self._index.spans[row])
+
+    def __iter__(self) -> Iterator[ConversationResult]:
+        if not self._rows:
+            return
+        with self._index.open() as handle:
+            for row in self._rows:
+                yield self._index.parse(handle, self._index.spans[row])
+
+    def __repr__(self) -> str:
+        return f"StoredResults({str(self.path)!r}, {len(self)} results)"
+
+
+def in_key_order(results: Iterable[ConversationResult]) -> Iterator[ConversationResult]:
+    """One result per key (the last one given), sorted by key; lazily for `StoredResults`."""
+    if isinstance(results, StoredResults):
+        return iter(results)
+    latest = {result.key: result for result in results}
+    return iter([latest[key] for key in sorted(latest)])
+
+
+def lookup(results: Iterable[ConversationResult]) -> Callable[[Key], ConversationResult | None]:
+    """Find results by key: read from disk on demand for `StoredResults`, from a dict otherwise."""
+    if isinstance(results, StoredResults):
+        return results.get
+    return {result.key: result for result in results}.get
