@@ -50,8 +50,9 @@ def client_main(kind: str, base_url: str, suites: Path, concurrency: int) -> Non
                 )
             )
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        turns = sum(len(r.transcript) - 1 for r in outcome.results)
-        statuses = sorted({r.status for r in outcome.results})
+            # The results are read from the run directory: count them before it goes.
+            turns = sum(len(r.transcript) - 1 for r in outcome.results)
+            statuses = sorted({r.status for r in outcome.results})
     else:
         from _raw import run_raw
 

@@ -18,6 +18,7 @@ from evalkit.results import (
     ConversationResult,
     ResultsWriter,
     StoredResults,
+    iter_results,
     read_results,
     read_run,
     rewrite_results,
@@ -154,3 +155,12 @@ def test_writing_the_reports_of_a_run_takes_memory_that_does_not_grow_with_it(
     # 16x the rows: were they held, the peak would grow by many times the file's size.
     assert peak_large < 1.5 * peak_small + size_large / 4, (peak_small, peak_large, size_large)
     assert (large / "report.html").stat().st_size > 5 * (small / "report.html").stat().st_size
+
+
+def test_text_with_unicode_line_breaks_stays_inside_its_row(tmp_path: Path) -> None:
+    # JSON leaves U+2028, U+2029 and NEL unescaped; only a newline byte ends a row.
+    odd = "one\u2028two\u2029three\x85four"
+    rows = [r.model_copy(update={"warnings": [odd]}) for r in fixture_rows()]
+    path = write_rows(tmp_path, rows)
+    assert [r.warnings for r in StoredResults(path)] == [[odd]] * len(rows)
+    assert [r.warnings for r in iter_results(path)] == [[odd]] * len(rows)

@@ -165,13 +165,9 @@ def _index(env: jinja2.Environment, run: RunDigest) -> Iterator[Markup]:
     suites = {name: i for i, name in enumerate(run.suites)}
     tags = {name: i for i, name in enumerate(run.tags)}
     rows = (index_row(_view(run, result), suites, tags) for result in run.results)
-    yield Markup('{"fields":') + htmlsafe_json_dumps(
-        run.fields, dumps=env.policies["json.dumps_function"], **env.policies["json.dumps_kwargs"]
-    )
-    yield Markup(',"rows":')
-    yield from _json_rows(env, rows)
-    for name, values in (("suites", run.suites), ("tags", run.tags)):
-        yield Markup(f',"{name}":')
+    parts = (("fields", run.fields), ("rows", rows), ("suites", run.suites), ("tags", run.tags))
+    for number, (name, values) in enumerate(parts):
+        yield Markup(f'{"," if number else "{"}"{name}":')
         yield from _json_rows(env, values)
     yield Markup("}")
 

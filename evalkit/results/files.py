@@ -19,7 +19,7 @@ from evalkit.results.models import (
     ConversationResult,
     RunInfo,
 )
-from evalkit.results.stored import StoredResults
+from evalkit.results.stored import StoredResults, parse_row
 
 __all__ = [
     "ResultsWriter",
@@ -130,35 +130,39 @@ def rewrite_results(run_dir: Path, keep: Callable[[ConversationResult], bool]) -
 
 
 def iter_results(path: Path) -> Iterator[ConversationResult]:
-    """Yield the results of a `results.jsonl`, skipping a torn (incomplete) last line.
+    """Yield the rows of a `results.jsonl` in file order, skipping a torn (incomplete) last line.
+
+    Lines end at a newline byte only: model text may hold other line breaks (U+2028, NEL).
 
     Raises:
-        RunFileError: A line other than the last cannot be parsed.
+        RunFileError: The file cannot be read, or a line other than the last is not a row.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        handle = path.open("rb")
     except OSError as exc:
         raise RunFileError(f"{path}: cannot read: {exc.strerror}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        # A row becomes thousands of objects; with the cycle collector on, the collections
-        # they trigger re-walk every row read so far (90% of the time at 25,000 rows, see
-        # bench/bench_offline.py). Rows hold no cycles: collect once per row instead.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            result = ConversationResult.model_validate_json(line)
-        except ValidationError as exc:
-            if number == len(lines):
-                return  # a torn last line: the process died while writing it
-            raise RunFileError(
-                f"{path}:{number}: not a result row: {exc.errors()[0]['msg']}"
-            ) from exc
-        finally:
-            if paused:
-                gc.enable()
-        yield result
+    with handle:
+        number = 0
+        while True:
+            paused = gc.isenabled()
+            gc.disable()  # reading and parsing, as `StoredResults` does (see there why)
+            try:
+                line = handle.readline()
+                number += 1
+                if not line:
+                    return
+                if not line.strip():
+                    continue
+                try:
+                    result = parse_row(line, path, number)
+                except RunFileError:
+                    if not line.endswith(b"\n"):
+                        return  # a torn last line: the process died while writing it
+                    raise
+            finally:
+                if paused:
+                    gc.enable()
+            yield result
 
 
 def read_results(run_dir: Path) -> list[ConversationResult]:

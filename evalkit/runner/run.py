@@ -54,7 +54,8 @@ class RunOutcome:
     info: RunInfo
     """`run.json` as written."""
     results: StoredResults
-    """Every result, sorted by (suite, id, repeat), read from `results.jsonl` as it is used."""
+    """Every result, sorted by (suite, id, repeat), read from `results.jsonl` as it is used
+    (so the run directory must still exist when they are)."""
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run reprs the value its main task returned (CPython 3.11
