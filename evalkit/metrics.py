@@ -7,7 +7,8 @@ the error rate is reported beside it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, MutableSequence, Sequence
 from dataclasses import dataclass
 
 from evalkit.results import ConversationResult, FieldStats, Summary
@@ -160,7 +161,9 @@ def field_stats(results: Iterable[ConversationResult]) -> dict[str, FieldStats]:
     return dict(sorted(stats.items()))
 
 
-def _add_latencies(first: list[float], total: list[float], result: ConversationResult) -> None:
+def _add_latencies(
+    first: MutableSequence[float], total: MutableSequence[float], result: ConversationResult
+) -> None:
     for turn in result.transcript:
         total.append(turn.total_s)
         if turn.first_chunk_s is not None:
@@ -176,7 +179,7 @@ def turn_latencies(results: Iterable[ConversationResult]) -> tuple[list[float], 
     return first, total
 
 
-def _latency(first: list[float], total: list[float]) -> dict[str, float]:
+def _latency(first: Sequence[float], total: Sequence[float]) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, values in (("first_chunk", first), ("turn", total)):
         if values:
@@ -214,8 +217,7 @@ def summarize(results: Iterable[ConversationResult]) -> Summary:
     counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
     per_conversation: dict[tuple[str, str], list[int]] = {}
     fields: dict[str, FieldStats] = {}
-    first: list[float] = []
-    total: list[float] = []
+    first, total = array("d"), array("d")  # 8 bytes a value: a float object takes 32
     for result in results:
         counts[result.status] += 1
         _count_conversation(per_conversation, result)

@@ -330,6 +330,7 @@ def _load_all(paths: Sequence[str | Path], keep: Callable[[LoadedSuite], T]) -> 
             problems.extend(result)
         else:
             suites.append(keep(result))
+        del result  # before the next file is read: else two files' suites are alive at once
     if problems:
         raise SuiteError(problems)
     return suites

@@ -10,6 +10,7 @@ environment, a stable order, so the same run always renders to the same bytes.
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
@@ -250,9 +251,9 @@ class RunDigest:
     """Tags seen, sorted."""
     fields: list[str]
     """Fields with a verdict, sorted."""
-    first_chunk_s: list[float]
+    first_chunk_s: Sequence[float]
     """Seconds to the first chunk of every exchange that had one."""
-    turn_s: list[float]
+    turn_s: Sequence[float]
     """Seconds of every exchange."""
     repeats: int
     """Repeats per conversation (the highest repeat number, plus one)."""
@@ -267,8 +268,7 @@ def digest(results: Sequence[ConversationResult]) -> RunDigest:
     suites: set[str] = set()
     tags: set[str] = set()
     fields: set[str] = set()
-    first: list[float] = []
-    total: list[float] = []
+    first, total = array("d"), array("d")
     repeats = 0
     for position, r in enumerate(ordered):
         bit = _OUTCOME_BITS.get(r.status, 0)
