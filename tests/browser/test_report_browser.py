@@ -301,3 +301,14 @@ def test_every_hostile_text_at_once_executes_nothing_under_the_page_csp(
     everything = " ".join(str(param.values[0]) for param in XSS)
 
     check_inert(open_report, tmp_path, everything, bypass_csp=False)
+
+
+def test_a_printed_report_shows_the_closed_transcripts_of_its_failures(
+    open_report: OpenReport, rich_html: Path
+) -> None:
+    opened = open_report(rich_html)
+    transcript = opened.page.locator("article.conversation details ol.turns").first
+    assert not transcript.is_visible()
+    opened.page.emulate_media(media="print")
+    assert transcript.is_visible()
+    assert opened.page.locator("article.conversation details").first.get_attribute("open") is None
