@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evalkit.cli import main
 from evalkit.errors import SuiteError
 from evalkit.loader import dump_suite, load_suite
-from evalkit.suite import Check
+from evalkit.suite import Check, Conversation, Suite, Turn
 
 AUTHORING = Path(__file__).resolve().parent / "data" / "suites" / "authoring"
 
@@ -102,7 +104,8 @@ def test_fixture_suite_expands_vars_includes_matrix_and_defaults(
             {},
             [
                 "s.eval.yaml:7: '{{ n + 1 }}' is not a variable reference: between {{ and }} "
-                "write only a variable name (evalkit never evaluates expressions)"
+                "write only a variable name (evalkit never evaluates expressions); to send it "
+                "as it is, write a backslash before it: '\\{{ n + 1 }}'"
             ],
             id="expression-is-not-evaluated",
         ),
@@ -312,6 +315,38 @@ def test_scopes_inner_wins_and_text_gets_plain_spellings(in_tmp: Path) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("written", "sent"),
+    [
+        (r"'\{{7*7}}'", "{{7*7}}"),
+        (r"'\{{ name }}'", "{{ name }}"),  # alone, still text: never the variable's value
+        (r"'\{{ name }} is {{ name }}'", "{{ name }} is Ola"),
+        (r'"\\{{7*7}} and {{ name }}"', "{{7*7}} and Ola"),  # YAML double quotes
+        (r"'{{ name }}\{{x}}'", "Ola{{x}}"),
+        (r"'a \ b'", "a \\ b"),  # a backslash elsewhere is just a backslash
+    ],
+)
+def test_a_backslash_sends_double_braces_as_they_are(in_tmp: Path, written: str, sent: str) -> None:
+    write(
+        in_tmp / "s.eval.yaml",
+        f"""
+        suite: s
+        form: f
+        vars: {{name: Ola}}
+        conversations:
+          - id: c
+            turns:
+              - user: {written}
+                expect: {{note: {written}}}
+        """,
+    )
+
+    turn = load_suite("s.eval.yaml").suite.conversations[0].turns[0]
+
+    assert turn.user == sent
+    assert turn.expect == {"note": Check(value=sent)}
+
+
 def test_a_product_matrix_runs_every_combination(in_tmp: Path) -> None:
     write(
         in_tmp / "s.eval.yaml",
@@ -421,3 +456,33 @@ def test_written_suites_read_back_to_the_same_suite(tmp_path: Path, source: Path
 
     assert text.startswith("# yaml-language-server: $schema=evalkit.schema.json\n")
     assert load_suite(tmp_path / "out.eval.yaml").suite == loaded.suite
+
+
+def test_a_written_suite_keeps_double_braces_as_text(tmp_path: Path) -> None:
+    (tmp_path / "s.eval.yaml").write_text(
+        "suite: s\nform: f\nconversations:\n  - id: c\n    turns:\n"
+        "      - user: 'My name is \\{{7*7}} \\ {{x}'\n"
+        "        expect: {first_name: '\\{{ name }}'}\n",
+        encoding="utf-8",
+    )
+    loaded = load_suite(tmp_path / "s.eval.yaml").suite
+    assert loaded.conversations[0].turns[0].user == "My name is {{7*7}} \\ {{x}"
+    (tmp_path / "out.eval.yaml").write_text(dump_suite(loaded), encoding="utf-8")
+
+    assert load_suite(tmp_path / "out.eval.yaml").suite == loaded
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(alphabet="{}\\ a7*\n", min_size=1, max_size=30))
+def test_any_text_written_back_reads_as_the_same_text(tmp_path: Path, text: str) -> None:
+    suite = Suite(
+        suite="s",
+        form="f",
+        conversations=[Conversation(id="c", turns=[Turn(user=text)])],
+    )
+    path = tmp_path / "out.eval.yaml"
+    path.write_text(dump_suite(suite), encoding="utf-8")
+
+    assert load_suite(path).suite.conversations[0].turns[0].user == text

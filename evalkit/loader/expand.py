@@ -1,4 +1,4 @@
-"""The authoring syntax, expanded: `vars`, `include` and `matrix` → plain conversations.
+r"""The authoring syntax, expanded: `vars`, `include` and `matrix` → plain conversations.
 
 Runs on the values the reader built, before validation, and keeps for every value of the result
 the file and line it came from, so that a validation error inside an included file or a matrix
@@ -8,8 +8,10 @@ row still points at the right `file:line`.
   conversation) define names; `{{ name }}` in any text of a conversation is replaced by the value
   (`{{ name.key }}` reaches into a mapping). A text that is only `"{{ name }}"` takes the value
   with its type (a number stays a number); inside longer text, the value is written as text.
-  Nothing is ever evaluated: anything between `{{ }}` other than a name is an error. Inner scopes
-  win: matrix row > conversation > include item > fragment file > suite.
+  Nothing is ever evaluated: anything between `{{ }}` other than a name is an error. A backslash
+  makes it literal: `'\{{7*7}}'` (in YAML double quotes, `"\\{{7*7}}"`) sends `{{7*7}}`, e.g. to
+  test template injection. Inner scopes win: matrix row > conversation > include item > fragment
+  file > suite.
 - `- include: path` in `conversations:` or in a conversation's `turns:` inserts the
   conversations (or turns) of another file: a YAML list, or a mapping with `vars` and
   `conversations` (or `turns`). Paths are relative to the including file; cycles are errors.
@@ -40,7 +42,8 @@ MAX_CONVERSATIONS = 10_000
 MAX_INCLUDE_DEPTH = 16
 """Includes nest at most this deep."""
 
-_REFERENCE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_REFERENCE = re.compile(r"(\\?)\{\{(.*?)\}\}", re.DOTALL)
+"""`{{ name }}`, or, after a backslash, a literal `{{ ... }}` (group 1 holds the backslash)."""
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+))*")
 _NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_.]+")
@@ -157,13 +160,17 @@ class _Expander:
         refs = list(_REFERENCE.finditer(text))
         values: list[Any] = []
         for ref in refs:
-            inner = ref.group(1).strip()
+            if ref.group(1):  # `\{{ ... }}`: the text itself, without the backslash
+                values.append(ref.group()[1:])
+                continue
+            inner = ref.group(2).strip()
             if not _PATH.fullmatch(inner):
                 self.problem(
                     doc,
                     src,
                     f"{quote(ref.group())} is not a variable reference: between {{{{ and }}}} "
-                    "write only a variable name (evalkit never evaluates expressions)",
+                    "write only a variable name (evalkit never evaluates expressions); to send "
+                    f"it as it is, write a backslash before it: {quote(chr(92) + ref.group())}",
                 )
                 return self.bad(dst, text)
             known, value = self.lookup(inner, scope)
@@ -174,10 +181,10 @@ class _Expander:
                 )
                 return self.bad(dst, text)
             values.append(value)
-        if len(refs) == 1 and refs[0].group() == text:
+        if len(refs) == 1 and refs[0].group() == text and not refs[0].group(1):
             if dst is not None and (source := doc.sources.get(src)) is not None:
                 via = text
-                if self.row is not None and refs[0].group(1).strip().split(".")[0] in self.row[0]:
+                if self.row is not None and refs[0].group(2).strip().split(".")[0] in self.row[0]:
                     row = self.row[1]
                     where = (
                         f"line {row.line}" if row.path == source.path else f"{row.path}:{row.line}"

@@ -1,12 +1,14 @@
-"""Suites written back as YAML: what record mode, `evalkit init` and `evalkit expand` produce.
+r"""Suites written back as YAML: what record mode, `evalkit init` and `evalkit expand` produce.
 
 The output is plain YAML that the loader reads back to the same suite: expectations in their
 written form (`Check` serialises itself that way), text that YAML would read as something else
-(`no`, `12:30`) quoted, keys in the models' order, and defaults left out.
+(`no`, `12:30`) quoted, `{{` in a conversation's text written `\{{` (else it would read as a
+variable), keys in the models' order, and defaults left out.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -54,6 +56,21 @@ _Dumper.add_representer(dict, _mapping)
 _Dumper.add_representer(list, _sequence)
 
 
+_BRACES = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+"""What the loader would read as a reference (`expand._REFERENCE` without its backslash)."""
+
+
+def _literal_braces(value: Any) -> Any:
+    """Every `{{ ... }}` in the strings of `value` escaped, so the loader reads it back as text."""
+    if isinstance(value, str):
+        return _BRACES.sub(lambda found: "\\" + found.group(), value)
+    if isinstance(value, dict):
+        return {key: _literal_braces(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_literal_braces(item) for item in value]
+    return value
+
+
 def dump_suite(suite: Suite, *, comment: str = "", schema: str | None = SCHEMA_FILE) -> str:
     """Write a suite as YAML.
 
@@ -66,6 +83,8 @@ def dump_suite(suite: Suite, *, comment: str = "", schema: str | None = SCHEMA_F
         The file's text.
     """
     data: Any = suite.model_dump(mode="python", by_alias=True, exclude_defaults=True)
+    # Only conversations are read with `{{ }}` filled in (and a backslash before `{{`).
+    data["conversations"] = _literal_braces(data["conversations"])
     head = schema_header(schema) if schema is not None else ""
     head += "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines())
     body = yaml.dump(
