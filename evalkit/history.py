@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -187,7 +188,7 @@ def _connect(db_path: Path) -> Iterator[sqlite3.Connection]:
     # Autocommit mode: transactions are begun explicitly, so writers take the lock up front.
     conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
         yield conn
     except sqlite3.OperationalError as exc:
         if "locked" not in str(exc):
@@ -199,6 +200,24 @@ def _connect(db_path: Path) -> Iterator[sqlite3.Connection]:
         raise RunFileError(f"{db_path}: not a usable run history: {exc}") from exc
     finally:
         conn.close()
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the database to WAL mode, waiting out other connections doing the same.
+
+    Switching a new database's journal mode takes an exclusive lock, and SQLite reports "database
+    is locked" at once, without its busy timeout, to the others that try it meanwhile: shards
+    finishing together on a fresh history lost their record one time in ten.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _version(conn: sqlite3.Connection, db_path: Path) -> int:

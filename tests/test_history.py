@@ -268,24 +268,17 @@ def test_a_restored_output_root_still_finds_its_runs(tmp_path: Path) -> None:
     assert found == (tmp_path / "b" / "reports" / "r1").resolve()
 
 
-def test_concurrent_writers_all_land(tmp_path: Path) -> None:
-    """Shards finishing together: every writer waits its turn, none fails with 'locked'."""
-    runs = [make_run(tmp_path, f"shard-{i}", day=1 + i, record=False) for i in range(8)]
+def _record_together(
+    db_path: Path, runs: list[tuple[Path, RunInfo, list[ConversationResult]]]
+) -> list[BaseException]:
+    """Record every run from its own thread, all starting at once; return what they raised."""
     barrier = threading.Barrier(len(runs))
     errors: list[BaseException] = []
 
     def write(run_dir: Path, info: RunInfo, results: list[ConversationResult]) -> None:
         barrier.wait()
         try:
-            record_run(
-                tmp_path / HISTORY_FILE,
-                run_dir,
-                info,
-                results,
-                gates_met=True,
-                branch=None,
-                commit=None,
-            )
+            record_run(db_path, run_dir, info, results, gates_met=True, branch=None, commit=None)
         except BaseException as exc:  # collected and re-raised below, in the test's thread
             errors.append(exc)
 
@@ -294,9 +287,24 @@ def test_concurrent_writers_all_land(tmp_path: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    return errors
+
+
+def test_concurrent_writers_all_land(tmp_path: Path) -> None:
+    """Shards finishing together: every writer waits its turn, none fails with 'locked'."""
+    runs = [make_run(tmp_path, f"shard-{i}", day=1 + i, record=False) for i in range(8)]
+    assert _record_together(tmp_path / HISTORY_FILE, runs) == []
     assert len(list_runs(tmp_path / HISTORY_FILE)) == len(runs)
     assert sum(len(run_outcomes(tmp_path / HISTORY_FILE, f"shard-{i}")) for i in range(8)) == 40
+
+
+def test_writers_racing_to_create_a_new_history_all_land(tmp_path: Path) -> None:
+    """The first records of a history: switching a new database to WAL mode races."""
+    runs = [make_run(tmp_path, f"shard-{i}", day=1 + i, record=False) for i in range(6)]
+    for trial in range(40):  # it lost a record in about one trial in ten
+        db_path = tmp_path / f"trial-{trial}" / HISTORY_FILE
+        assert _record_together(db_path, runs) == []
+        assert len(list_runs(db_path)) == len(runs)
 
 
 def invoke(*args: str):
