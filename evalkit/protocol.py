@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "TRACE_HEADER",
     "ChunkType",
     "ClientTime",
     "CreateSessionRequest",
@@ -55,6 +56,15 @@ __all__ = [
 
 Framing = Literal["sse", "ndjson", "json-array", "json", "unknown"]
 """How a response body was framed; `json` is a unary (non-streamed) body."""
+
+TRACE_HEADER = "X-Evalkit-Trace"
+"""evalkit's own request header, never sent to Wix: `<digest>.<session>.<exchange>.<attempt>`.
+
+The digest is 16 hex digits of a hash of the conversation's key (suite, id, repeat), so it names
+nothing; the numbers say which session of the conversation (1, then one more per restart), which
+exchange of it (0 is the creation) and which attempt of that request. The emulator keys its seeded
+faults, delays and noise on it, which makes a run reproducible at any concurrency.
+"""
 
 
 class WireModel(BaseModel):

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx2
@@ -17,7 +18,7 @@ import pytest
 from evalkit.client import RetryPolicy, Secret
 from evalkit.emulator import EmulatorServer
 from evalkit.loader import load_suites
-from evalkit.results import RESULTS_FILE, read_run
+from evalkit.results import RESULTS_FILE, ConversationResult, read_run
 from evalkit.runner import RunSettings, Target, run_async
 
 
@@ -461,3 +462,49 @@ async def test_a_failure_to_write_a_result_stops_the_run_loudly(tmp_path: Path) 
             transport=httpx2.MockTransport(handler),
             on_result=explode,
         )
+
+
+def _fingerprint(results: Iterable[ConversationResult]) -> list[tuple[object, ...]]:
+    """What a run's outcome is, timings left out: verdicts, values, sessions, retries, chunks."""
+    return [
+        (
+            r.key,
+            r.status,
+            r.session_id,
+            [(f.field, f.turn, f.outcome, json.dumps(f.actual)) for f in r.fields],
+            [(a.turn, a.attempt, a.cause, a.action) for a in r.all_retries()],
+            [(a.turn, a.attempt, a.cause) for a in r.restarts],
+            [[c.chunk for c in turn.chunks] for turn in r.transcript],
+        )
+        for r in results
+    ]
+
+
+@pytest.mark.anyio
+async def test_seeded_faults_and_noise_repeat_exactly_at_any_concurrency(tmp_path: Path) -> None:
+    """Requests arrive in a different order each time; the trace header keys every decision."""
+    from evalkit.emulator import Faults, Noise
+
+    suites = load_suites([ROOT / "suites" / "contact.eval.yaml"])
+    faults = Faults(
+        rate=0.15, kinds=("429", "500", "503", "reset", "cut", "malformed"), seed=5, retry_after=0
+    )
+    noise = Noise(rate=0.1, seed=5)
+    settings = RunSettings(concurrency=8, turn_timeout=5.0, restarts=4, retry=FAST, repeat=3)
+    runs = []
+    for number in range(2):
+        with EmulatorServer(FORMS, faults=faults, noise=noise) as server:
+            target = Target(name="custom", base_url=server.base_url, form_ids=server.form_ids)
+            outcome = await run_async(
+                suites, target, out_root=tmp_path / str(number), settings=settings
+            )
+            runs.append(_fingerprint(outcome.results))
+    assert runs[0] == runs[1]
+    results = list(outcome.results)
+    assert any(r.all_retries() for r in results)
+    assert any(r.restarts for r in results)
+    assert any(r.status == "fail" for r in results)  # the noise changed some values
+    repeats: dict[str, set[str]] = {}  # and repeats of one conversation got different noise
+    for r in results:
+        repeats.setdefault(r.conversation_id, set()).add(r.status)
+    assert any(len(statuses) > 1 for statuses in repeats.values())

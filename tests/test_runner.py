@@ -294,3 +294,53 @@ def test_a_suite_file_changed_during_a_run_stops_it_and_keeps_what_ran(tmp_path:
     kept = read_run(tmp_path / "runs" / "r")[1]
     assert {key[0] for key in kept.result_keys()} == {files[0].name}
     assert len(kept) == len(files[0].conversations)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", ["custom", "wix"])
+async def test_every_request_but_those_to_wix_names_its_conversation_opaquely(
+    tmp_path: Path, name: str
+) -> None:
+    """`X-Evalkit-Trace`: digest.session.exchange.attempt; a retry counts up, Wix gets none."""
+    (tmp_path / "one.eval.yaml").write_text(SUITE)
+    suites = load_suites([tmp_path / "one.eval.yaml"])
+    traces: list[str | None] = []
+    failed_once: set[str] = set()
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        traces.append(request.headers.get("X-Evalkit-Trace"))
+        if request.url.path.endswith("create-streamed") and "first" not in failed_once:
+            failed_once.add("first")
+            return httpx2.Response(503, json={"message": "", "details": {}})
+        session = {"id": f"s{len(traces)}", "formId": "contact"}
+        return httpx2.Response(
+            200,
+            content=sse({"responseChunk": EOR, "interactiveFormSession": session}),
+            headers={"content-type": "text/event-stream"},
+        )
+
+    await run_async(
+        suites,
+        Target(name=name, base_url="https://target.test"),
+        out_root=tmp_path,
+        settings=RunSettings(concurrency=1, retry=RetryPolicy(initial=0.001, maximum=0.002)),
+        transport=httpx2.MockTransport(handler),
+    )
+    if name == "wix":
+        assert traces == [None] * 7
+        return
+    assert all(t is not None for t in traces)
+    parts = [t.split(".") for t in traces if t is not None]
+    assert [p[1:] for p in parts] == [
+        ["1", "0", "1"],  # the first creation got a 503...
+        ["1", "0", "2"],  # ...and its retry counts up
+        ["1", "1", "1"],
+        ["1", "0", "1"],  # the next conversation
+        ["1", "1", "1"],
+        ["1", "0", "1"],
+        ["1", "1", "1"],
+    ]
+    digests = [p[0] for p in parts]
+    assert all(len(d) == 16 and int(d, 16) >= 0 for d in digests)
+    assert len(set(digests)) == 3  # one per conversation, and no suite or id in it
+    assert not any("faults" in t or "first" in t for t in traces if t is not None)

@@ -164,7 +164,9 @@ def _knobs(profile: Path | None, flags: dict[str, Any]) -> Knobs:
 def emulator(host: str, port: int, forms_dir: Path, profile: Path | None, **flags: Any) -> None:
     """Serve the built-in emulator of the Interactive Form Sessions API.
 
-    Every knob is seeded: the same seed and the same order of requests give the same bytes.
+    Every knob is seeded: the same seed gives evalkit's runs the same faults and noise at any
+    concurrency (keyed on its X-Evalkit-Trace header); other clients get the same bytes for the
+    same order of requests.
     Faults: 429 (with Retry-After), 500, 503 and reset happen before a request is applied; cut,
     truncate, malformed and stall break the response after it. See docs/emulator.md.
     """

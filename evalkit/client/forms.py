@@ -30,7 +30,13 @@ from evalkit.client.auth import Credentials, Tokens
 from evalkit.client.errors import api_error
 from evalkit.client.retry import RetryPolicy, retry_after
 from evalkit.errors import ErrorKind, StreamError, TargetError
-from evalkit.protocol import ChunkType, ClientTime, CreateSessionRequest, SendMessageRequest
+from evalkit.protocol import (
+    TRACE_HEADER,
+    ChunkType,
+    ClientTime,
+    CreateSessionRequest,
+    SendMessageRequest,
+)
 from evalkit.results import Attempt, TimedChunk, TurnTranscript
 from evalkit.stream import StreamDecoder
 from evalkit.version import __version__
@@ -173,6 +179,7 @@ class FormsClient:
         dry_run: bool = True,
         client_time: ClientTime | None = None,
         deadline: float | None = None,
+        trace: str | None = None,
     ) -> TurnTranscript:
         """Create a session (a dry run unless asked otherwise) and collect the greeting.
 
@@ -182,6 +189,8 @@ class FormsClient:
             dry_run: Create no real submission.
             client_time: The clock relative dates are resolved against.
             deadline: Event-loop time (`loop.time()`) by which the answer must be complete.
+            trace: Sent, with the attempt number appended, as `X-Evalkit-Trace` (which the
+                emulator keys its seeded decisions on); None sends no such header.
 
         Raises:
             TargetError: The session could not be created; `partial` holds what arrived.
@@ -195,7 +204,7 @@ class FormsClient:
         endpoint = "create" if self.mode == "unary" else "create-streamed"
         path = "" if self.mode == "unary" else "/create-streamed"
         transcript = TurnTranscript(endpoint=endpoint, current_values=current_values or None)
-        return await self._exchange(path, body.wire(), _Exchange(transcript, 0), deadline)
+        return await self._exchange(path, body.wire(), _Exchange(transcript, 0), deadline, trace)
 
     async def send_message(
         self,
@@ -205,6 +214,7 @@ class FormsClient:
         current_values: dict[str, Any] | None = None,
         turn: int = 1,
         deadline: float | None = None,
+        trace: str | None = None,
     ) -> TurnTranscript:
         """Send one user message (and/or `currentValues`) and collect the response.
 
@@ -214,6 +224,7 @@ class FormsClient:
             current_values: Values that replace existing ones.
             turn: The turn's number, recorded with its retries.
             deadline: Event-loop time (`loop.time()`) by which the answer must be complete.
+            trace: As for `create_session`.
 
         Raises:
             TargetError: No complete answer; `partial` holds what arrived.
@@ -224,7 +235,8 @@ class FormsClient:
         transcript = TurnTranscript(
             endpoint=endpoint, user=text, current_values=current_values or None
         )
-        return await self._exchange(path, body.wire(), _Exchange(transcript, turn), deadline)
+        exchange = _Exchange(transcript, turn)
+        return await self._exchange(path, body.wire(), exchange, deadline, trace)
 
     async def generate_form_summary(self, form: dict[str, Any]) -> str | None:
         """Ask for a plain-language summary of a Form Schemas `Form` object.
@@ -244,11 +256,16 @@ class FormsClient:
         return summary if isinstance(summary, str) else None
 
     async def _exchange(
-        self, path: str, body: dict[str, Any], exchange: _Exchange, deadline: float | None
+        self,
+        path: str,
+        body: dict[str, Any],
+        exchange: _Exchange,
+        deadline: float | None,
+        trace: str | None,
     ) -> TurnTranscript:
         try:
             async with asyncio.timeout_at(deadline):
-                await self._attempts(path, body, exchange)
+                await self._attempts(path, body, exchange, trace)
         except TimeoutError as exc:
             error = TargetError("no complete answer before the deadline", kind="timeout")
             raise exchange.fail(error) from exc
@@ -258,7 +275,9 @@ class FormsClient:
             raise exchange.fail(error)
         return transcript
 
-    async def _attempts(self, path: str, body: dict[str, Any], exchange: _Exchange) -> None:
+    async def _attempts(
+        self, path: str, body: dict[str, Any], exchange: _Exchange, trace: str | None
+    ) -> None:
         request = self._http.build_request(
             "POST", path, json=body, headers={"Accept": ACCEPT[self.mode]}
         )
@@ -269,6 +288,8 @@ class FormsClient:
                 await self._throttle()
             if self._tokens is not None:
                 request.headers["Authorization"] = await self._tokens.header(self._http)
+            if trace is not None:
+                request.headers[TRACE_HEADER] = f"{trace}.{attempt}"
             exchange.started = time.perf_counter()
             wait: float | None = None
             try:

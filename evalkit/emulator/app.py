@@ -13,14 +13,18 @@ Each message of a streamed body is `{"responseChunk": {...}}`, and the first als
 characters). Every response has an `X-Wix-Request-Id`.
 
 Every request gets a sequence number in arrival order. With it, and the knobs' seeds, the request's
-auth check, fault, delays and (for a new session) its id and noise are decided, so the same seed and
-the same order of requests give the same bytes.
+fault and delays and (for a new session) its id and noise are decided, so the same seed and the same
+order of requests give the same bytes. A request that carries `X-Evalkit-Trace` (evalkit sends it
+to every target but Wix: an opaque digest of the conversation, then the session, exchange and
+attempt numbers, `3fa9c1d27be04e85.1.2.1`) is decided by that trace instead, so a run gets the
+same faults, delays, session ids and noise at any concurrency, whatever order requests arrive in.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections import OrderedDict
@@ -56,6 +60,7 @@ from evalkit.emulator.wire import (
 )
 from evalkit.emulator.wixform import form_from_wix
 from evalkit.protocol import (
+    TRACE_HEADER,
     CreateSessionRequest,
     CreateSessionResponse,
     GenerateFormSummaryRequest,
@@ -92,10 +97,20 @@ DEFAULT_SESSION_TTL = 1800.0
 _IDS = uuid.UUID("8a0f3b7e-5c2d-4e1f-9a6b-3c4d5e6f7a8b")
 
 
+_TRACE = re.compile(r"[0-9a-f]{16}(?:\.[0-9]{1,6}){3}")
+
+
 @dataclass(frozen=True)
 class _Call:
-    seq: int
+    where: int | str
+    """What the request's decisions are keyed on: its trace, or its sequence number."""
     fault: FaultKind | None
+
+
+def _where(request: Request, seq: int) -> int | str:
+    """The request's trace when it sent a well-formed one, else its sequence number."""
+    trace = request.headers.get(TRACE_HEADER, "")
+    return f"trace:{trace}" if _TRACE.fullmatch(trace) else seq
 
 
 def create_app(
@@ -209,12 +224,12 @@ class _Emulator:
 
     async def create(self, request: Request) -> Response:
         call = await self._begin(request)
-        session, chunks = await self._create(request)
+        session, chunks = await self._create(request, call)
         return self._unary(call, session, chunks)
 
     async def create_streamed(self, request: Request) -> Response:
         call = await self._begin(request)
-        session, chunks = await self._create(request)
+        session, chunks = await self._create(request, call)
         return self._stream(request, call, session, chunks)
 
     async def send(self, request: Request) -> Response:
@@ -241,10 +256,10 @@ class _Emulator:
 
     async def _begin(self, request: Request) -> _Call:
         """Number the request, check its credentials, inject its fault, wait its latency."""
-        seq = self.stats.next_request()
+        where = _where(request, self.stats.next_request())
         if self.auth is not None and (problem := self.auth.problem(request.headers)):
             raise ApiError.application(*problem)
-        fault = self.faults.decide(seq)
+        fault = self.faults.decide(where)
         if fault is not None:
             self.stats.add_fault(fault)
         if fault == "429":
@@ -256,12 +271,12 @@ class _Emulator:
             raise ApiError(int(fault), "", {})  # Wix sends system errors empty by design
         if fault == "reset":
             raise Reset
-        delay = self.latency.turn_delay(seq)
+        delay = self.latency.turn_delay(where)
         if delay > 0:
             await asyncio.sleep(delay)
-        return _Call(seq, fault)
+        return _Call(where, fault)
 
-    async def _create(self, request: Request) -> tuple[Session, list[ResponseChunk]]:
+    async def _create(self, request: Request, call: _Call) -> tuple[Session, list[ResponseChunk]]:
         body = parse(CreateSessionRequest, await json_body(request))
         form = self.forms.get(body.form_id) or self.by_id.get(body.form_id.lower())
         if form is None:
@@ -269,12 +284,16 @@ class _Emulator:
         # The service's default is a real run; evalkit's request model defaults to a dry run.
         dry_run = body.dry_run if "dry_run" in body.model_fields_set else False
         number = self.stats.next_session()
+        # A traced session is named by its conversation and session number (the attempt that
+        # succeeded does not matter); an untraced one by its place in creation order.
+        key = str(number) if isinstance(call.where, int) else call.where.rsplit(".", 1)[0]
         session = Session(
-            str(uuid.uuid5(_IDS, f"session:{self.seed}:{number}")),
+            str(uuid.uuid5(_IDS, f"session:{self.seed}:{key}")),
             form,
             dry_run=dry_run,
             client_time=body.client_time,
             number=number,
+            key=key,
             noise=self.noise,
             debug=self.debug,
             last_seen=self.clock(),
@@ -331,14 +350,14 @@ class _Emulator:
             for i, c in enumerate(chunks)
         ]
         pieces = frame([m.wire() for m in messages], framing)
-        delays = [self.latency.chunk_delay(call.seq, i) for i in range(len(messages))]
+        delays = [self.latency.chunk_delay(call.where, i) for i in range(len(messages))]
         return Body(
             pieces,
             media_type=MEDIA_TYPES[framing],
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             delays=delays,
             fault=call.fault,
-            at=self.faults.position(call.seq, len(messages)),
+            at=self.faults.position(call.where, len(messages)),
             stall_seconds=self.faults.stall_seconds,
             framing=framing,
         )

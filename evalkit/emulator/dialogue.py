@@ -67,7 +67,8 @@ class Session:
         asked: The target of the field asked for last, or None.
         recent: Targets extracted in the last turn that extracted anything (for corrections).
         submitted: Whether the SUBMISSION chunk has been sent.
-        number: The session's 0-based number in creation order (noise depends on it).
+        number: The session's 0-based number in creation order.
+        key: What its noise is keyed on: its creation trace, or its number as text.
         turns: User messages answered so far.
         noise: Extraction noise, or None.
         debug: Add a DEBUG chunk before END_OF_RESPONSE.
@@ -83,6 +84,7 @@ class Session:
     recent: tuple[str, ...] = ()
     submitted: bool = False
     number: int = 0
+    key: str = "0"
     turns: int = 0
     noise: Noise | None = None
     debug: bool = False
@@ -227,7 +229,7 @@ def _disturb(session: Session, found: list[Extraction]) -> tuple[list[Extraction
     kept: list[Extraction] = []
     disturbed: dict[str, str] = {}
     for item in found:
-        kind = None if item.problem else noise.decide(session.number, session.turns, item.target)
+        kind = None if item.problem else noise.decide(session.key, session.turns, item.target)
         if kind is not None:
             disturbed[item.target] = kind
         if kind == "garble":

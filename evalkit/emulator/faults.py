@@ -1,10 +1,10 @@
 """Seeded misbehaviour for the emulator: faults, latency, noise and auth.
 
 Each knob is a small frozen model. Every random decision is a pure function of the knob's seed and
-of where the decision is taken (the request's sequence number, the chunk's index, the session and
-turn), through a hash; there is no shared random state. So the same seed and the same order of
-requests give byte-identical responses, however many threads or tasks serve them, and a rate is
-what a test counts over many requests.
+of where the decision is taken (the request's sequence number or trace, the chunk's index, the
+session and turn), through a hash; there is no shared random state. So the same seed and the same
+order of requests (or the same traces, at any concurrency) give byte-identical responses, however
+many threads or tasks serve them, and a rate is what a test counts over many requests.
 
 - `Faults`: per request, with probability `rate`, one of `kinds`: an HTTP error before anything
   is processed (`429` with `Retry-After`, `500`, `503`), a connection closed before the response
@@ -84,19 +84,19 @@ class Faults(_Knob):
     kinds: tuple[FaultKind, ...] = Field(default=ALL_FAULTS, min_length=1)
     """The kinds to pick from, with equal probability."""
     seed: int = 0
-    """Same seed and same order of requests: same faults."""
+    """Same seed and same order of requests (or same traces): same faults."""
     retry_after: float = Field(default=1.0, ge=0)
     """Seconds sent in the `Retry-After` header of a 429 (a decimal when not whole)."""
     stall_seconds: float = Field(default=30.0, ge=0)
     """How long a stalled response hangs before its connection is closed."""
 
-    def decide(self, request: int) -> FaultKind | None:
-        """Return the fault for the request with this sequence number (0-based), or None."""
+    def decide(self, request: int | str) -> FaultKind | None:
+        """Return the fault for a request (its 0-based sequence number, or its trace), or None."""
         if self.rate <= 0 or unit(self.seed, "fault", request) >= self.rate:
             return None
         return self.kinds[int(unit(self.seed, "kind", request) * len(self.kinds))]
 
-    def position(self, request: int, messages: int) -> int:
+    def position(self, request: int | str, messages: int) -> int:
         """Return where a fault hits a response of `messages` messages.
 
         It is the number of messages sent before a `cut`, `truncate` or `stall`, or the index of
@@ -123,13 +123,13 @@ class Latency(_Knob):
     distribution: Literal["fixed", "uniform", "exponential"] = "fixed"
     """`fixed`: exactly the mean; `uniform`: 0 to twice the mean; `exponential`: that mean."""
     seed: int = 0
-    """Same seed and same order of requests: same delays."""
+    """Same seed and same order of requests (or same traces): same delays."""
 
-    def turn_delay(self, request: int) -> float:
-        """Seconds to wait before answering the request with this sequence number."""
+    def turn_delay(self, request: int | str) -> float:
+        """Seconds to wait before answering a request (its sequence number, or its trace)."""
         return self._draw(self.turn, "turn", request)
 
-    def chunk_delay(self, request: int, index: int) -> float:
+    def chunk_delay(self, request: int | str, index: int) -> float:
         """Seconds to wait before streamed message `index` (none before the first)."""
         return 0.0 if index == 0 else self._draw(self.chunk, "chunk", request, index)
 
@@ -152,9 +152,9 @@ class Noise(_Knob):
     fields: tuple[str, ...] = ()
     """Only these field targets are disturbed; empty means every field."""
     seed: int = 0
-    """Same seed and same order of sessions: same noise."""
+    """Same seed and same order of sessions (or same traces): same noise."""
 
-    def decide(self, session: int, turn: int, target: str) -> NoiseKind | None:
+    def decide(self, session: int | str, turn: int, target: str) -> NoiseKind | None:
         """Return what happens to `target` extracted in a session's turn, or None."""
         if self.rate <= 0 or (self.fields and target not in self.fields):
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -114,14 +114,25 @@ def _began(exc: TargetError) -> bool:
     return isinstance(partial, TurnTranscript) and partial.status_code == 200
 
 
+def _trace(target: Target, item: WorkItem, session_number: int) -> Callable[[int], str | None]:
+    """The `X-Evalkit-Trace` of each exchange of a session (none for Wix; see `TRACE_HEADER`)."""
+    if target.name == "wix":
+        return lambda exchange: None
+    key = "\x1f".join(str(part) for part in item.key)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return lambda exchange: f"{digest}.{session_number}.{exchange}"
+
+
 async def _session(
     client: FormsClient,
     target: Target,
     item: WorkItem,
     settings: RunSettings,
     transcript: list[TurnTranscript],
+    session_number: int = 1,
 ) -> str:
     """Run one conversation on one session, appending every exchange to `transcript`."""
+    trace = _trace(target, item, session_number)
     loop = asyncio.get_running_loop()
     suite = item.loaded.suite
     conversation = suite.conversations[item.index]
@@ -136,6 +147,7 @@ async def _session(
         dry_run=suite.dry_run,
         client_time=_client_time(item.loaded, item.index),
         deadline=deadline(),
+        trace=trace(0),
     )
     transcript.append(created)
     if not created.session_id:
@@ -147,6 +159,7 @@ async def _session(
             current_values=dict(turn.set_values) or None,
             turn=number,
             deadline=deadline(),
+            trace=trace(number),
         )
         transcript.append(reply)
     return created.session_id
@@ -177,7 +190,7 @@ async def run_conversation(
     for session_number in range(1, settings.restarts + 2):
         transcript: list[TurnTranscript] = []
         try:
-            session_id = await _session(client, target, item, settings, transcript)
+            session_id = await _session(client, target, item, settings, transcript, session_number)
         except TargetError as exc:
             if isinstance(exc.partial, TurnTranscript):
                 transcript.append(exc.partial)

@@ -32,6 +32,10 @@ class Target:
         credentials: Sent with every request when set; never written anywhere.
         rate_limit: Requests per minute shared by the whole run (None: unlimited). Wix documents
             200 per minute per app instance.
+
+    Requests to every target but `wix` carry `X-Evalkit-Trace` (see
+    `evalkit.protocol.TRACE_HEADER`), an opaque name of the conversation and of the request's
+    place in it, which the emulator keys its seeded faults and noise on.
     """
 
     name: TargetName
