@@ -31,7 +31,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evalkit.results import ConversationResult, RunInfo, StoredResults, SuiteInfo, sorted_results
+from evalkit.results import (
+    ConversationResult,
+    RunInfo,
+    StoredResults,
+    SuiteInfo,
+    sorted_results,
+    write_atomically,
+)
 
 __all__ = ["JUNIT_FILE", "failure_lines", "to_junit_xml", "write_junit", "xml_escape_visible"]
 
@@ -320,9 +327,5 @@ def to_junit_xml(info: RunInfo, results: Sequence[ConversationResult]) -> str:
 def write_junit(run_dir: Path, info: RunInfo, results: Sequence[ConversationResult]) -> Path:
     """Write `junit.xml` into a run directory (atomically, streamed) and return its path."""
     path = run_dir / JUNIT_FILE
-    tmp = path.with_name(JUNIT_FILE + ".tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        for part in _junit_parts(info, results):
-            out.write(part)
-    tmp.replace(path)
+    write_atomically(path, _junit_parts(info, results))
     return path

@@ -40,6 +40,7 @@ from evalkit.results import (
     TargetInfo,
     parse_shard,
     read_run,
+    write_atomically,
     write_run_info,
 )
 
@@ -225,13 +226,10 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path, *, allow_partial: bool =
     _check_shards([(run_dir, info) for run_dir, info, _ in runs], allow_partial)
     _check_disjoint([(run_dir, results) for run_dir, _, results in runs])
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / (RESULTS_FILE + ".tmp")
     # The shards' rows, each file already in key order, merged into one sorted file a row at
     # a time: merging a large run holds no more than one row per shard.
-    with tmp.open("w", encoding="utf-8") as out:
-        for result in heapq.merge(*(results for _, _, results in runs), key=lambda r: r.key):
-            out.write(result.model_dump_json() + "\n")
-    tmp.replace(out_dir / RESULTS_FILE)
+    rows = heapq.merge(*(results for _, _, results in runs), key=lambda r: r.key)
+    write_atomically(out_dir / RESULTS_FILE, (r.model_dump_json() + "\n" for r in rows))
     info = _merged_info(
         out_dir, [info for _, info, _ in runs], StoredResults(out_dir / RESULTS_FILE)
     )

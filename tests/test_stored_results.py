@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from evalkit.results import (
     read_results,
     read_run,
     rewrite_results,
+    write_atomically,
 )
 
 FIXTURE = Path(__file__).parent / "data" / "run_fixture"
@@ -164,3 +166,19 @@ def test_text_with_unicode_line_breaks_stays_inside_its_row(tmp_path: Path) -> N
     path = write_rows(tmp_path, rows)
     assert [r.warnings for r in StoredResults(path)] == [[odd]] * len(rows)
     assert [r.warnings for r in iter_results(path)] == [[odd]] * len(rows)
+
+
+def test_a_file_written_atomically_is_whole_or_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "report.html"
+    path.write_text("old", encoding="utf-8")
+
+    def parts_that_fail() -> Iterator[str]:
+        yield "half of a new "
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomically(path, parts_that_fail())
+    assert path.read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    write_atomically(path, iter(["new ", "page"]))
+    assert path.read_text(encoding="utf-8") == "new page"

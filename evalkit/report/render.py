@@ -38,7 +38,7 @@ from evalkit.report.views import (
     pass_rate_interval,
     verdict,
 )
-from evalkit.results import ConversationResult, RunInfo
+from evalkit.results import ConversationResult, RunInfo, write_atomically
 
 __all__ = [
     "GITHUB_STEP_SUMMARY_LIMIT",
@@ -256,11 +256,8 @@ def write_html(
         history: Earlier runs, oldest first, for the pass-rate trend.
         run: The digest of `results`, when the caller already has it.
     """
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        for part in _html_parts(info, results, comparison=comparison, history=history, run=run):
-            out.write(part)
-    tmp.replace(path)
+    parts = _html_parts(info, results, comparison=comparison, history=history, run=run)
+    write_atomically(path, parts)
 
 
 def render_markdown(

@@ -256,7 +256,7 @@ class RunDigest:
     turn_s: Sequence[float]
     """Seconds of every exchange."""
     repeats: int
-    """Repeats per conversation (the highest repeat number, plus one)."""
+    """Repeats per conversation: the highest repeat number plus one (1 for no results)."""
 
 
 def digest(results: Sequence[ConversationResult]) -> RunDigest:
@@ -269,14 +269,14 @@ def digest(results: Sequence[ConversationResult]) -> RunDigest:
     tags: set[str] = set()
     fields: set[str] = set()
     first, total = array("d"), array("d")
-    repeats = 0
+    highest = 0
     for position, r in enumerate(ordered):
         bit = _OUTCOME_BITS.get(r.status, 0)
         outcomes[(r.suite, r.conversation_id)] = outcomes.get((r.suite, r.conversation_id), 0) | bit
         suites.add(r.suite)
         tags.update(r.tags)
         fields.update(f.field for f in r.fields)
-        repeats = max(repeats, r.repeat + 1)
+        highest = max(highest, r.repeat)
         for turn in r.transcript:
             total.append(turn.total_s)
             if turn.first_chunk_s is not None:
@@ -306,7 +306,7 @@ def digest(results: Sequence[ConversationResult]) -> RunDigest:
         fields=sorted(fields),
         first_chunk_s=first,
         turn_s=total,
-        repeats=repeats,
+        repeats=highest + 1,
     )
 
 

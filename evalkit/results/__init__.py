@@ -22,6 +22,7 @@ from evalkit.results.files import (
     redaction_forms,
     rewrite_results,
     sorted_results,
+    write_atomically,
     write_run_info,
 )
 from evalkit.results.models import (
@@ -77,5 +78,6 @@ __all__ = [
     "redaction_forms",
     "rewrite_results",
     "sorted_results",
+    "write_atomically",
     "write_run_info",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "redaction_forms",
     "rewrite_results",
     "sorted_results",
+    "write_atomically",
     "write_run_info",
 ]
 
@@ -117,15 +118,17 @@ def rewrite_results(run_dir: Path, keep: Callable[[ConversationResult], bool]) -
     Rows are streamed from the old file to the new one, one at a time.
     """
     path = run_dir / RESULTS_FILE
-    tmp = path.with_name(RESULTS_FILE + ".tmp")
     dropped = 0
-    with tmp.open("w", encoding="utf-8") as out:
+
+    def kept() -> Iterator[str]:
+        nonlocal dropped
         for result in StoredResults(path):
             if keep(result):
-                out.write(result.model_dump_json() + "\n")
+                yield result.model_dump_json() + "\n"
             else:
                 dropped += 1
-    tmp.replace(path)
+
+    write_atomically(path, kept())
     return dropped
 
 
@@ -175,11 +178,28 @@ def read_results(run_dir: Path) -> list[ConversationResult]:
     return list(StoredResults(run_dir / RESULTS_FILE))
 
 
+def write_atomically(path: Path, parts: Iterable[str]) -> None:
+    """Write `parts` to `path` as they come, through a temporary file renamed at the end.
+
+    Readers see the old file or the whole new one, never half of it; if `parts` fails, the
+    temporary file is removed and the old file stays.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as out:
+            for part in parts:
+                out.write(part)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+
+
 def write_run_info(run_dir: Path, info: RunInfo) -> None:
     """Write `run.json` atomically (to a temporary file, then renamed)."""
-    tmp = run_dir / (RUN_FILE + ".tmp")
-    tmp.write_text(json.dumps(info.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(run_dir / RUN_FILE)
+    write_atomically(
+        run_dir / RUN_FILE, [json.dumps(info.model_dump(mode="json"), indent=2) + "\n"]
+    )
 
 
 def read_run(run_dir: Path) -> tuple[RunInfo, StoredResults]:
