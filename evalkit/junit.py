@@ -34,9 +34,8 @@ from typing import Any
 from evalkit.results import (
     ConversationResult,
     RunInfo,
-    StoredResults,
     SuiteInfo,
-    sorted_results,
+    by_key,
     write_atomically,
 )
 
@@ -258,7 +257,7 @@ def _junit_parts(info: RunInfo, results: Sequence[ConversationResult]) -> Iterat
     placeholder where each suite's testcases go; each testcase is then built, indented at its
     depth and serialised on its own, which gives the bytes indenting the whole tree would.
     """
-    ordered = results if isinstance(results, StoredResults) else sorted_results(results)
+    ordered = by_key(results)
     tallies = _tallies(ordered)
     totals = {
         "tests": str(sum(t.tests for t in tallies.values())),

@@ -127,6 +127,10 @@ def test_every_whole_run_consumer_reads_the_same_from_disk_as_from_a_list(
     assert render_markdown(info, stored) == render_markdown(info, listed)
     assert to_junit_xml(info, stored) == to_junit_xml(info, listed)
     assert compare_runs(info, stored, info, stored) == compare_runs(info, listed, info, listed)
+    backwards = stored[::-1]  # a lazy slice that is not in key order is sorted like a list
+    assert render_html(info, backwards) == render_html(info, listed)
+    assert to_junit_xml(info, backwards) == to_junit_xml(info, listed)
+    assert compare_runs(info, backwards, info, stored) == compare_runs(info, listed, info, listed)
 
 
 def _peak_writing_everything(run_dir: Path) -> int:

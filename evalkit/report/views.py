@@ -25,8 +25,7 @@ from evalkit.results import (
     ConversationResult,
     FieldResult,
     RunInfo,
-    StoredResults,
-    sorted_results,
+    by_key,
 )
 
 __all__ = [
@@ -261,7 +260,7 @@ class RunDigest:
 
 def digest(results: Sequence[ConversationResult]) -> RunDigest:
     """Gather what the reports need from `results` (in any order), reading each result once."""
-    ordered = results if isinstance(results, StoredResults) else sorted_results(results)
+    ordered = by_key(results)
     outcomes: dict[tuple[str, str], int] = {}  # bit 1: a repeat passed, bit 2: one failed
     problems: list[tuple[tuple[bool, int, tuple[str, str, int]], int]] = []
     warnings: list[WarningRow] = []

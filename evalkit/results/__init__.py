@@ -45,7 +45,7 @@ from evalkit.results.models import (
     TurnTranscript,
     parse_shard,
 )
-from evalkit.results.stored import StoredResults, in_key_order, lookup
+from evalkit.results.stored import StoredResults, by_key, in_key_order, lookup
 
 __all__ = [
     "RESULTS_FILE",
@@ -67,6 +67,7 @@ __all__ = [
     "TargetInfo",
     "TimedChunk",
     "TurnTranscript",
+    "by_key",
     "drop_torn_tail",
     "in_key_order",
     "iter_results",

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from evalkit.errors import RunFileError
 from evalkit.results.models import ConversationResult
 
-__all__ = ["StoredResults", "in_key_order", "lookup", "parse_row"]
+__all__ = ["StoredResults", "by_key", "in_key_order", "lookup", "parse_row"]
 
 Key = tuple[str, str, int]
 
@@ -200,9 +200,19 @@ class StoredResults(Sequence[ConversationResult]):
         return f"StoredResults({str(self.path)!r}, {len(self)} results)"
 
 
+def by_key(results: Iterable[ConversationResult]) -> Sequence[ConversationResult]:
+    """`results` sorted by key: as they are for a `StoredResults` (still read lazily), else a list.
+
+    (A `StoredResults` is in key order unless it is a slice with a negative step.)
+    """
+    if isinstance(results, StoredResults) and results._rows.step > 0:
+        return results
+    return sorted(results, key=lambda result: result.key)
+
+
 def in_key_order(results: Iterable[ConversationResult]) -> Iterator[ConversationResult]:
     """One result per key (the last one given), sorted by key; lazily for `StoredResults`."""
-    if isinstance(results, StoredResults):
+    if isinstance(results, StoredResults) and results._rows.step > 0:
         return iter(results)
     latest = {result.key: result for result in results}
     return iter([latest[key] for key in sorted(latest)])
