@@ -65,6 +65,18 @@ def test_a_broken_suite_makes_run_exit_2_and_nothing_is_run(tmp_path: Path) -> N
     assert not out.exists()
 
 
+def test_a_resumed_run_cannot_be_its_own_baseline(tmp_path: Path) -> None:
+    assert invoke("run", str(EXAMPLE), "--out", str(tmp_path)).exit_code == 0
+    (run_dir,) = run_dirs(tmp_path)
+    before = (run_dir / "results.jsonl").read_bytes()
+
+    result = invoke("run", "--resume", str(run_dir), "--retry-errors", "--baseline", str(run_dir))
+
+    assert result.exit_code == 2
+    assert "is the run being resumed" in result.output
+    assert (run_dir / "results.jsonl").read_bytes() == before  # nothing ran
+
+
 def test_run_against_the_emulator_writes_reports_and_prints_the_html_path(tmp_path: Path) -> None:
     result = invoke("run", str(EXAMPLE), "--out", str(tmp_path), "--framing", "ndjson")
     assert result.exit_code == 0, result.output

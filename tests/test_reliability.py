@@ -517,3 +517,20 @@ async def test_seeded_faults_and_noise_repeat_exactly_at_any_concurrency(tmp_pat
     for r in results:
         repeats.setdefault(r.conversation_id, set()).add(r.status)
     assert any(len(statuses) > 1 for statuses in repeats.values())
+
+
+@pytest.mark.anyio
+async def test_two_runs_of_one_suite_can_share_an_emulator(tmp_path: Path) -> None:
+    """Both runs name the same conversations alike: their sessions must still be apart."""
+    suites = load_suites([ROOT / "suites" / "contact.eval.yaml"])
+    settings = RunSettings(concurrency=4)
+    with EmulatorServer(FORMS) as server:
+        target = Target(name="custom", base_url=server.base_url, form_ids=server.form_ids)
+        first, second = await asyncio.gather(
+            run_async(suites, target, out_root=tmp_path / "a", settings=settings),
+            run_async(suites, target, out_root=tmp_path / "b", settings=settings),
+        )
+    for outcome in (first, second):
+        assert outcome.info.summary.failed == outcome.info.summary.errors == 0
+    ids = [r.session_id for outcome in (first, second) for r in outcome.results]
+    assert len(set(ids)) == len(ids)

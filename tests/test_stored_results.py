@@ -186,3 +186,13 @@ def test_a_file_written_atomically_is_whole_or_untouched(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
     write_atomically(path, iter(["new ", "page"]))
     assert path.read_text(encoding="utf-8") == "new page"
+
+
+def test_a_file_rewritten_in_place_is_refused_not_misread(tmp_path: Path) -> None:
+    rows = numbered(fixture_rows(), 6)
+    path = write_rows(tmp_path, rows)
+    stored = StoredResults(path)
+    shuffled = rows[1:] + rows[:1]  # same bytes, other order, same inode
+    path.write_text("".join(r.model_dump_json() + "\n" for r in shuffled), encoding="utf-8")
+    with pytest.raises(RunFileError, match="changed since it was read"):
+        list(stored)

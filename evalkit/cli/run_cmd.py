@@ -335,7 +335,10 @@ def run(
         alpha=alpha,
         max_error_rate=max_error_rate,
     )
-    base = read_run(Path(baseline)) if baseline not in (None, "last") else None
+    explicit = baseline if baseline not in (None, "last") else None
+    if resume is not None and explicit is not None and Path(explicit).resolve() == resume.resolve():
+        raise UsageError(f"--baseline {explicit} is the run being resumed: compare with another")
+    base = read_run(Path(explicit)) if explicit is not None else None
     first = Path(paths[0])
     git = git_context(os.environ, first.parent if first.is_file() else first)
     git_commit, git_branch = git.commit, git.branch

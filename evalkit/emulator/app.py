@@ -287,8 +287,13 @@ class _Emulator:
         # A traced session is named by its conversation and session number (the attempt that
         # succeeded does not matter); an untraced one by its place in creation order.
         key = str(number) if isinstance(call.where, int) else call.where.rsplit(".", 1)[0]
+        session_id = str(uuid.uuid5(_IDS, f"session:{self.seed}:{key}"))
+        again = 0
+        while session_id in self.sessions:  # two runs of one suite against one emulator
+            again += 1
+            session_id = str(uuid.uuid5(_IDS, f"session:{self.seed}:{key}:{again}"))
         session = Session(
-            str(uuid.uuid5(_IDS, f"session:{self.seed}:{key}")),
+            session_id,
             form,
             dry_run=dry_run,
             client_time=body.client_time,

@@ -99,7 +99,7 @@ class _Index:
         return handle
 
     def parse(self, handle: IO[bytes], row: int) -> ConversationResult:
-        """Read and validate row `row` (in key order)."""
+        """Read and validate row `row` (in key order), checking it is the row indexed there."""
         offset, length, number = self.offsets[row], self.lengths[row], self.lines[row]
         # A row becomes thousands of objects, none in a cycle; with the collector on, the
         # collections they set off re-walk everything alive: reading 25,000 rows into a list
@@ -110,10 +110,13 @@ class _Index:
         gc.disable()
         try:
             handle.seek(offset)
-            return parse_row(handle.read(length), self.path, number)
+            result = parse_row(handle.read(length), self.path, number)
         finally:
             if paused:
                 gc.enable()
+        if result.key != self.keys[row]:  # rewritten in place, or replaced on a reused inode
+            raise RunFileError(f"{self.path}: changed since it was read; read the run again")
+        return result
 
 
 def parse_row(data: bytes, path: Path, number: int) -> ConversationResult:
@@ -138,11 +141,15 @@ class StoredResults(Sequence[ConversationResult]):
     are not seen; a file replaced since (a `--retry-errors` rewrite) raises `RunFileError` on
     the next access rather than misreading.
 
+    Indexing reads only each row's key: a row that is broken past its key raises (with its
+    `file:line`) when it is read, like a file changed since (each row read is checked against
+    its key).
+
     Args:
         path: The `results.jsonl` to read.
 
     Raises:
-        RunFileError: The file cannot be read, or a line other than the last is not a row.
+        RunFileError: The file cannot be read, or a line other than the last has no key.
     """
 
     def __init__(self, path: Path) -> None:
