@@ -13,7 +13,6 @@ import httpx2
 import pytest
 
 from evalkit.client import Credentials, RetryPolicy
-from evalkit.errors import SuiteError
 from evalkit.loader import index_suites, load_suites
 from evalkit.results import read_run
 from evalkit.runner import (
@@ -279,21 +278,26 @@ def test_suite_files_run_as_loaded_suites_do_and_are_read_when_their_turn_comes(
     assert verdicts(a.results) == verdicts(b.results)
 
 
-def test_a_suite_file_changed_during_a_run_stops_it_and_keeps_what_ran(tmp_path: Path) -> None:
-    first, second = tmp_path / "a.eval.yaml", tmp_path / "b.eval.yaml"
+def test_suites_edited_during_a_run_run_as_they_were_validated(tmp_path: Path) -> None:
+    first, second, fragment = (
+        tmp_path / "a.eval.yaml",
+        tmp_path / "b.eval.yaml",
+        tmp_path / "more.yaml",
+    )
     first.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-    second.write_text(SUITE, encoding="utf-8")
+    second.write_text(SUITE + "  - include: more.yaml\n", encoding="utf-8")
+    fragment.write_text('- id: included\n  turns: [{user: "hello"}]\n', encoding="utf-8")
     files = index_suites([first, second])
+    # Edited (as by a `git pull`) after validation, before the run reaches them.
     second.write_text(SUITE.replace("id: third", "id: fourth"), encoding="utf-8")
-    changed = r"b\.eval\.yaml.*changed while the run was going on"
-    with (
-        emulator_target(files, forms=[ROOT / "suites" / "forms"]) as target,
-        pytest.raises(SuiteError, match=changed),
-    ):
-        run_sync(files, target, out_root=tmp_path / "runs", run_id="r")
-    kept = read_run(tmp_path / "runs" / "r")[1]
-    assert {key[0] for key in kept.result_keys()} == {files[0].name}
-    assert len(kept) == len(files[0].conversations)
+    fragment.write_text("this is not a suite fragment any more", encoding="utf-8")
+
+    with emulator_target(files, forms=[ROOT / "suites" / "forms"]) as target:
+        outcome = run_sync(files, target, out_root=tmp_path / "runs", run_id="r")
+
+    ran = {key[1] for key in outcome.results.result_keys() if key[0] == "faults"}
+    assert ran == {"first", "second", "third", "included"}
+    assert outcome.info.suites[1].sha256 == files[1].sha256
 
 
 @pytest.mark.anyio

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from evalkit.errors import Problem, SuiteError
 from evalkit.loader.expand import Expansion, expand
 from evalkit.loader.messages import found, message, where
-from evalkit.loader.reader import Document, Loc, read_file
+from evalkit.loader.reader import Document, Loc, parse_bytes, read_file
 from evalkit.matchers import resolve_custom
 from evalkit.suite import Check, LoadedSuite, Suite
 
@@ -115,8 +116,13 @@ def _custom_checks(suite: Suite) -> Iterator[tuple[Loc, Check]]:
                     yield loc, inner
 
 
-def _load(doc: Document) -> LoadedSuite | list[Problem]:
-    """Expand and validate one read suite file: the suite, or every problem found in it."""
+def _load(
+    doc: Document, read: Callable[[str], Document] = read_file
+) -> LoadedSuite | list[Problem]:
+    """Expand and validate one read suite file: the suite, or every problem found in it.
+
+    `read` reads the files it includes.
+    """
     problems = list(doc.problems)
     if not doc.present:
         if not problems:
@@ -139,7 +145,7 @@ def _load(doc: Document) -> LoadedSuite | list[Problem]:
                 )
             )
         return problems
-    expansion = expand(doc, read_file)
+    expansion = expand(doc, read)
     expansion.reported |= doc.reported & set(expansion.sources)
     suite, invalid = _validate(expansion)
     problems += expansion.problems + invalid
@@ -248,16 +254,18 @@ def load_suites(paths: Sequence[str | Path]) -> list[LoadedSuite]:
     Raises:
         SuiteError: Every problem of every file (and of discovery) at once.
     """
-    return _load_all(paths, lambda loaded: loaded)
+    return _load_all(paths, lambda loaded, _: loaded)
 
 
 @dataclass(frozen=True)
 class SuiteFile:
-    """A suite file that validated, kept small: its name, hash, form and conversation ids.
+    """A suite file that validated, kept small: its name, hash, form, ids, and its bytes.
 
-    A run keeps these rather than the loaded suites and reads each file again when its turn
+    A run keeps these rather than the loaded suites and builds each suite again when its turn
     comes (`load`): memory then holds the suites being run, not every suite of the run (a
     validated conversation takes about 5 KB; 10,000 of them would be most of a run's memory).
+    The suite is built from the bytes validated at the start (the file and the files it
+    includes, compressed), so editing a suite while a run goes on does not change the run.
     """
 
     path: str
@@ -270,38 +278,49 @@ class SuiteFile:
     """The form the suite is written for."""
     conversations: tuple[tuple[str, int], ...]
     """(id, repeat) of each conversation, in order."""
+    files: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    """(path, zlib-compressed bytes) of the file and of each file it includes, as validated."""
 
     @classmethod
-    def of(cls, loaded: LoadedSuite) -> SuiteFile:
-        """The small record of a loaded suite."""
+    def of(cls, loaded: LoadedSuite, files: Mapping[str, bytes] | None = None) -> SuiteFile:
+        """The small record of a loaded suite, with the bytes it was built from (when given)."""
         return cls(
             path=loaded.path,
             name=loaded.name,
             sha256=loaded.sha256,
             form=loaded.form,
             conversations=tuple((c.id, c.repeat) for c in loaded.suite.conversations),
+            files=tuple((path, zlib.compress(data)) for path, data in (files or {}).items()),
         )
 
     def load(self) -> LoadedSuite:
-        """Read, expand and validate the file again.
+        """Build the suite again, from the bytes it validated with (from disk if none are kept).
 
         Raises:
-            SuiteError: The file no longer validates, or it changed since it was validated
-                (its hash differs): a run must not mix two versions of a suite.
+            SuiteError: It no longer validates (read from disk, when it changed), or it is not
+                the suite that validated (its hash differs).
         """
-        loaded = load_suite(self.path)
-        if loaded.sha256 != self.sha256:
+        kept = {path: zlib.decompress(data) for path, data in self.files}
+
+        def read(path: str) -> Document:
+            data = kept.get(path)
+            return read_file(path) if data is None else parse_bytes(path, data)
+
+        result = _load(read(self.path), read)
+        if isinstance(result, list):
+            raise SuiteError(result)
+        if result.sha256 != self.sha256:
             raise SuiteError(
                 [
                     Problem(
                         self.path,
                         0,
-                        "the file changed while the run was going on; "
-                        "resume the run once it is back as it was, or start a new run",
+                        "the file changed since the run started; resume the run once it is "
+                        "back as it was, or start a new run",
                     )
                 ]
             )
-        return loaded
+        return result
 
 
 Suites = Sequence[LoadedSuite | SuiteFile]
@@ -321,15 +340,24 @@ def index_suites(paths: Sequence[str | Path]) -> list[SuiteFile]:
     return _load_all(paths, SuiteFile.of)
 
 
-def _load_all(paths: Sequence[str | Path], keep: Callable[[LoadedSuite], T]) -> list[T]:
+def _load_all(
+    paths: Sequence[str | Path], keep: Callable[[LoadedSuite, dict[str, bytes]], T]
+) -> list[T]:
     files, problems = _discover(paths)
     suites: list[T] = []
     for file in files:
-        result = _load(read_file(os.fspath(file)))
+        read: dict[str, bytes] = {}
+
+        def recorded(path: str, read: dict[str, bytes] = read) -> Document:
+            doc = read_file(path)
+            read[path] = doc.data
+            return doc
+
+        result = _load(recorded(os.fspath(file)), recorded)
         if isinstance(result, list):
             problems.extend(result)
         else:
-            suites.append(keep(result))
+            suites.append(keep(result, read))
         del result  # before the next file is read: else two files' suites are alive at once
     if problems:
         raise SuiteError(problems)

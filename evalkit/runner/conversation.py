@@ -29,6 +29,7 @@ __all__ = [
     "plan",
     "planned_keys",
     "run_conversation",
+    "suite_items",
     "utc_now",
 ]
 
@@ -275,22 +276,24 @@ def planned_keys(
                     yield (suite.name, conversation_id, r)
 
 
+def suite_items(
+    loaded: LoadedSuite, *, repeat: int | None = None, shard: tuple[int, int] | None = None
+) -> Iterator[WorkItem]:
+    """The work items of one loaded suite, in order (as `plan` gives them)."""
+    for index, conversation in enumerate(loaded.suite.conversations):
+        if not in_shard(loaded.name, conversation.id, shard):
+            continue
+        for r in range(repeat or conversation.repeat):
+            yield WorkItem(loaded, index, r)
+
+
 def iter_plan(
     suites: Suites, *, repeat: int | None = None, shard: tuple[int, int] | None = None
 ) -> Iterator[WorkItem]:
-    """`plan`, lazily: a `SuiteFile` is read again only when its first conversation is due.
-
-    Raises:
-        SuiteError: A suite file changed, or no longer validates, since it was validated.
-    """
+    """`plan`, lazily: a `SuiteFile` is built again only when its first conversation is due."""
     for suite in suites:
         loaded = suite.load() if isinstance(suite, SuiteFile) else suite
-        for index, conversation in enumerate(loaded.suite.conversations):
-            if not in_shard(loaded.name, conversation.id, shard):
-                continue
-            times = repeat or conversation.repeat
-            for r in range(times):
-                yield WorkItem(loaded, index, r)
+        yield from suite_items(loaded, repeat=repeat, shard=shard)
         del loaded  # done handing it out: it goes once its conversations have finished
 
 

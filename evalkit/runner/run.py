@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -34,15 +34,18 @@ from evalkit.runner.conversation import (
     Suites,
     WorkItem,
     iso,
-    iter_plan,
     planned_keys,
     run_conversation,
+    suite_items,
     utc_now,
 )
 from evalkit.runner.target import Target
+from evalkit.suite import LoadedSuite
 from evalkit.version import __version__
 
 __all__ = ["RunOutcome", "new_run_id", "run_async", "run_sync"]
+
+Key = tuple[str, str, int]
 
 
 @dataclass(frozen=True, repr=False)
@@ -189,19 +192,15 @@ async def run_async(
             repeat=settings.repeat or info.repeat,
             shard=settings.shard or parse_shard(info.shard),
         )
-    # The plan is followed lazily: suite files are read again as their turn comes, and only the
-    # keys are counted up front (a run of any size holds the suites in flight, not all).
+    # The plan is followed lazily: suite files are built again as their turn comes, and only
+    # the keys are counted up front (a run of any size holds the suites in flight, not all).
     planned = sum(1 for _ in planned_keys(suites, repeat=settings.repeat, shard=settings.shard))
     todo_count = sum(
         1
         for key in planned_keys(suites, repeat=settings.repeat, shard=settings.shard)
         if key not in done
     )
-    queue = (
-        item
-        for item in iter_plan(suites, repeat=settings.repeat, shard=settings.shard)
-        if item.key not in done
-    )
+    queue = _WorkQueue(suites, settings, done)
     stop = stop or asyncio.Event()
     limit = AdaptiveLimit(settings.concurrency)
     bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
@@ -244,7 +243,7 @@ async def run_async(
             # which a pooled connection sat idle, and httpcore probes idle sockets on every
             # request (the overhead benchmark's profile showed it).
             while await _wait_for_slot(limit, stop):
-                item = next(queue, None)
+                item = await queue.next()
                 if item is None:
                     await limit.release()
                     return
@@ -267,6 +266,46 @@ async def run_async(
     )
     write_run_info(run_dir, info)
     return RunOutcome(run_dir=run_dir, info=info, results=results)
+
+
+class _WorkQueue:
+    """The plan, handed to the workers an item at a time.
+
+    A suite file is built again (`SuiteFile.load`) when the first worker needs one of its items,
+    in a thread, so the conversations in flight go on meanwhile; a suite with nothing left to
+    run (all done in an earlier attempt, or all in other shards) is skipped unread.
+    """
+
+    def __init__(self, suites: Suites, settings: RunSettings, done: set[Key]) -> None:
+        self._settings = settings
+        self._done = done
+        self._suites = iter([s for s in suites if self._has_work(s)])
+        self._items: Iterator[WorkItem] = iter(())
+        self._lock = asyncio.Lock()
+
+    def _has_work(self, suite: LoadedSuite | SuiteFile) -> bool:
+        keys = planned_keys([suite], repeat=self._settings.repeat, shard=self._settings.shard)
+        return any(key not in self._done for key in keys)
+
+    async def next(self) -> WorkItem | None:
+        """The next item not done yet, or None when there is none left."""
+        async with self._lock:  # one worker at a time moves the plan on
+            while True:
+                item = next(self._items, None)
+                if item is not None:
+                    if item.key in self._done:
+                        continue
+                    return item
+                suite = next(self._suites, None)
+                if suite is None:
+                    return None
+                if isinstance(suite, SuiteFile):
+                    loaded = await asyncio.to_thread(suite.load)
+                else:
+                    loaded = suite
+                settings = self._settings
+                self._items = suite_items(loaded, repeat=settings.repeat, shard=settings.shard)
+                del loaded  # the items hold it, as long as one is still to run
 
 
 async def _wait_for_slot(limit: AdaptiveLimit, stop: asyncio.Event) -> bool:
