@@ -324,6 +324,8 @@ def test_scopes_inner_wins_and_text_gets_plain_spellings(in_tmp: Path) -> None:
         (r'"\\{{7*7}} and {{ name }}"', "{{7*7}} and Ola"),  # YAML double quotes
         (r"'{{ name }}\{{x}}'", "Ola{{x}}"),
         (r"'a \ b'", "a \\ b"),  # a backslash elsewhere is just a backslash
+        (r"'C:\\{{ name }}'", "C:\\Ola"),  # two before braces: one, then the value
+        (r"'\\\{{7*7}}'", "\\{{7*7}}"),  # three: one, then the braces as they are
     ],
 )
 def test_a_backslash_sends_double_braces_as_they_are(in_tmp: Path, written: str, sent: str) -> None:

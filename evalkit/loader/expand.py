@@ -10,8 +10,8 @@ row still points at the right `file:line`.
   with its type (a number stays a number); inside longer text, the value is written as text.
   Nothing is ever evaluated: anything between `{{ }}` other than a name is an error. A backslash
   makes it literal: `'\{{7*7}}'` (in YAML double quotes, `"\\{{7*7}}"`) sends `{{7*7}}`, e.g. to
-  test template injection. Inner scopes win: matrix row > conversation > include item > fragment
-  file > suite.
+  test template injection; two backslashes before `{{` write one, then the value. Inner scopes
+  win: matrix row > conversation > include item > fragment file > suite.
 - `- include: path` in `conversations:` or in a conversation's `turns:` inserts the
   conversations (or turns) of another file: a YAML list, or a mapping with `vars` and
   `conversations` (or `turns`). Paths are relative to the including file; cycles are errors.
@@ -42,11 +42,19 @@ MAX_CONVERSATIONS = 10_000
 MAX_INCLUDE_DEPTH = 16
 """Includes nest at most this deep."""
 
-_REFERENCE = re.compile(r"(\\?)\{\{(.*?)\}\}", re.DOTALL)
-"""`{{ name }}`, or, after a backslash, a literal `{{ ... }}` (group 1 holds the backslash)."""
+_REFERENCE = re.compile(r"(\\*)\{\{(.*?)\}\}", re.DOTALL)
+"""`{{ name }}`, with the backslashes just before it in group 1: an odd number makes the braces
+literal; each pair before `{{` stands for one backslash (`\\\\{{ name }}` is a backslash, then the
+value)."""
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+))*")
 _NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_.]+")
+
+
+class _Literal(str):
+    """Braces written with a backslash: text as it is, never a variable's value."""
+
 
 Scope = dict[str, Any]
 Kind = Literal["conversations", "turns"]
@@ -160,17 +168,18 @@ class _Expander:
         refs = list(_REFERENCE.finditer(text))
         values: list[Any] = []
         for ref in refs:
-            if ref.group(1):  # `\{{ ... }}`: the text itself, without the backslash
-                values.append(ref.group()[1:])
+            slashes, braces = ref.group(1), ref.group()[len(ref.group(1)) :]
+            if len(slashes) % 2:  # `\{{ ... }}`: the braces as they are
+                values.append(_Literal(slashes[: len(slashes) // 2] + braces))
                 continue
             inner = ref.group(2).strip()
             if not _PATH.fullmatch(inner):
                 self.problem(
                     doc,
                     src,
-                    f"{quote(ref.group())} is not a variable reference: between {{{{ and }}}} "
+                    f"{quote(braces)} is not a variable reference: between {{{{ and }}}} "
                     "write only a variable name (evalkit never evaluates expressions); to send "
-                    f"it as it is, write a backslash before it: {quote(chr(92) + ref.group())}",
+                    f"it as it is, write a backslash before it: {quote(chr(92) + braces)}",
                 )
                 return self.bad(dst, text)
             known, value = self.lookup(inner, scope)
@@ -195,7 +204,12 @@ class _Expander:
         pieces: list[str] = []
         last = 0
         for ref, value in zip(refs, values, strict=True):
-            shown = _as_text(value)
+            if isinstance(value, _Literal):
+                shown: str | None = str(value)
+            else:  # an even run of backslashes before it: half of them, then the value
+                shown = _as_text(value)
+                if shown is not None:
+                    shown = ref.group(1)[: len(ref.group(1)) // 2] + shown
             if shown is None:
                 self.problem(
                     doc,

@@ -56,14 +56,15 @@ _Dumper.add_representer(dict, _mapping)
 _Dumper.add_representer(list, _sequence)
 
 
-_BRACES = re.compile(r"\{\{.*?\}\}", re.DOTALL)
-"""What the loader would read as a reference (`expand._REFERENCE` without its backslash)."""
+_BRACES = re.compile(r"(\\*)(\{\{.*?\}\})", re.DOTALL)
+"""What the loader reads as a reference, with the backslashes before it (`expand._REFERENCE`)."""
 
 
 def _literal_braces(value: Any) -> Any:
     """Every `{{ ... }}` in the strings of `value` escaped, so the loader reads it back as text."""
     if isinstance(value, str):
-        return _BRACES.sub(lambda found: "\\" + found.group(), value)
+        # k backslashes then braces, as text: 2k + 1 backslashes read back as k and the braces.
+        return _BRACES.sub(lambda m: "\\" * (2 * len(m.group(1)) + 1) + m.group(2), value)
     if isinstance(value, dict):
         return {key: _literal_braces(item) for key, item in value.items()}
     if isinstance(value, list):
