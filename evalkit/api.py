@@ -80,7 +80,8 @@ async def run_async(
         **options: Passed to `evalkit.runner.run_async` (`settings`, `run_id`, `on_result`, ...).
 
     Returns:
-        The run directory, its metadata and its results.
+        The run directory, its metadata and its results (read from the run directory's
+        `results.jsonl` as they are used; see `evalkit.results.StoredResults`).
     """
     loaded = _loaded(suites)
     context: AbstractContextManager[Target] = (

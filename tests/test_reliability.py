@@ -322,6 +322,41 @@ async def test_resume_refuses_suites_that_changed(tmp_path: Path) -> None:
         await run_async(changed, target, out_root=tmp_path, run_id="r", resume=True)
 
 
+@pytest.mark.anyio
+async def test_resume_refuses_a_broken_row_before_running_anything(tmp_path: Path) -> None:
+    from evalkit.errors import RunFileError
+
+    two = ONE + '  - id: other\n    turns: [{user: "I\'m Jane"}]\n'
+    suites = suite_file(tmp_path, two)
+    target = Target(name="custom", base_url="https://t.test")
+    requests: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        requests.append(request.url.path)
+        return stream({"responseChunk": EOR, "interactiveFormSession": {"id": "s"}})
+
+    transport = httpx2.MockTransport(handler)
+    await run_async(suites, target, out_root=tmp_path, run_id="r", transport=transport)
+    path = tmp_path / "r" / RESULTS_FILE
+    rows = path.read_text(encoding="utf-8").splitlines()
+    rows[0] = (
+        rows[0]
+        .replace('"status":"pass"', '"status":"sideways"')
+        .replace('"status":"fail"', '"status":"sideways"')
+    )
+    assert "sideways" in rows[0]
+    assert len(rows) > 1
+    path.write_text("\n".join(rows[:-1]) + "\n", encoding="utf-8")  # one left to run
+    before, sent = path.read_bytes(), len(requests)
+
+    with pytest.raises(RunFileError, match=rf"{RESULTS_FILE}:1: not a result row"):
+        await run_async(
+            suites, target, out_root=tmp_path, run_id="r", resume=True, transport=transport
+        )
+    assert path.read_bytes() == before
+    assert len(requests) == sent
+
+
 def test_a_torn_last_line_is_dropped_before_appending(tmp_path: Path) -> None:
     from evalkit.results import drop_torn_tail
 

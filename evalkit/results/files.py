@@ -209,8 +209,9 @@ def read_run(run_dir: Path) -> tuple[RunInfo, StoredResults]:
     a run of any size reads in flat memory (see `StoredResults`).
 
     Raises:
-        RunFileError: The directory, `run.json` or `results.jsonl` is missing or unreadable, or the
-            run was written by an incompatible evalkit.
+        RunFileError: The directory, `run.json` or `results.jsonl` is missing or unreadable, a
+            row has no key, or the run was written by an incompatible evalkit. (A row broken
+            past its key raises the same error, with its `file:line`, when it is read.)
     """
     info_path = run_dir / RUN_FILE
     if not info_path.is_file():

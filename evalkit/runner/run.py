@@ -127,7 +127,10 @@ def _start_or_resume(
     drop_torn_tail(run_dir / RESULTS_FILE)
     if retry_errors:
         rewrite_results(run_dir, lambda r: r.status != "error")
-    done = set(StoredResults(run_dir / RESULTS_FILE).result_keys())
+    stored = StoredResults(run_dir / RESULTS_FILE)
+    for _ in stored:  # every row read once now: a broken one stops the resume before it runs
+        pass
+    done = set(stored.result_keys())
     info = info.model_copy(update={"resumed": info.resumed + 1, "interrupted": False})
     return info, done
 
