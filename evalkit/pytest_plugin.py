@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pytest
 from tabulate import tabulate
@@ -36,7 +36,7 @@ from evalkit.suite import LoadedSuite
 
 __all__ = ["ConversationItem", "SuiteFile"]
 
-FRAMINGS = ("sse", "ndjson", "json-array", "unary")
+FRAMINGS: tuple[Mode, ...] = get_args(Mode)
 # Tags that would mean something else to pytest as marker names get a prefix.
 _RESERVED_MARKS = frozenset(
     {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst"}

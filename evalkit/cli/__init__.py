@@ -18,7 +18,8 @@ from evalkit.cli.emulator_cmd import emulator
 from evalkit.cli.history_cmd import history
 from evalkit.cli.merge_cmd import merge
 from evalkit.cli.report_cmd import report
-from evalkit.cli.run_cmd import run, validate
+from evalkit.cli.run_cmd import run
+from evalkit.cli.validate_cmd import validate
 from evalkit.version import __version__
 
 __all__ = ["main"]

@@ -1,4 +1,4 @@
-"""`evalkit run` and `evalkit validate`: load suites, drive them against a target, report."""
+"""`evalkit run`: load suites, drive them against a target, report, compare, gate."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from evalkit.ci import append_step_summary, git_context
 from evalkit.cli.common import EXIT_INTERRUPTED, EXIT_OK, console, history_trend, print_summary
 from evalkit.cli.compare_cmd import Gates, evaluate_gates, print_comparison
 from evalkit.cli.matrix import parse_configs, run_matrix
-from evalkit.client import WIX_BASE_URL, Credentials, Mode, RetryPolicy
+from evalkit.cli.targets import FRAMINGS, parse_form_ids, target_from_options
+from evalkit.client import Mode, RetryPolicy
 from evalkit.compare import compare_runs
 from evalkit.errors import UsageError
 from evalkit.history import HISTORY_FILE, last_good_run, record_run
@@ -36,53 +37,7 @@ from evalkit.runner import (
 )
 from evalkit.version import __version__
 
-__all__ = ["run", "validate"]
-
-FRAMINGS = ("sse", "ndjson", "json-array", "unary")
-WIX_RATE_LIMIT = 200.0
-"""Requests per minute Wix documents per app instance; the default for `--target wix`."""
-
-
-def _parse_form_ids(values: Sequence[str]) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for value in values:
-        key, sep, form_id = value.partition("=")
-        if not sep or not key or not form_id:
-            raise UsageError(f"--form-id takes KEY=FORM_ID, got {value!r}")
-        mapping[key] = form_id
-    return mapping
-
-
-def _target(
-    name: str | None,
-    base_url: str | None,
-    mode: Mode,
-    form_ids: dict[str, str],
-    rate_limit: float | None,
-) -> Target | None:
-    """The target from the options, or None for the emulator (started by the caller)."""
-    name = name or ("custom" if base_url else "emulator")
-    credentials = Credentials.from_env(os.environ)
-    if name == "emulator":
-        if base_url:
-            raise UsageError("--target emulator starts its own server; drop --base-url")
-        return None
-    if name == "wix" and credentials is None:
-        raise UsageError(
-            "--target wix needs credentials: set WIX_API_KEY (and WIX_SITE_ID for a site-level key)"
-        )
-    if name == "custom" and not base_url:
-        raise UsageError("--target custom needs --base-url URL")
-    if name == "wix" and rate_limit is None:
-        rate_limit = WIX_RATE_LIMIT
-    return Target(
-        name="wix" if name == "wix" else "custom",
-        base_url=base_url or WIX_BASE_URL,
-        mode=mode,
-        form_ids=form_ids,
-        credentials=credentials,
-        rate_limit=rate_limit or None,
-    )
+__all__ = ["run"]
 
 
 def _resume_defaults(
@@ -95,7 +50,7 @@ def _resume_defaults(
     if target_name is None and info.target.name == "emulator":
         target_name = "emulator"
     if framing is None and info.target.framing in FRAMINGS:
-        framing = info.target.framing  # type: ignore[assignment]  # checked against FRAMINGS
+        framing = info.target.framing
     return paths, target_name, framing
 
 
@@ -316,8 +271,8 @@ def run(
     if not paths:
         raise UsageError("name the suites to run (files or directories), or --resume RUN_DIR")
     mode: Mode = framing or "sse"
-    form_ids = _parse_form_ids(form_id_pairs)
-    target = _target(target_name, base_url, mode, form_ids, rate_limit)
+    form_ids = parse_form_ids(form_id_pairs)
+    target = target_from_options(target_name, base_url, mode, form_ids, rate_limit)
     suites = _load(paths)
     settings = RunSettings(
         concurrency=concurrency,
@@ -459,14 +414,3 @@ def _last_good(
         return None
     out.print(f"baseline: {found}")
     return read_run(found)
-
-
-@click.command()
-@click.argument("paths", nargs=-1, required=True)
-def validate(paths: tuple[str, ...]) -> None:
-    """Check the suites in PATHS without running them (exit 2 and every problem if broken)."""
-    suites = _load(paths)
-    total = sum(len(s.conversations) for s in suites)
-    for loaded in suites:
-        click.echo(f"ok  {loaded.path}: {loaded.name}, {len(loaded.conversations)} conversations")
-    click.echo(f"{len(suites)} suite(s), {total} conversations: valid")
