@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalkit.metrics import add_field_verdicts, field_stats, mcnemar_exact, wilson
-from evalkit.results import ConversationResult, FieldStats, RunInfo, Status, in_key_order
+from evalkit.metrics import RepeatTally, add_field_verdicts, field_stats, mcnemar_exact, wilson
+from evalkit.results import ConversationResult, FieldStats, Key, RunInfo, Status, in_key_order
 
 __all__ = [
     "Change",
@@ -27,8 +27,6 @@ __all__ = [
     "compare_matrix",
     "compare_runs",
 ]
-
-Key = tuple[str, str, int]
 
 
 class CompareModel(BaseModel):
@@ -239,11 +237,11 @@ def compare_runs(
     passed = [0, 0]
     decided = [0, 0]
     paired_fields: tuple[dict[str, FieldStats], dict[str, FieldStats]] = ({}, {})
-    statuses: tuple[dict[tuple[str, str], set[Status]], ...] = ({}, {})  # per run, for flaky
+    repeats = (RepeatTally(), RepeatTally())  # per run, for the flaky conversations
     for key, b, c in _pairs(base_results, cand_results):
-        for number, side in enumerate((b, c)):
+        for tally, side in zip(repeats, (b, c), strict=True):
             if side is not None:
-                statuses[number].setdefault((key[0], key[1]), set()).add(side.status)
+                tally.add(side)
         if b is None or c is None:
             buckets["new" if b is None else "removed"].append(_change(key, b, c))
             continue
@@ -276,14 +274,7 @@ def compare_runs(
                 candidate_recall=cf.recall if cf else None,
             )
         )
-    flaky = sorted(
-        {
-            f"{suite}/{cid}"
-            for run in statuses
-            for (suite, cid), seen in run.items()
-            if {"pass", "fail"} <= seen
-        }
-    )
+    flaky = sorted({f"{suite}/{cid}" for tally in repeats for suite, cid in tally.flaky()})
     return Comparison(
         base=_side(base_info, passed[0], decided[0]),
         candidate=_side(cand_info, passed[1], decided[1]),

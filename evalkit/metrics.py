@@ -15,15 +15,14 @@ from evalkit.results import ConversationResult, FieldStats, Summary
 
 __all__ = [
     "ConversationStats",
+    "RepeatTally",
     "add_field_verdicts",
-    "conversation_stats",
     "field_stats",
     "mcnemar_exact",
     "pass_at_k",
     "pass_hat_k",
     "percentile",
     "summarize",
-    "turn_latencies",
     "wilson",
 ]
 
@@ -104,30 +103,36 @@ class ConversationStats:
         return self.passed / self.decided if self.decided else None
 
 
-def _count_conversation(
-    counts: dict[tuple[str, str], list[int]], result: ConversationResult
-) -> None:
-    slot = counts.setdefault((result.suite, result.conversation_id), [0, 0, 0])
-    if result.status == "pass":
-        slot[0] += 1
-    elif result.status == "fail":
-        slot[1] += 1
-    elif result.status == "error":
-        slot[2] += 1
+class RepeatTally:
+    """How each conversation's repeats went (passed, failed, errors), counted a result at a time.
 
+    The one place that groups results by conversation: the summary's per-conversation figures,
+    and the flaky conversations every report and comparison shows, come from it.
+    """
 
-def _conversations(counts: dict[tuple[str, str], list[int]]) -> list[ConversationStats]:
-    return [
-        ConversationStats(suite, cid, *values) for (suite, cid), values in sorted(counts.items())
-    ]
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], list[int]] = {}
 
+    def add(self, result: ConversationResult) -> None:
+        """Count one result."""
+        slot = self._counts.setdefault((result.suite, result.conversation_id), [0, 0, 0])
+        if result.status == "pass":
+            slot[0] += 1
+        elif result.status == "fail":
+            slot[1] += 1
+        elif result.status == "error":
+            slot[2] += 1
 
-def conversation_stats(results: Iterable[ConversationResult]) -> list[ConversationStats]:
-    """Group results by conversation (over repeats), sorted by (suite, id)."""
-    counts: dict[tuple[str, str], list[int]] = {}
-    for result in results:
-        _count_conversation(counts, result)
-    return _conversations(counts)
+    def stats(self) -> list[ConversationStats]:
+        """Every conversation's counts, sorted by (suite, id)."""
+        return [
+            ConversationStats(suite, cid, *values)
+            for (suite, cid), values in sorted(self._counts.items())
+        ]
+
+    def flaky(self) -> set[tuple[str, str]]:
+        """(suite, id) of the conversations whose repeats both passed and failed."""
+        return {key for key, (passed, failed, _) in self._counts.items() if passed and failed}
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -170,15 +175,6 @@ def _add_latencies(
             first.append(turn.first_chunk_s)
 
 
-def turn_latencies(results: Iterable[ConversationResult]) -> tuple[list[float], list[float]]:
-    """Seconds to the first chunk, and seconds per exchange, over every exchange of a run."""
-    first: list[float] = []
-    total: list[float] = []
-    for result in results:
-        _add_latencies(first, total, result)
-    return first, total
-
-
 def _latency(first: Sequence[float], total: Sequence[float]) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, values in (("first_chunk", first), ("turn", total)):
@@ -215,17 +211,17 @@ def summarize(results: Iterable[ConversationResult]) -> Summary:
     exchange, never by the results themselves.
     """
     counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0}
-    per_conversation: dict[tuple[str, str], list[int]] = {}
+    repeats = RepeatTally()
     fields: dict[str, FieldStats] = {}
     first, total = array("d"), array("d")  # 8 bytes a value: a float object takes 32
     for result in results:
         counts[result.status] += 1
-        _count_conversation(per_conversation, result)
+        repeats.add(result)
         add_field_verdicts(fields, result)
         _add_latencies(first, total, result)
     rows = sum(counts.values())
     decided = counts["pass"] + counts["fail"]
-    conversations = _conversations(per_conversation)
+    conversations = repeats.stats()
     return Summary(
         conversations=len(conversations),
         pass_rate_ci=wilson(counts["pass"], decided),

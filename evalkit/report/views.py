@@ -11,13 +11,13 @@ environment, a stable order, so the same run always renders to the same bytes.
 from __future__ import annotations
 
 from array import array
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import overload
 from urllib.parse import quote
 
+from evalkit.metrics import RepeatTally
 from evalkit.report.format import NONE, compact_json, seconds, turn_label, wilson_interval
 from evalkit.report.transcript import TurnView, describe_attempts, turn_views
 from evalkit.results import (
@@ -45,8 +45,6 @@ __all__ = [
 ]
 
 _LATENCY_ROWS = ("first_chunk", "first_data", "turn")
-_PASSED, _FAILED = 1, 2
-_OUTCOME_BITS = {"pass": _PASSED, "fail": _FAILED}
 _LATENCY_COLUMNS = ("p50", "p95", "max")
 
 
@@ -140,10 +138,10 @@ def _field_row(result: FieldResult) -> FieldRow:
 
 def flaky_keys(results: Iterable[ConversationResult]) -> set[tuple[str, str]]:
     """(suite, id) of conversations whose repeats both passed and failed."""
-    statuses: dict[tuple[str, str], set[str]] = defaultdict(set)
+    tally = RepeatTally()
     for result in results:
-        statuses[(result.suite, result.conversation_id)].add(result.status)
-    return {key for key, seen in statuses.items() if {"pass", "fail"} <= seen}
+        tally.add(result)
+    return tally.flaky()
 
 
 def conversation_view(result: ConversationResult, *, flaky: bool) -> ConversationView:
@@ -261,7 +259,7 @@ class RunDigest:
 def digest(results: Sequence[ConversationResult]) -> RunDigest:
     """Gather what the reports need from `results` (in any order), reading each result once."""
     ordered = by_key(results)
-    outcomes: dict[tuple[str, str], int] = {}  # bit 1: a repeat passed, bit 2: one failed
+    repeats = RepeatTally()
     problems: list[tuple[tuple[bool, int, tuple[str, str, int]], int]] = []
     warnings: list[WarningRow] = []
     suites: set[str] = set()
@@ -270,8 +268,7 @@ def digest(results: Sequence[ConversationResult]) -> RunDigest:
     first, total = array("d"), array("d")
     highest = 0
     for position, r in enumerate(ordered):
-        bit = _OUTCOME_BITS.get(r.status, 0)
-        outcomes[(r.suite, r.conversation_id)] = outcomes.get((r.suite, r.conversation_id), 0) | bit
+        repeats.add(r)
         suites.add(r.suite)
         tags.update(r.tags)
         fields.update(f.field for f in r.fields)
@@ -289,7 +286,7 @@ def digest(results: Sequence[ConversationResult]) -> RunDigest:
                 WarningRow(where, r.suite, r.conversation_id, r.repeat, r.status, text)
                 for text in r.warnings
             )
-    flaky = frozenset(key for key, seen in outcomes.items() if seen == _PASSED | _FAILED)
+    flaky = frozenset(repeats.flaky())
     problems.sort()
     worst = [position for (_, position) in problems]
     errors = [position for (order, position) in problems if not order[0]]

@@ -21,7 +21,6 @@ from evalkit.results.files import (
     redact,
     redaction_forms,
     rewrite_results,
-    sorted_results,
     write_atomically,
     write_run_info,
 )
@@ -45,7 +44,7 @@ from evalkit.results.models import (
     TurnTranscript,
     parse_shard,
 )
-from evalkit.results.stored import StoredResults, by_key, in_key_order, lookup
+from evalkit.results.stored import Key, StoredResults, by_key, in_key_order, lookup
 
 __all__ = [
     "RESULTS_FILE",
@@ -58,6 +57,7 @@ __all__ = [
     "FieldOutcome",
     "FieldResult",
     "FieldStats",
+    "Key",
     "ResultsWriter",
     "RunInfo",
     "Status",
@@ -78,7 +78,6 @@ __all__ = [
     "redact",
     "redaction_forms",
     "rewrite_results",
-    "sorted_results",
     "write_atomically",
     "write_run_info",
 ]

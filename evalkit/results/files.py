@@ -30,7 +30,6 @@ __all__ = [
     "redact",
     "redaction_forms",
     "rewrite_results",
-    "sorted_results",
     "write_atomically",
     "write_run_info",
 ]
@@ -226,8 +225,3 @@ def read_run(run_dir: Path) -> tuple[RunInfo, StoredResults]:
             f"this evalkit reads {SCHEMA_VERSION}"
         )
     return info, StoredResults(run_dir / RESULTS_FILE)
-
-
-def sorted_results(results: Iterable[ConversationResult]) -> list[ConversationResult]:
-    """Results in a stable order: by suite, conversation id, repeat."""
-    return sorted(results, key=lambda r: r.key)

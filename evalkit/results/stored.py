@@ -21,9 +21,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from evalkit.errors import RunFileError
 from evalkit.results.models import ConversationResult
 
-__all__ = ["StoredResults", "by_key", "in_key_order", "lookup", "parse_row"]
+__all__ = ["Key", "StoredResults", "by_key", "in_key_order", "lookup", "parse_row"]
 
 Key = tuple[str, str, int]
+"""A result's key: (suite, conversation id, repeat)."""
 
 
 class _RowKey(BaseModel):

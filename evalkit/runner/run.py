@@ -20,6 +20,7 @@ from evalkit.results import (
     RESULTS_FILE,
     RUN_FILE,
     ConversationResult,
+    Key,
     ResultsWriter,
     RunInfo,
     StoredResults,
@@ -44,8 +45,6 @@ from evalkit.suite import LoadedSuite
 from evalkit.version import __version__
 
 __all__ = ["RunOutcome", "new_run_id", "run_async", "run_sync"]
-
-Key = tuple[str, str, int]
 
 
 @dataclass(frozen=True, repr=False)
@@ -197,12 +196,10 @@ async def run_async(
         )
     # The plan is followed lazily: suite files are built again as their turn comes, and only
     # the keys are counted up front (a run of any size holds the suites in flight, not all).
-    planned = sum(1 for _ in planned_keys(suites, repeat=settings.repeat, shard=settings.shard))
-    todo_count = sum(
-        1
-        for key in planned_keys(suites, repeat=settings.repeat, shard=settings.shard)
-        if key not in done
-    )
+    planned = todo_count = 0
+    for key in planned_keys(suites, repeat=settings.repeat, shard=settings.shard):
+        planned += 1
+        todo_count += key not in done
     queue = _WorkQueue(suites, settings, done)
     stop = stop or asyncio.Event()
     limit = AdaptiveLimit(settings.concurrency)
