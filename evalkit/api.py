@@ -1,7 +1,9 @@
 """The Python API that `evalkit` re-exports: load suites, run them, render reports.
 
-Thin functions over the library (loader, runner, report), so that a notebook or script needs one
-import; the CLI and the pytest plugin are built on the same library.
+Thin functions over the library (loader, runner, pipeline, report), so that a notebook or script
+needs one import; the CLI and the pytest plugin are built on the same library. After a run,
+`finish_run` does what `evalkit run` does once the conversations are done (reports, JUnit, the
+gates' verdict, the history record), so a script can gate a build exactly as the CLI would.
 """
 
 from __future__ import annotations
@@ -14,32 +16,40 @@ from typing import Any, Literal
 
 from evalkit.client import Mode
 from evalkit.compare import Comparison, compare_runs
+from evalkit.gates import Gates, Verdict
 from evalkit.loader import SuiteFile
 from evalkit.loader import index_suites as _index_suites
 from evalkit.loader import load_suites as _load_suites
 from evalkit.matchers import MatchResult, custom_check
+from evalkit.pipeline import Finished, FinishOptions, finish_run
 from evalkit.report import render_html, render_markdown
 from evalkit.results import RunInfo, StoredResults, read_run
-from evalkit.runner import RunOutcome, Target, emulator_target
+from evalkit.runner import RunOutcome, Target
 from evalkit.runner import run_async as _run_async
+from evalkit.runner.description import TargetOptions, describe_target, open_target
 from evalkit.suite import LoadedSuite
 
 __all__ = [
     "Comparison",
+    "FinishOptions",
+    "Finished",
+    "Gates",
     "LoadedSuite",
     "MatchResult",
     "RunOutcome",
-    "Suites",
+    "SuiteInputs",
     "Target",
+    "Verdict",
     "compare",
     "custom_check",
+    "finish_run",
     "load_suites",
     "render_report",
     "run",
     "run_async",
 ]
 
-Suites = LoadedSuite | str | Path | Sequence[LoadedSuite | str | Path]
+SuiteInputs = LoadedSuite | str | Path | Sequence[LoadedSuite | str | Path]
 """Loaded suites, or files and directories to load them from."""
 
 
@@ -52,7 +62,7 @@ def load_suites(paths: str | Path | Sequence[str | Path]) -> list[LoadedSuite]:
     return _load_suites([paths] if isinstance(paths, str | Path) else list(paths))
 
 
-def _loaded(suites: Suites) -> list[LoadedSuite | SuiteFile]:
+def _loaded(suites: SuiteInputs) -> list[LoadedSuite | SuiteFile]:
     items = [suites] if isinstance(suites, LoadedSuite | str | Path) else list(suites)
     paths = [s for s in items if not isinstance(s, LoadedSuite)]
     # Files named by path are validated now and read again as the run reaches each of them.
@@ -61,7 +71,7 @@ def _loaded(suites: Suites) -> list[LoadedSuite | SuiteFile]:
 
 
 async def run_async(
-    suites: Suites,
+    suites: SuiteInputs,
     target: Target | None = None,
     *,
     framing: Mode = "sse",
@@ -85,7 +95,7 @@ async def run_async(
     """
     loaded = _loaded(suites)
     context: AbstractContextManager[Target] = (
-        emulator_target(loaded, mode=framing, forms=forms)
+        open_target(describe_target(TargetOptions(framing=framing, forms=forms), {}), loaded, {})
         if target is None
         else nullcontext(target)
     )
@@ -94,7 +104,7 @@ async def run_async(
 
 
 def run(
-    suites: Suites,
+    suites: SuiteInputs,
     target: Target | None = None,
     *,
     framing: Mode = "sse",

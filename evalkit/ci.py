@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["STEP_SUMMARY_LIMIT", "GitContext", "append_step_summary", "git_context"]
+from evalkit.report import GITHUB_STEP_SUMMARY_LIMIT
 
-STEP_SUMMARY_LIMIT = 1_000_000
-"""Bytes a step summary may hold: GitHub refuses one over 1 MiB, so stay a little under."""
+__all__ = ["GitContext", "append_step_summary", "git_context"]
 
 _GIT_TIMEOUT_S = 2.0
 """`git rev-parse` is local and instant; anything slower is a broken checkout, not worth waiting."""
@@ -52,7 +51,9 @@ def _truncated(text: str, budget: int) -> str:
     return head + note(len(head.encode("utf-8")))
 
 
-def append_step_summary(markdown: str, path: Path, *, limit: int = STEP_SUMMARY_LIMIT) -> int:
+def append_step_summary(
+    markdown: str, path: Path, *, limit: int = GITHUB_STEP_SUMMARY_LIMIT
+) -> int:
     """Append Markdown to a step summary file (`$GITHUB_STEP_SUMMARY`) within a size cap.
 
     What the file already holds counts against the cap. A document that does not fit is cut at

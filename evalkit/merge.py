@@ -22,9 +22,7 @@ from the shards' summaries.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -36,48 +34,18 @@ from evalkit.results import (
     ConversationResult,
     RunInfo,
     StoredResults,
-    SuiteInfo,
-    TargetInfo,
     parse_shard,
     read_run,
+    target_identity,
+    target_key,
     write_atomically,
     write_run_info,
 )
 
-__all__ = ["merge_runs", "parse_shard", "suite_key", "target_key"]
+__all__ = ["merge_runs", "parse_shard"]
 
 _SHOWN = 5
 """How many duplicate keys or missing shards an error message names before "and N more"."""
-
-
-def suite_key(suites: Iterable[SuiteInfo]) -> str:
-    """A stable key of a set of suites at their versions: sorted names and sha256, hashed.
-
-    Two runs with the same key ran byte-identical suite files, whatever their paths or order.
-    """
-    pairs = sorted({(suite.name, suite.sha256) for suite in suites})
-    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
-
-
-def _target_identity(target: TargetInfo) -> dict[str, object]:
-    # The emulator listens on a random loopback port each run: its URL says nothing about what
-    # was tested, its forms do.
-    base_url = "" if target.name == "emulator" else target.base_url.rstrip("/")
-    return {
-        "name": target.name,
-        "base_url": base_url,
-        "form_ids": dict(sorted(target.form_ids.items())),
-    }
-
-
-def target_key(target: TargetInfo) -> str:
-    """A stable key of a target: its name, base URL (not the emulator's port) and form ids.
-
-    The framing is left out: it is how the answers were carried, not what was tested.
-    """
-    return hashlib.sha256(
-        json.dumps(_target_identity(target), sort_keys=True).encode()
-    ).hexdigest()[:16]
 
 
 def _differences(first: RunInfo, other: RunInfo) -> list[str]:
@@ -97,8 +65,8 @@ def _differences(first: RunInfo, other: RunInfo) -> list[str]:
             )
     if target_key(first.target) != target_key(other.target):
         problems.append(
-            f"it ran against another target ({_target_identity(other.target)}, "
-            f"the first {_target_identity(first.target)})"
+            f"it ran against another target ({target_identity(other.target)}, "
+            f"the first {target_identity(first.target)})"
         )
     for attribute in ("evalkit_version", "repeat", "git_commit", "git_branch"):
         a, b = getattr(first, attribute, None), getattr(other, attribute, None)

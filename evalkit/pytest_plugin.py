@@ -11,32 +11,36 @@ conversation whose expectations do not hold FAILS with a table of field, expecte
 reason under its `file:line`. `--junitxml` carries both, with the status and source as properties.
 
 Options: `--evalkit-target emulator|wix|custom`, `--evalkit-base-url URL`, `--evalkit-framing`,
-`--evalkit-forms DIR` (repeatable) and `--evalkit-turn-timeout SECONDS`.
+`--evalkit-forms DIR` and `--evalkit-form-id KEY=FORM_ID` (repeatable), `--evalkit-rate-limit`
+(requests per minute; 200 for Wix by default) and `--evalkit-turn-timeout SECONDS`. The target is
+described and opened by the same code as `evalkit run`'s, and every result passes the same
+redaction before pytest sees it: no credential reaches the terminal or `--junitxml`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from tabulate import tabulate
 
-from evalkit.client import WIX_BASE_URL, Credentials, FormsClient, Mode
-from evalkit.errors import SuiteError, UsageError
-from evalkit.loader import SUITE_SUFFIX, load_suite
-from evalkit.results import ConversationResult
-from evalkit.runner import RunSettings, Target, WorkItem, emulator_target, run_conversation
-from evalkit.suite import LoadedSuite
+if TYPE_CHECKING:
+    import asyncio
+
+    from evalkit.client import FormsClient
+    from evalkit.results import ConversationResult, Redactor
+    from evalkit.runner import RunSettings, Target, WorkItem
+    from evalkit.suite import LoadedSuite
 
 __all__ = ["ConversationItem", "SuiteFile"]
 
-FRAMINGS: tuple[Mode, ...] = get_args(Mode)
+_SUITE_SUFFIX = ".eval.yaml"
+"""`evalkit.loader.SUITE_SUFFIX`, spelt here so that pytest runs without suites load nothing."""
+
 # Tags that would mean something else to pytest as marker names get a prefix.
 _RESERVED_MARKS = frozenset(
     {"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "tryfirst"}
@@ -45,19 +49,35 @@ _RESERVED_MARKS = frozenset(
 
 
 class _Session:
-    """What one pytest process shares between items: the target, started once."""
+    """What one pytest process shares between items: the target, its client, one event loop.
+
+    The conversations of a process run one at a time on one event loop, through one client,
+    so the target's rate limit holds across items; every result passes the redactor before
+    anything (failure text, JUnit) is made of it.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.stack = ExitStack()
         self.target: Target | None = None
         self.problem: str | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.client: FormsClient | None = None
+        self.redactor: Redactor | None = None
 
     def option(self, name: str) -> Any:
         return self.config.getoption(f"evalkit_{name}")
 
+    def settings(self) -> RunSettings:
+        """The run settings of the plugin's options (one conversation at a time)."""
+        from evalkit.runner import RunSettings
+
+        return RunSettings(concurrency=1, turn_timeout=self.option("turn_timeout"))
+
     def get_target(self, session: pytest.Session) -> Target:
         """The target; the emulator is started on first use, for every suite collected."""
+        from evalkit.errors import SuiteError, UsageError
+
         if self.target is None and self.problem is None:
             try:
                 self.target = self._start(session)
@@ -68,39 +88,60 @@ class _Session:
         return self.target
 
     def _start(self, session: pytest.Session) -> Target:
-        name: str = self.option("target") or ("custom" if self.option("base_url") else "emulator")
-        framing: Mode = self.option("framing")
-        if name == "emulator":
-            suites: dict[str, LoadedSuite] = {}
-            for item in session.items:
-                if isinstance(item, ConversationItem):
-                    suites.setdefault(item.loaded.path, item.loaded)
-            forms = [Path(p) for p in self.option("forms")]
-            context = emulator_target(list(suites.values()), mode=framing, forms=forms)
-            return self.stack.enter_context(context)
-        credentials = Credentials.from_env(os.environ)
-        if name == "wix" and credentials is None:
-            raise UsageError("--evalkit-target wix needs WIX_API_KEY (and WIX_SITE_ID)")
-        url = self.option("base_url") or (WIX_BASE_URL if name == "wix" else None)
-        if url is None:
-            raise UsageError("--evalkit-target custom needs --evalkit-base-url URL")
-        kind: Literal["wix", "custom"] = "wix" if name == "wix" else "custom"
-        return Target(name=kind, base_url=url, mode=framing, credentials=credentials)
+        import asyncio
+
+        from evalkit.pacing import TokenBucket
+        from evalkit.results import Redactor
+        from evalkit.runner import client_for
+        from evalkit.runner.description import (
+            TargetOptions,
+            describe_target,
+            open_target,
+            parse_form_ids,
+        )
+
+        options = TargetOptions(
+            kind=self.option("target"),
+            base_url=self.option("base_url"),
+            framing=self.option("framing"),
+            form_ids=parse_form_ids(self.option("form_id"), option="--evalkit-form-id"),
+            rate_limit=self.option("rate_limit"),
+            forms=[Path(p) for p in self.option("forms")],
+            flag="--evalkit-",
+        )
+        description = describe_target(options, os.environ)
+        suites: dict[str, Any] = {}
+        for item in session.items:
+            if isinstance(item, ConversationItem):
+                suites.setdefault(item.loaded.path, item.loaded)
+        context = open_target(description, list(suites.values()), os.environ)
+        target = self.stack.enter_context(context)
+        self.loop = asyncio.new_event_loop()
+        self.stack.callback(self.loop.close)
+        bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
+        throttle = bucket.acquire if bucket is not None else None
+        client = client_for(target, self.settings(), max_connections=1, throttle=throttle)
+        self.loop.run_until_complete(client.__aenter__())
+        self.stack.callback(lambda: self._close(client))
+        known = target.credentials.secrets() if target.credentials else []
+        self.redactor = Redactor(lambda: [*known, *client.issued_tokens()])
+        self.client = client
+        return target
+
+    def _close(self, client: FormsClient) -> None:
+        assert self.loop is not None
+        self.loop.run_until_complete(client.aclose())
 
     def run(self, target: Target, work: WorkItem) -> ConversationResult:
-        settings = RunSettings(concurrency=1, turn_timeout=self.option("turn_timeout"))
+        """Run one conversation on the session's loop; the result comes back redacted."""
+        from evalkit.runner import run_conversation
 
-        async def one() -> ConversationResult:
-            async with FormsClient(
-                target.base_url,
-                credentials=target.credentials,
-                mode=target.mode,
-                retry=settings.retry,
-                max_connections=1,
-            ) as client:
-                return await run_conversation(client, target, work, settings)
-
-        return asyncio.run(one())
+        assert self.loop is not None
+        assert self.client is not None
+        assert self.redactor is not None
+        settings = self.settings()
+        result = self.loop.run_until_complete(run_conversation(self.client, target, work, settings))
+        return self.redactor.result(result)
 
 
 _SESSION = pytest.StashKey[_Session]()
@@ -111,20 +152,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("evalkit", "evalkit conversation suites (*.eval.yaml)")
     group.addoption(
         "--evalkit-target",
-        choices=["emulator", "wix", "custom"],
         default=None,
         help="emulator (default): the built-in emulator; wix: the real service (WIX_API_KEY); "
         "custom: the server at --evalkit-base-url.",
     )
     group.addoption("--evalkit-base-url", default=None, help="API root of the target.")
     group.addoption(
-        "--evalkit-framing", choices=FRAMINGS, default="sse", help="Stream framing, or unary."
+        "--evalkit-framing",
+        default=None,
+        help="Stream framing (sse, ndjson, json-array), or unary. [default: sse]",
     )
     group.addoption(
         "--evalkit-forms",
         action="append",
         default=[],
         help="Extra directory of *.form.yaml for the emulator (default: forms/ beside suites).",
+    )
+    group.addoption(
+        "--evalkit-form-id",
+        action="append",
+        default=[],
+        metavar="KEY=FORM_ID",
+        help="Map a suite's form key to the form id sent (repeatable).",
+    )
+    group.addoption(
+        "--evalkit-rate-limit",
+        type=float,
+        default=None,
+        help="Requests per minute of each pytest process (with -n N, give the quota / N); 0 for "
+        "none (default: 200 for wix, else none).",
     )
     group.addoption(
         "--evalkit-turn-timeout", type=float, default=120.0, help="Seconds allowed per turn."
@@ -137,14 +193,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the emulator, if it was started."""
+    """Close the client and stop the emulator, if they were started."""
     if _SESSION in config.stash:
         config.stash[_SESSION].stack.close()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
     """Collect `*.eval.yaml` files."""
-    if file_path.name.endswith(SUITE_SUFFIX):
+    if file_path.name.endswith(_SUITE_SUFFIX):
         suite_file: SuiteFile = SuiteFile.from_parent(parent, path=file_path)
         return suite_file
     return None
@@ -155,6 +211,9 @@ class SuiteFile(pytest.File):
 
     def collect(self) -> Iterator[ConversationItem]:
         """Load the suite (every problem is a collection error with `file:line`)."""
+        from evalkit.errors import SuiteError
+        from evalkit.loader import load_suite
+
         shown = os.path.relpath(self.path, self.config.invocation_params.dir)
         try:
             loaded = load_suite(shown)
@@ -184,6 +243,8 @@ def _show(value: Any) -> str:
 
 def failure_table(result: ConversationResult) -> str:
     """What a failed conversation shows: where it is, then field, expected, actual and reason."""
+    from tabulate import tabulate
+
     rows = [
         [
             "final" if f.turn is None else f.turn,
@@ -214,6 +275,8 @@ class ConversationItem(pytest.Item):
 
     def setup(self) -> None:
         """Run the conversation; a target that fails makes this an ERROR (not a failure)."""
+        from evalkit.runner import WorkItem
+
         state = self.config.stash[_SESSION]
         target = state.get_target(self.session)
         result = state.run(target, WorkItem(self.loaded, self.index, self.repeat))

@@ -19,6 +19,10 @@ What is compared:
 A field extracted in a turn that has an `expect` block but not named there is *unexpected*: under
 the policy `fail` it fails the conversation, under `warn` it is recorded with a warning, under
 `ignore` it is not recorded.
+
+What the decoder kept in another form than it arrived in (a lone surrogate escaped, `NaN` as text;
+`TurnTranscript.warnings`) becomes a warning of the conversation, named by its turn: the value is
+scored as stored, and the warning says why it looks as it does.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ __all__ = [
     "offered_options",
     "prompted_fields",
     "score_conversation",
+    "transcript_warnings",
     "was_submitted",
 ]
 
@@ -123,7 +128,7 @@ def offered_options(turn: TurnTranscript) -> list[tuple[str, str]]:
 def _errors(transcript: Sequence[TurnTranscript]) -> list[str]:
     found: list[str] = []
     for number, turn in enumerate(transcript):
-        where = "session creation" if number == 0 else f"turn {number}"
+        where = _where(number)
         for chunk in turn.chunks:
             kind = chunk.chunk.get("chunkType")
             if kind == "ERROR":
@@ -135,6 +140,19 @@ def _errors(transcript: Sequence[TurnTranscript]) -> list[str]:
             ):
                 found.append(f"{where}: END_OF_RESPONSE success false")
     return found
+
+
+def _where(number: int) -> str:
+    return "session creation" if number == 0 else f"turn {number}"
+
+
+def transcript_warnings(transcript: Sequence[TurnTranscript]) -> list[str]:
+    """The warnings of every exchange (`TurnTranscript.warnings`), each prefixed with its turn."""
+    return [
+        f"{_where(number)}: {warning}"
+        for number, turn in enumerate(transcript)
+        for warning in turn.warnings
+    ]
 
 
 def _prompt_checks(turn: Turn, record: TurnTranscript | None, number: int) -> list[CheckResult]:
@@ -232,7 +250,7 @@ def score_conversation(
     policy = conversation.unexpected_fields or defaults.unexpected_fields
     fields: list[FieldResult] = []
     checks: list[CheckResult] = []
-    warnings: list[str] = []
+    warnings: list[str] = transcript_warnings(transcript)
     state: dict[str, Any] = dict(conversation.prefill)
     if transcript:
         state.update(extracted_values(transcript[0]))

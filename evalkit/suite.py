@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Protocol, get_args
 
 from pydantic import (
     BaseModel,
@@ -378,3 +378,43 @@ class LoadedSuite(BaseModel):
     def file_name(self) -> str:
         """The file's base name."""
         return Path(self.path).name
+
+    @property
+    def outline(self) -> tuple[tuple[str, int], ...]:
+        """(id, repeat) of each conversation, in order."""
+        return tuple((c.id, c.repeat) for c in self.suite.conversations)
+
+    def load(self) -> LoadedSuite:
+        """The suite itself: it is loaded already (see `SuiteSource`)."""
+        return self
+
+
+class SuiteSource(Protocol):
+    """A suite a run can take, whichever form it is held in.
+
+    A `LoadedSuite`, or an `evalkit.loader.SuiteFile` (validated, kept small, built again when
+    its turn comes): nothing downstream asks which one it holds.
+    """
+
+    @property
+    def name(self) -> str:
+        """The suite's name."""
+
+    @property
+    def path(self) -> str:
+        """The file, as given."""
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the file (and of the files it includes)."""
+
+    @property
+    def form(self) -> str:
+        """The form the suite is written for."""
+
+    @property
+    def outline(self) -> tuple[tuple[str, int], ...]:
+        """(id, repeat) of each conversation, in order, without building the suite."""
+
+    def load(self) -> LoadedSuite:
+        """The suite, built (again, for a file kept small)."""

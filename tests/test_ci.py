@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalkit.ci import STEP_SUMMARY_LIMIT, append_step_summary, git_context
+from evalkit.ci import append_step_summary, git_context
+from evalkit.report import GITHUB_STEP_SUMMARY_LIMIT as STEP_SUMMARY_LIMIT
 
 REPORT = "# evalkit\n\n| field | accuracy |\n|---|---|\n| email | 90% |\n"
 

@@ -8,9 +8,18 @@ from collections.abc import Callable
 import httpx2
 import pytest
 
-from evalkit.client import API_PATH, Credentials, FormsClient, RetryPolicy, Secret, retry_after
-from evalkit.errors import StreamError, TargetError, WixApiError
+from evalkit.client import (
+    API_PATH,
+    Credentials,
+    FormsClient,
+    Limits,
+    RetryPolicy,
+    Secret,
+    retry_after,
+)
+from evalkit.errors import StreamError, TargetError, UsageError, WixApiError
 from evalkit.protocol import ClientTime
+from evalkit.stream import LimitExceeded, NotAStream
 
 pytestmark = pytest.mark.anyio
 
@@ -431,3 +440,172 @@ async def test_a_refused_token_request_is_an_error_without_the_secret() -> None:
             await client.send_message("s", "x")
     assert info.value.status == 401
     assert "s3cret" not in str(info.value)
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+class Endless(httpx2.AsyncByteStream):
+    """A body that never ends (bounded, so a broken client cannot hang the test)."""
+
+    def __init__(self, piece: bytes) -> None:
+        self.piece = piece
+        self.sent = 0
+
+    async def __aiter__(self):
+        while self.sent < 2**30:
+            self.sent += len(self.piece)
+            yield self.piece
+
+
+def test_limits_must_be_positive_integers() -> None:
+    with pytest.raises(UsageError, match="chunks_per_turn"):
+        Limits(chunks_per_turn=0)
+    with pytest.raises(UsageError, match="response_bytes"):
+        Limits(response_bytes=1.5)  # type: ignore[arg-type]
+
+
+async def test_only_the_start_of_an_error_body_is_read() -> None:
+    body = Endless(b"<html>oops</html>" * 1000)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(400, stream=body)
+
+    async with client_for(handler, limits=Limits(error_body_bytes=100)) as client:
+        with pytest.raises(WixApiError) as info:
+            await client.send_message("s", "x")
+    message = str(info.value)
+    assert message.startswith("HTTP 400: an error body of more than 100 bytes, not read past them")
+    assert "'<html>oops</html><html>oops" in message
+    assert len(message) < 300
+    assert body.sent < 100_000
+
+
+async def test_a_whole_wix_error_body_within_the_limit_is_parsed_safely() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            400,
+            content=b'{"message": "bad \\ud800", "details": {"applicationError": {"code": "X"}}}',
+        )
+
+    async with client_for(handler) as client:
+        with pytest.raises(WixApiError) as info:
+            await client.send_message("s", "x")
+    assert (info.value.code, str(info.value)) == ("X", "HTTP 400 X: bad \\ud800")
+
+
+async def test_chunks_past_the_limit_end_the_turn_keeping_the_first_ones() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        stream = Endless(sse({"responseChunk": GREETING}) * 10)
+        return httpx2.Response(200, stream=stream, headers={"content-type": "text/event-stream"})
+
+    async with client_for(handler, limits=Limits(chunks_per_turn=25)) as client:
+        with pytest.raises(LimitExceeded, match="more than 25 chunks in one response") as info:
+            await client.send_message("s", "x")
+    assert info.value.kind == "protocol"
+    assert len(info.value.partial.chunks) == 25
+    assert info.value.partial.status_code == 200
+
+
+async def test_a_response_past_the_byte_limit_ends_the_turn_keeping_what_came() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        stream = Endless(sse({"responseChunk": GREETING}))
+        return httpx2.Response(200, stream=stream, headers={"content-type": "text/event-stream"})
+
+    async with client_for(handler, limits=Limits(response_bytes=1000)) as client:
+        with pytest.raises(LimitExceeded, match="more than 1,000 bytes") as info:
+            await client.send_message("s", "x")
+    chunks = info.value.partial.chunks
+    assert 0 < len(chunks) <= 1000 // len(sse({"responseChunk": GREETING}))
+
+
+async def test_a_message_past_the_limit_ends_the_turn() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        body = sse({"responseChunk": GREETING}) + b'data: {"text": "' + b"a" * 5000
+        return httpx2.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    async with client_for(handler, limits=Limits(message_bytes=1000)) as client:
+        with pytest.raises(LimitExceeded, match="a message of more than 1,000 bytes") as info:
+            await client.send_message("s", "x")
+    assert len(info.value.partial.chunks) == 1
+
+
+@pytest.mark.parametrize("mode", ["sse", "unary"])
+async def test_an_empty_200_body_is_not_a_stream(mode: str) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=b"", headers={"content-type": "application/json"})
+
+    async with client_for(handler, mode=mode) as client:
+        with pytest.raises(NotAStream) as info:
+            await client.send_message("s", "x")
+    assert str(info.value) == (
+        "HTTP 200: not a stream of the API's messages (an empty body): "
+        "content type 'application/json'"
+    )
+    assert info.value.partial.status_code == 200
+
+
+async def test_an_html_page_is_not_a_stream_and_says_what_it_was() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            200, content=b"<html>\xff</html>", headers={"content-type": "text/html"}
+        )
+
+    async with client_for(handler) as client:
+        with pytest.raises(NotAStream) as info:
+            await client.send_message("s", "x")
+    assert str(info.value) == (
+        "HTTP 200: not a stream of the API's messages (neither JSON nor Server-Sent Events): "
+        "content type 'text/html', first bytes b'<html>\\xff</html>'"
+    )
+
+
+async def test_what_the_decoder_kept_differently_is_a_warning_on_the_turn() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        body = b'data: {"responseChunk": {"chunkType": "TEXT", "textDetails": {"text": NaN}}}\n\n'
+        return httpx2.Response(
+            200,
+            content=body + sse({"responseChunk": EOR}),
+            headers={"content-type": "text/event-stream"},
+        )
+
+    async with client_for(handler) as client:
+        turn = await client.send_message("s", "x")
+    assert turn.chunks[0].chunk["textDetails"]["text"] == "NaN"
+    assert turn.warnings == ["NaN is not a JSON number: kept as the text 'NaN'"]
+
+
+async def test_a_form_summary_is_read_within_the_limits() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, stream=Endless(b"{" * 1000))
+
+    async with client_for(handler, limits=Limits(response_bytes=10_000)) as client:
+        with pytest.raises(LimitExceeded):
+            await client.generate_form_summary({"formFields": []})
+
+
+@pytest.mark.parametrize("mode", ["sse", "unary"])
+async def test_json_that_is_not_the_apis_messages_is_not_a_stream(mode: str) -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json={"message": "maintenance", "retryIn": 60})
+
+    async with client_for(handler, mode=mode) as client:
+        with pytest.raises(NotAStream, match="JSON, but no message carries") as info:
+            await client.send_message("s", "x")
+    assert 'first bytes b\'{"message":"maintenance"' in str(info.value)
+
+
+async def test_an_endless_token_answer_is_read_only_in_part() -> None:
+    body = Endless(b'{"access_token": "' + b"t" * 1000)
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, stream=body)
+
+    credentials = Credentials.from_env(
+        {"WIX_APP_ID": "app", "WIX_APP_SECRET": "s3cret-value", "WIX_INSTANCE_ID": "inst"}
+    )
+    async with client_for(handler, credentials=credentials) as client:
+        with pytest.raises(TargetError, match="no access_token") as info:
+            await client.send_message("s", "x")
+    assert info.value.kind == "protocol"
+    assert body.sent < 2**20

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.cli.compare_cmd import Gates, evaluate_gates
 from evalkit.compare import compare_runs
+from evalkit.gates import Gates, evaluate_gates
 from evalkit.metrics import summarize
 from evalkit.results import ConversationResult, ErrorInfo, FieldResult, RunInfo, TargetInfo
 

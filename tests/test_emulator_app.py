@@ -14,7 +14,16 @@ from typing import Any
 import httpx2
 import pytest
 
-from evalkit.emulator import EmulatorServer, Form, create_app, form_from_wix, load_form, load_forms
+from evalkit.emulator import (
+    EmulatorServer,
+    Form,
+    Knobs,
+    Latency,
+    create_app,
+    form_from_wix,
+    load_form,
+    load_forms,
+)
 from evalkit.emulator.app import API_ROOT, choose_framing
 from evalkit.emulator.forms import summarize_form
 from evalkit.errors import SuiteError, UsageError
@@ -298,7 +307,7 @@ def test_send_streamed_carries_the_same_chunks_as_send(client: httpx2.Client) ->
 
 def test_streamed_messages_really_arrive_one_by_one() -> None:
     with (
-        EmulatorServer(FORMS_DIR, framing="ndjson", chunk_delay=0.1) as slow,
+        EmulatorServer(FORMS_DIR, Knobs(framing="ndjson", latency=Latency(chunk=0.1))) as slow,
         httpx2.Client(base_url=slow.base_url + API_ROOT) as http,
         http.stream("POST", "/create-streamed", json={"formId": "contact"}) as response,
     ):
@@ -489,18 +498,17 @@ def test_requests_on_a_kept_alive_connection_are_not_held_back(client: httpx2.Cl
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [pytest.param({}, id="neither"), pytest.param({"forms": {}}, id="both")],
+    "forms",
+    [pytest.param(None, id="neither"), pytest.param(42, id="not-forms")],
 )
-def test_the_server_needs_forms_dir_or_forms(kwargs: dict[str, Any]) -> None:
-    forms_dir = FORMS_DIR if "forms" in kwargs else None
+def test_the_server_needs_forms_dir_or_forms(forms: Any) -> None:
     with pytest.raises(UsageError, match="forms_dir or forms"):
-        EmulatorServer(forms_dir, **kwargs)
+        EmulatorServer(forms)
 
 
 def test_create_app_rejects_an_unknown_framing() -> None:
     with pytest.raises(ValueError, match="framing"):
-        create_app({}, framing="xml")  # type: ignore[arg-type]
+        create_app({}, Knobs(framing="xml"))  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- forms
@@ -555,6 +563,55 @@ def test_form_problems_are_reported_with_their_line(
     problem = caught.value.problems[0]
     assert (problem.path, problem.line) == (str(path), line)
     assert message in problem.message
+
+
+VALID_FORM = (
+    "key: broken\nid: 3c0f6a52-8d1e-4b7a-9f25-5e4c1a7d2b91\nname: B\ngreeting: Hi\n"
+    "fields:\n  - {target: a, label: A, type: text}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            VALID_FORM + "name: C\n",
+            "broken.form.yaml:7: duplicate key `name` (first at line 3); keep only one",
+            id="duplicate-key",
+        ),
+        pytest.param(
+            VALID_FORM + "  - &f {target: b, label: B, type: text}\n  - *f\n",
+            "broken.form.yaml:8: YAML aliases (*f) are not allowed; write the value out",
+            id="alias",
+        ),
+        pytest.param(
+            VALID_FORM.replace("name: B", "name: !!binary Qg=="),
+            "broken.form.yaml:3: the YAML tag !!binary is not allowed; remove it (form files "
+            "use plain mappings, lists, text, numbers and booleans)",
+            id="tag",
+        ),
+        pytest.param(
+            VALID_FORM + "---\n" + VALID_FORM,
+            "broken.form.yaml:7: a form file holds one YAML document, but a second one starts "
+            "here; remove the `---` line or move what follows into its own file",
+            id="two-documents",
+        ),
+        pytest.param(
+            VALID_FORM + "notes: ['" + "x" * (2 * 1024 * 1024) + "']\n",
+            "broken.form.yaml: the file is 2.0 MiB; form files may be at most 2 MiB, split it",
+            id="oversized",
+        ),
+    ],
+)
+def test_form_files_are_read_as_strictly_as_suites(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "broken.form.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_form(FORMS_DIR / "contact.form.yaml")  # the example forms pass
+    with pytest.raises(SuiteError) as caught:
+        load_forms(tmp_path)
+    assert [str(p) for p in caught.value.problems] == [str(tmp_path / expected)]
 
 
 def test_load_forms_reports_every_file_and_duplicate_ids(tmp_path: Path) -> None:

@@ -13,7 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalkit.emulator import ALL_FAULTS, Auth, EmulatorServer, Faults, Latency, Noise, load_forms
+from evalkit.emulator import (
+    ALL_FAULTS,
+    Auth,
+    EmulatorServer,
+    Faults,
+    Knobs,
+    Latency,
+    Noise,
+    load_forms,
+)
 from evalkit.emulator.app import API_ROOT
 from evalkit.emulator.faults import garble
 from evalkit.stream import decode_body
@@ -76,7 +85,7 @@ KNOBS: dict[str, Any] = {
 def run_twice(**knobs: Any) -> list[list[tuple[str, bytes]]]:
     runs = []
     for _ in range(2):
-        with EmulatorServer(forms=FORMS, **knobs) as server, api(server) as http:
+        with EmulatorServer(FORMS, Knobs(**knobs)) as server, api(server) as http:
             runs.append([item for _ in range(5) for item in conversation(http)])
     return runs
 
@@ -91,9 +100,9 @@ def test_the_same_seed_gives_byte_identical_streams_with_faults_and_noise() -> N
 
 def test_another_seed_gives_other_faults() -> None:
     other = {**KNOBS, "faults": KNOBS["faults"].model_copy(update={"seed": 4})}
-    with EmulatorServer(forms=FORMS, **KNOBS) as a, api(a) as http:
+    with EmulatorServer(FORMS, Knobs(**KNOBS)) as a, api(a) as http:
         seen_a = [status for status, _ in conversation(http) + conversation(http)]
-    with EmulatorServer(forms=FORMS, **other) as b, api(b) as http:
+    with EmulatorServer(FORMS, Knobs(**other)) as b, api(b) as http:
         seen_b = [status for status, _ in conversation(http) + conversation(http)]
     assert seen_a != seen_b
 
@@ -116,7 +125,7 @@ def test_fault_decisions_follow_the_rate_and_spread_over_the_kinds(seed: int, ra
 def test_over_1000_requests_the_fault_counts_match_the_rate_and_what_the_client_saw() -> None:
     faults = Faults(rate=0.2, kinds=("429", "500", "503", "reset"), seed=11, retry_after=0)
     seen: Counter[str] = Counter()
-    with EmulatorServer(forms=FORMS, faults=faults) as server, api(server) as http:
+    with EmulatorServer(FORMS, Knobs(faults=faults)) as server, api(server) as http:
         for _ in range(1000):
             try:
                 status = str(http.post("", json={"formId": "contact"}).status_code)
@@ -139,8 +148,8 @@ def test_over_1000_requests_the_fault_counts_match_the_rate_and_what_the_client_
 def every_kind() -> Iterator[dict[str, EmulatorServer]]:
     servers = {
         kind: EmulatorServer(
-            forms=FORMS,
-            faults=Faults(rate=1, kinds=(kind,), retry_after=0.25, stall_seconds=0.2),
+            FORMS,
+            Knobs(faults=Faults(rate=1, kinds=(kind,), retry_after=0.25, stall_seconds=0.2)),
         )
         for kind in ("429", "500", "503", "reset", "cut", "truncate", "malformed", "stall")
     }
@@ -240,7 +249,7 @@ def test_faults_after_processing_have_been_applied_to_the_session(
 
 
 def test_turn_latency_delays_the_first_byte() -> None:
-    with EmulatorServer(forms=FORMS, latency=Latency(turn=0.15)) as server, api(server) as http:
+    with EmulatorServer(FORMS, Knobs(latency=Latency(turn=0.15))) as server, api(server) as http:
         started = time.monotonic()
         http.post("", json={"formId": "contact"})
         assert time.monotonic() - started >= 0.15
@@ -300,12 +309,12 @@ def extracted(server: EmulatorServer, text: str) -> dict[str, Any]:
     ],
 )
 def test_noise_drops_or_garbles_extracted_fields(noise: Noise, expected: dict[str, Any]) -> None:
-    with EmulatorServer(forms=FORMS, noise=noise) as server:
+    with EmulatorServer(FORMS, Knobs(noise=noise)) as server:
         assert extracted(server, "I'm Jane, jane@example.com") == expected
 
 
 def test_noise_at_a_rate_makes_repeats_of_one_conversation_differ() -> None:
-    with EmulatorServer(forms=FORMS, noise=Noise(rate=0.3, seed=1)) as server:
+    with EmulatorServer(FORMS, Knobs(noise=Noise(rate=0.3, seed=1))) as server:
         results = [str(extracted(server, "I'm Jane Doe, jane@example.com")) for _ in range(20)]
     assert 1 < len(set(results)) < 20
 
@@ -334,7 +343,7 @@ AUTH = Auth(token="test-key", site_id="site-1")
 def test_auth_answers_with_wix_401_and_403_bodies(
     headers: dict[str, str], status: int, code: str | None
 ) -> None:
-    with EmulatorServer(forms=FORMS, auth=AUTH) as server, api(server, headers=headers) as http:
+    with EmulatorServer(FORMS, Knobs(auth=AUTH)) as server, api(server, headers=headers) as http:
         response = http.post("", json={"formId": "contact"})
     assert response.status_code == status
     if code is not None:
@@ -344,7 +353,7 @@ def test_auth_answers_with_wix_401_and_403_bodies(
 
 def test_debug_chunks_come_only_when_asked_for_and_just_before_the_end() -> None:
     for debug in (False, True):
-        with EmulatorServer(forms=FORMS, debug=debug) as server, api(server) as http:
+        with EmulatorServer(FORMS, Knobs(debug=debug)) as server, api(server) as http:
             chunks = http.post("", json={"formId": "contact"}).json()["responseChunks"]
         kinds = [c["chunkType"] for c in chunks]
         assert ("DEBUG" in kinds) is debug
@@ -354,7 +363,7 @@ def test_debug_chunks_come_only_when_asked_for_and_just_before_the_end() -> None
 
 
 def test_an_idle_session_expires() -> None:
-    with EmulatorServer(forms=FORMS, session_ttl=0.1) as server, api(server) as http:
+    with EmulatorServer(FORMS, Knobs(session_ttl=0.1)) as server, api(server) as http:
         session = http.post("", json={"formId": "contact"}).json()["interactiveFormSession"]["id"]
         assert http.post(f"/{session}/send-user-message", json={"input": "hi"}).status_code == 200
         time.sleep(0.15)
@@ -366,7 +375,7 @@ def test_an_idle_session_expires() -> None:
 def test_session_and_request_ids_are_reproducible() -> None:
     ids = []
     for _ in range(2):
-        with EmulatorServer(forms=FORMS, seed=9) as server, api(server) as http:
+        with EmulatorServer(FORMS, Knobs(seed=9)) as server, api(server) as http:
             response = http.post("", json={"formId": "contact"})
             ids.append(
                 (

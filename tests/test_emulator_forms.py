@@ -166,12 +166,12 @@ def test_a_knob_profile_loads_and_its_seed_reaches_every_knob(tmp_path: Path) ->
         "auth: {token: k}\ndebug: true\n",
         encoding="utf-8",
     )
-    options = load_knobs(path).app_options()
+    options = dict(load_knobs(path).seeded())
     assert options["framing"] == "ndjson"
     assert (options["faults"].seed, options["latency"].seed, options["noise"].seed) == (7, 7, 3)
     assert options["faults"].kinds == ("429", "cut")
     assert options["auth"].token == "k"
-    assert Knobs().app_options()["faults"].rate == 0
+    assert dict(Knobs().seeded())["faults"].rate == 0
 
 
 @pytest.mark.parametrize(
@@ -181,6 +181,7 @@ def test_a_knob_profile_loads_and_its_seed_reaches_every_knob(tmp_path: Path) ->
         pytest.param("faults: {kinds: [boom]}\n", 1, "faults.kinds", id="unknown kind"),
         pytest.param("noise: {}\nlatnecy: {}\n", 2, "latnecy", id="misspelt key"),
         pytest.param("a: &x 1\nb: *x\n", 2, "aliases", id="alias"),
+        pytest.param("seed: 1\nseed: 2\n", 2, "duplicate key `seed`", id="duplicate key"),
     ],
 )
 def test_a_bad_profile_is_a_located_problem(
@@ -201,7 +202,7 @@ def test_emulator_help_documents_every_knob() -> None:
         "--profile", "--framing", "--seed", "--chunk-latency", "--turn-latency", "--latency",
         "--fault-rate", "--fault-kinds", "--retry-after", "--stall-seconds", "--noise-rate",
         "--noise-kinds", "--noise-field", "--auth-token", "--auth-site-id", "--debug",
-        "--session-ttl",
+        "--session-ttl", "--rate-limit", "--rate-burst",
     ):  # fmt: skip
         assert flag in result.output, flag
 
@@ -212,6 +213,9 @@ def test_emulator_help_documents_every_knob() -> None:
         pytest.param(["--fault-kinds", "429,boom"], "boom", id="unknown fault kind"),
         pytest.param(["--auth-site-id", "s"], "--auth-token", id="site id without token"),
         pytest.param(["--fault-rate", "1.5"], "1.5", id="rate out of range"),
+        pytest.param(["--rate-burst", "5"], "--rate-limit", id="burst without a limit"),
+        pytest.param(["--rate-limit", "0"], "--rate-limit", id="limit not positive"),
+        pytest.param(["--rate-limit", "60", "--rate-burst", "0"], "--rate-burst", id="no burst"),
     ],
 )
 def test_bad_emulator_flags_exit_2(args: list[str], phrase: str) -> None:

@@ -487,7 +487,7 @@ def test_pure_python_yaml_gives_the_same_suites_and_problems_as_libyaml(
 def test_directories_are_searched_recursively_in_sorted_order(in_tmp: Path) -> None:
     shutil.copytree(VALID, "suites")
     (in_tmp / "suites" / "a.eval.yaml").write_text(
-        (VALID / "nested" / "minimal.eval.yaml").read_text()
+        (VALID / "nested" / "minimal.eval.yaml").read_text().replace("suite: minimal", "suite: a")
     )
     (in_tmp / "suites" / "notes.yaml").write_text("not a suite")
     (in_tmp / "suites" / ".hidden").mkdir()
@@ -498,7 +498,7 @@ def test_directories_are_searched_recursively_in_sorted_order(in_tmp: Path) -> N
         Path("suites/contact.eval.yaml"),
         Path("suites/nested/minimal.eval.yaml"),
     ]
-    assert [s.name for s in load_suites(["suites"])] == ["minimal", "contact-form", "minimal"]
+    assert [s.name for s in load_suites(["suites"])] == ["a", "contact-form", "minimal"]
 
 
 def test_files_are_taken_as_given_in_order_and_each_loads_once(in_tmp: Path) -> None:

@@ -427,7 +427,9 @@ def test_a_hundred_conversations_with_vars_and_matrix_are_a_third_of_the_expande
     (in_tmp / "short.eval.yaml").write_text(_hundred_conversation_suite(), encoding="utf-8")
     result = CliRunner().invoke(main, ["expand", "short.eval.yaml"])
     assert result.exit_code == 0, result.output
-    (in_tmp / "expanded.eval.yaml").write_text(result.output, encoding="utf-8")
+    # Renamed: two suites with one name are an error (their results would hide each other).
+    expanded_text = result.output.replace("suite: hundred", "suite: hundred-expanded", 1)
+    (in_tmp / "expanded.eval.yaml").write_text(expanded_text, encoding="utf-8")
 
     short = load_suite("short.eval.yaml").suite
     expanded = load_suite("expanded.eval.yaml").suite

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ import pytest
 from evalkit.errors import SuiteError
 from evalkit.loader import load_suite
 from evalkit.matchers import MATCHERS, MISSING, default_matcher, match
+from evalkit.matchers.custom import import_check
 from evalkit.suite import MATCHER_NAMES, Check, parse_check
 
 
@@ -178,10 +182,12 @@ def unmarked(actual):
 
 
 @pytest.fixture
-def custom_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def custom_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """`my_checks` beside the suites of the test, imported as loading a suite would."""
     (tmp_path / "my_checks.py").write_text(CUSTOM, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    return "my_checks"
+    import_check("my_checks:iban", search=[str(tmp_path)], roots=[os.path.realpath(tmp_path)])
+    yield "my_checks"
+    sys.modules.pop("my_checks", None)
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,16 @@ from hypothesis import strategies as st
 
 from evalkit.cli import main
 from evalkit.errors import RunFileError, UsageError
-from evalkit.merge import merge_runs, parse_shard, suite_key, target_key
+from evalkit.merge import merge_runs, parse_shard
 from evalkit.metrics import summarize
-from evalkit.results import ConversationResult, RunInfo, read_run, write_run_info
+from evalkit.results import (
+    ConversationResult,
+    RunInfo,
+    read_run,
+    suite_key,
+    target_key,
+    write_run_info,
+)
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# pytester's in-process runs drop the modules first imported inside them; the plugin imports
+# evalkit on first use, so load it here once, or a later test would meet two copies of yaml's
+# classes.
+import evalkit.api  # noqa: F401
+from evalkit.emulator import Auth, EmulatorServer, Knobs
 
 pytest_plugins = ["pytester"]
 
@@ -128,3 +135,54 @@ def test_runs_under_xdist(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
 
     result.assert_outcomes(passed=3, failed=1)
+
+
+KEY, SITE = "IST.plugin-wix-key-0001", "site-plugin-0001"
+
+
+@pytest.fixture
+def wix_like(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, str]]:
+    """An emulator that wants Wix's API-key headers, with the key in the environment."""
+    for name in ("WIX_APP_ID", "WIX_APP_SECRET", "WIX_INSTANCE_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WIX_API_KEY", KEY)
+    monkeypatch.setenv("WIX_SITE_ID", SITE)
+    with EmulatorServer(FORMS, Knobs(auth=Auth(token=KEY, site_id=SITE))) as server:
+        yield server.base_url, server.form_ids["contact"]
+
+
+def test_the_wix_target_maps_form_keys_to_form_ids(
+    project: pytest.Pytester, wix_like: tuple[str, str]
+) -> None:
+    url, contact_id = wix_like
+    wix = ["--evalkit-target", "wix", "--evalkit-base-url", url, "--evalkit-rate-limit", "0"]
+
+    mapped = project.runpytest(*wix, "--evalkit-form-id", f"contact={contact_id}")
+    unknown = project.runpytest(*wix, "--evalkit-form-id", "contact=no-such-form", "-k", "greeting")
+
+    mapped.assert_outcomes(passed=3, failed=1)
+    unknown.assert_outcomes(errors=1, deselected=3)
+    unknown.stdout.fnmatch_lines(["*the target failed at session creation (http): HTTP 404*"])
+
+
+@pytest.mark.parametrize(
+    ("limit", "at_least_s"),
+    [
+        # 8 requests (4 conversations: a session and a turn each). 200 a minute (Wix's, the
+        # default) lets 3 go at once, then one every 0.3 s: at least 1.5 s. 120: 2, then 0.5 s.
+        pytest.param([], 1.5, id="wix-default-200"),
+        pytest.param(["--evalkit-rate-limit", "120"], 3.0, id="given-120"),
+    ],
+)
+def test_the_wix_target_keeps_to_its_rate_limit(
+    project: pytest.Pytester, wix_like: tuple[str, str], limit: list[str], at_least_s: float
+) -> None:
+    url, contact_id = wix_like
+    form = ["--evalkit-form-id", f"contact={contact_id}"]
+    result = project.runpytest("--evalkit-target", "wix", "--evalkit-base-url", url, *form, *limit)
+
+    result.assert_outcomes(passed=3, failed=1)
+    # A lower bound: a loaded machine only makes the run slower, never faster than its pacing.
+    assert result.duration >= at_least_s

@@ -53,7 +53,7 @@ def test_a_configuration_that_misreads_number_words_is_a_significant_regression(
 def test_two_noisy_runs_of_the_same_configuration_are_within_noise_and_list_the_flaky(
     tmp_path: Path,
 ) -> None:
-    # One conversation at a time, so the seeded noise falls on the same sessions every time.
+    # Seeded noise is keyed on each conversation's trace, so it repeats at any concurrency.
     settings = RunSettings(concurrency=1, repeat=5)
     first = run(tmp_path, "night-1", settings, noise=Noise(rate=0.05, seed=1))
     second = run(tmp_path, "night-2", settings, noise=Noise(rate=0.05, seed=2))

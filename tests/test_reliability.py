@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from evalkit.client import RetryPolicy, Secret
-from evalkit.emulator import EmulatorServer
+from evalkit.emulator import EmulatorServer, Knobs, Latency
 from evalkit.loader import load_suites
 from evalkit.results import RESULTS_FILE, ConversationResult, read_run
 from evalkit.runner import RunSettings, Target, run_async
@@ -170,7 +170,7 @@ def keys(run_dir: Path) -> list[tuple]:
 @pytest.fixture(scope="module")
 def slow_emulator():
     """An emulator slow enough (20 ms per chunk) that a run can be interrupted mid-way."""
-    with EmulatorServer(FORMS, chunk_delay=0.02) as server:
+    with EmulatorServer(FORMS, Knobs(latency=Latency(chunk=0.02))) as server:
         yield server
 
 
@@ -398,7 +398,7 @@ async def test_fault_matrix_the_run_completes_recovers_and_records_every_retry(
         restarts=3,
         retry=RetryPolicy(initial=0.01, maximum=0.05),
     )
-    with EmulatorServer(FORMS, faults=faults) as server:
+    with EmulatorServer(FORMS, Knobs(faults=faults)) as server:
         target = Target(name="custom", base_url=server.base_url, form_ids=server.form_ids)
         outcome = await run_async(suites, target, out_root=tmp_path / "out", settings=settings)
         injected = dict(server.fault_counts)
@@ -537,7 +537,7 @@ async def test_seeded_faults_and_noise_repeat_exactly_at_any_concurrency(tmp_pat
     settings = RunSettings(concurrency=8, turn_timeout=5.0, restarts=4, retry=FAST, repeat=3)
     runs = []
     for number in range(2):
-        with EmulatorServer(FORMS, faults=faults, noise=noise) as server:
+        with EmulatorServer(FORMS, Knobs(faults=faults, noise=noise)) as server:
             target = Target(name="custom", base_url=server.base_url, form_ids=server.form_ids)
             outcome = await run_async(
                 suites, target, out_root=tmp_path / str(number), settings=settings

@@ -5,33 +5,81 @@ of click and rich. Exit codes: 0 all gates met; 1 failures; 2 bad input or usage
 printed with `path:line`); 3 the run could not be completed (error rate above `--max-error-rate`).
 Every option can also be set through an `EVALKIT_<COMMAND>_<OPTION>` environment variable (e.g.
 `EVALKIT_RUN_CONCURRENCY=8`); a flag on the command line wins.
+
+A command's module is imported only when that command runs (or its help is shown), so
+`evalkit --help` does not load the runner, the reports or the emulator.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
+
 import click
 
-from evalkit.cli.authoring_cmd import expand, init, record_command, schema
 from evalkit.cli.common import EvalkitGroup
-from evalkit.cli.compare_cmd import compare
-from evalkit.cli.emulator_cmd import emulator
-from evalkit.cli.history_cmd import history
-from evalkit.cli.merge_cmd import merge
-from evalkit.cli.report_cmd import report
-from evalkit.cli.run_cmd import run
-from evalkit.cli.validate_cmd import validate
 from evalkit.version import __version__
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS: Mapping[str, tuple[str, str, str]] = {
+    "run": (
+        "run_cmd",
+        "run",
+        "Run the suites in PATHS (files or directories of *.eval.yaml) and write reports.",
+    ),
+    "validate": ("validate_cmd", "validate", "Check the suites in PATHS without running them."),
+    "report": ("report_cmd", "report", "Render the HTML and Markdown reports of RUN_DIR again."),
+    "compare": ("compare_cmd", "compare", "Compare CAND_RUN with BASE_RUN (two run directories)."),
+    "emulator": (
+        "emulator_cmd",
+        "emulator",
+        "Serve the built-in emulator of the Interactive Form Sessions API.",
+    ),
+    "schema": ("authoring_cmd", "schema", "Write the JSON Schema of suite files."),
+    "expand": ("authoring_cmd", "expand", "Print the suites in PATHS with everything expanded."),
+    "record": ("authoring_cmd", "record_command", "Chat with a target and write it as a suite."),
+    "init": ("authoring_cmd", "init", "Scaffold a starter suite from a form."),
+    "history": ("history_cmd", "history", "Print pass rate, error rate and field accuracy."),
+    "merge": ("merge_cmd", "merge", "Merge the shards' RUN_DIRS into one run in OUT."),
+}
+"""Command name → (module in `evalkit.cli`, attribute, the line `evalkit --help` shows)."""
 
 
-@click.group(cls=EvalkitGroup, context_settings={"auto_envvar_prefix": "EVALKIT"})
+class LazyGroup(EvalkitGroup):
+    """A group whose commands are imported when used; its help lists them without importing."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The commands in the order of `COMMANDS`."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the command's module and return the command; None for an unknown name."""
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        command: click.Command = getattr(
+            importlib.import_module(f"evalkit.cli.{module}"), attribute
+        )
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `evalkit --help`, from `COMMANDS` (nothing is imported)."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, line) for name, (_, _, line) in COMMANDS.items()])
+
+    @property
+    def commands(self) -> dict[str, click.Command]:
+        """Every command, imported (for tools that walk the tree)."""
+        ctx = click.Context(self)
+        return {name: command for name in COMMANDS if (command := self.get_command(ctx, name))}
+
+    @commands.setter
+    def commands(self, value: object) -> None:
+        """Commands come from `COMMANDS`; click's own assignment is ignored."""
+
+
+@click.group(cls=LazyGroup, context_settings={"auto_envvar_prefix": "EVALKIT"})
 @click.version_option(__version__, prog_name="evalkit")
 def main() -> None:
     """Evaluate AI conversational forms: run YAML suites against a target and report."""
-
-
-for _command in (run, validate, report, compare, emulator, schema, expand, record_command, init):
-    main.add_command(_command)
-main.add_command(history)
-main.add_command(merge)

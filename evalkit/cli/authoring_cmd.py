@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
 
 import click
 
+from evalkit.authoring import NextMessage, record, recorded_suite, starter_suite
 from evalkit.cli.common import console
-from evalkit.client import WIX_BASE_URL, Credentials, Mode
+from evalkit.client import Mode
 from evalkit.emulator import form_from_wix, load_form
 from evalkit.errors import UsageError
 from evalkit.loader import SUITE_SUFFIX, dump_suite, load_suites, suite_schema_text
-from evalkit.record import NextMessage, record, recorded_suite, starter_suite
 from evalkit.results import TurnTranscript
-from evalkit.runner import Target, emulator_target
+from evalkit.runner.description import (
+    FRAMINGS,
+    TARGET_KINDS,
+    TargetOptions,
+    describe_target,
+    open_target,
+)
+from evalkit.runner.target import TargetName
 from evalkit.scoring import assistant_text
 
 __all__ = ["expand", "init", "record_command", "schema"]
-
-FRAMINGS = ("sse", "ndjson", "json-array", "unary")
 
 
 def _write(text: str, output: str) -> None:
@@ -61,23 +63,10 @@ def expand(paths: tuple[str, ...]) -> None:
         click.echo(dump_suite(loaded.suite, comment=f"expanded from {loaded.path}", schema=None))
 
 
-@contextmanager
-def _target(
-    name: str, base_url: str | None, mode: Mode, forms: tuple[Path, ...], output: str
-) -> Iterator[Target]:
-    if name == "emulator":
-        beside = Path(output).parent / "forms" if output != "-" else Path("suites/forms")
-        dirs = [d for d in (*forms, beside) if d.is_dir()]
-        with emulator_target([], mode=mode, forms=dirs) as target:
-            yield target
-        return
-    credentials = Credentials.from_env(os.environ)
-    if name == "wix" and credentials is None:
-        raise UsageError("--target wix needs WIX_API_KEY (and WIX_SITE_ID) in the environment")
-    if name == "custom" and not base_url:
-        raise UsageError("--target custom needs --base-url URL")
-    kind: Literal["wix", "custom"] = "wix" if name == "wix" else "custom"
-    yield Target(name=kind, base_url=base_url or WIX_BASE_URL, mode=mode, credentials=credentials)
+def _emulator_forms(forms: tuple[Path, ...], output: str) -> list[Path]:
+    """The emulator's form directories for `record`: those given, then `forms/` beside OUTPUT."""
+    beside = Path(output).parent / "forms" if output != "-" else Path("suites/forms")
+    return [d for d in (*forms, beside) if d.is_dir()]
 
 
 def _from_file(path: Path) -> NextMessage:
@@ -115,7 +104,7 @@ def _interactive() -> NextMessage:
 @click.option(
     "--target",
     "target_name",
-    type=click.Choice(["emulator", "wix", "custom"]),
+    type=click.Choice(TARGET_KINDS),
     default="emulator",
     show_default=True,
 )
@@ -134,7 +123,7 @@ def record_command(
     form: str,
     output: str,
     input_file: Path | None,
-    target_name: str,
+    target_name: TargetName,
     base_url: str | None,
     framing: Mode,
     forms_dirs: tuple[Path, ...],
@@ -142,7 +131,13 @@ def record_command(
     conversation_id: str,
 ) -> None:
     """Chat with a target and write the conversation, with what it extracted, as a suite."""
-    with _target(target_name, base_url, framing, forms_dirs, output) as target:
+    options = TargetOptions(
+        kind=target_name,
+        base_url=base_url,
+        framing=framing,
+        forms=_emulator_forms(forms_dirs, output) if target_name == "emulator" else (),
+    )
+    with open_target(describe_target(options, os.environ), [], os.environ) as target:
         if target.name == "emulator" and form not in target.form_ids:
             known = ", ".join(sorted(target.form_ids)) or "none (give --forms DIR)"
             raise UsageError(f"the emulator has no form {form!r}; its forms: {known}")

@@ -1,16 +1,17 @@
-"""`evalkit merge`: build one run from the run directories of its shards, and render it."""
+"""`evalkit merge`: build one run from the run directories of its shards, then finish it."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from evalkit.cli.common import console, print_summary
-from evalkit.junit import write_junit
+from evalkit.cli.common import console
+from evalkit.cli.printing import gate_options, print_finished
+from evalkit.gates import EXIT_OK, Gates
 from evalkit.merge import merge_runs
-from evalkit.report import write_reports
-from evalkit.results import read_run
+from evalkit.pipeline import FinishOptions, finish_run
 
 __all__ = ["merge"]
 
@@ -32,22 +33,41 @@ __all__ = ["merge"]
     is_flag=True,
     help="Merge even when some shards of i/n are missing.",
 )
-def merge(run_dirs: tuple[Path, ...], out_dir: Path, allow_partial: bool) -> None:
+@click.option(
+    "--baseline",
+    default=None,
+    metavar="RUN_DIR|last",
+    help="Compare with a run directory, or with `last`: the latest run of the same suites and "
+    "target (in the history beside OUT) that met its gates.",
+)
+@gate_options
+@click.option(
+    "--check-gates",
+    is_flag=True,
+    help="Exit with the gates' verdict, as `evalkit run` does (default: exit 0 once merged).",
+)
+def merge(
+    run_dirs: tuple[Path, ...],
+    out_dir: Path,
+    allow_partial: bool,
+    baseline: str | None,
+    gates: Gates,
+    check_gates: bool,
+) -> None:
     """Merge the shards' RUN_DIRS (from `evalkit run --shard i/n`) into one run in OUT.
 
     The runs must be parts of one run: the same suites at the same versions, the same target
-    and evalkit; a conversation found in two directories is refused. The merged run is a run
-    directory like any other: report, compare and --baseline read it. Gates are applied by
-    `evalkit compare` on it; this command exits 0 once the run is merged.
+    and evalkit; a conversation found in two directories is refused. The merged run is then
+    finished like any run: reports, JUnit, the gates' verdict, and a record in the history
+    beside OUT (so the next night's `--baseline last` finds it).
     """
     merge_runs(list(run_dirs), out_dir, allow_partial=allow_partial)
-    info, results = read_run(out_dir)
-    written = write_reports(out_dir, info, results)
-    junit = write_junit(out_dir, info, results)
+    options = FinishOptions(
+        gates=gates,
+        baseline="last" if baseline == "last" else Path(baseline) if baseline else None,
+    )
+    finished = finish_run(out_dir, options)
     out = console()
-    print_summary(out, info, results)
-    click.echo(f"merged {len(run_dirs)} runs into {out_dir}")
-    click.echo(f"results: {out_dir / 'results.jsonl'}")
-    click.echo(f"markdown report: {written['markdown']}")
-    click.echo(f"HTML report: {written['html']}")
-    click.echo(f"JUnit XML: {junit}")
+    out.print(f"merged {len(run_dirs)} runs into {out_dir}")
+    print_finished(out, finished)
+    sys.exit(finished.verdict.code if check_gates else EXIT_OK)

@@ -11,36 +11,21 @@ from pathlib import Path
 
 import click
 
-from evalkit.cli.common import EXIT_FAILED, EXIT_OK, console, history_trend, print_summary
-from evalkit.compare import compare_runs
+from evalkit.cli.common import console
+from evalkit.cli.printing import print_summary
 from evalkit.errors import UsageError
+from evalkit.gates import EXIT_FAILED, EXIT_OK
 from evalkit.history import HISTORY_FILE
-from evalkit.report import (
-    GITHUB_STEP_SUMMARY_LIMIT,
-    PR_COMMENT_LIMIT,
-    evaluate_criteria,
-    parse_criterion,
-    write_reports,
-    write_signoff,
-)
-from evalkit.results import read_run
+from evalkit.pipeline import MARKDOWN_LIMITS, FinishOptions, finish_run, parse_criterion, sign_off
 
 __all__ = ["report"]
-
-"""Earlier runs on the trend (with this one, twenty points)."""
-
-_MARKDOWN_LIMITS = {
-    "step-summary": GITHUB_STEP_SUMMARY_LIMIT,
-    "pr-comment": PR_COMMENT_LIMIT,
-    "none": None,
-}
 
 
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--sign-off",
-    "sign_off",
+    "sign_off_page",
     is_flag=True,
     help="Also write sign-off.html, the printable QA sign-off page; exit 1 if a criterion fails.",
 )
@@ -54,7 +39,7 @@ _MARKDOWN_LIMITS = {
 )
 @click.option(
     "--markdown-limit",
-    type=click.Choice(list(_MARKDOWN_LIMITS)),
+    type=click.Choice(list(MARKDOWN_LIMITS)),
     default="step-summary",
     show_default=True,
     help="Size budget of report.md: $GITHUB_STEP_SUMMARY (1 MiB), a PR comment (65,536), or none.",
@@ -75,44 +60,38 @@ _MARKDOWN_LIMITS = {
 )
 def report(
     run_dir: Path,
-    sign_off: bool,
+    sign_off_page: bool,
     criteria: tuple[str, ...],
     markdown_limit: str,
     baseline: Path | None,
     history_db: Path | None,
 ) -> None:
     """Render the HTML and Markdown reports of RUN_DIR again (offline)."""
-    if criteria and not sign_off:
+    if criteria and not sign_off_page:
         raise UsageError("--criterion applies to the sign-off page: add --sign-off")
     parsed = [parse_criterion(text) for text in criteria]
-    info, results = read_run(run_dir)
-    comparison, base_results = None, None
-    if baseline is not None:
-        base_info, base_results = read_run(baseline)
-        comparison = compare_runs(base_info, base_results, info, results)
-    history = history_trend(history_db or run_dir.parent / HISTORY_FILE, info)
-    written = write_reports(
-        run_dir,
-        info,
-        results,
-        markdown_max_bytes=_MARKDOWN_LIMITS[markdown_limit],
-        comparison=comparison,
-        baseline_results=base_results,
-        history=history,
+    options = FinishOptions(
+        baseline=baseline,
+        history=history_db,
+        record=False,
+        junit=False,
+        markdown_max_bytes=MARKDOWN_LIMITS[markdown_limit],
     )
+    finished = finish_run(run_dir, options)
     out = console()
-    print_summary(out, info, results)
-    if comparison is not None:
-        click.echo(f"against {comparison.base.run_id}: {comparison.verdict}")
-    click.echo(f"markdown report: {written['markdown']}")
-    click.echo(f"HTML report: {written['html']}")
-    if not sign_off:
+    print_summary(out, finished.info, finished.results)
+    if finished.info.interrupted:
+        click.echo(f"incomplete: {'; '.join(finished.verdict.reasons)}")
+    if finished.comparison is not None:
+        click.echo(f"against {finished.comparison.base.run_id}: {finished.comparison.verdict}")
+    click.echo(f"markdown report: {finished.reports['markdown']}")
+    click.echo(f"HTML report: {finished.reports['html']}")
+    if not sign_off_page:
         return
-    path = write_signoff(run_dir, info, results, parsed)
-    checked = evaluate_criteria(parsed, info, results)
-    for result in checked:
+    signed = sign_off(run_dir, parsed)
+    for result in signed.criteria:
         click.echo(
             f"  {'met  ' if result.met else 'UNMET'} {result.criterion.text} ({result.actual})"
         )
-    click.echo(f"sign-off report: {path}")
-    sys.exit(EXIT_OK if all(r.met for r in checked) else EXIT_FAILED)
+    click.echo(f"sign-off report: {signed.path}")
+    sys.exit(EXIT_OK if signed.met else EXIT_FAILED)

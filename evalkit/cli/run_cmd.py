@@ -1,57 +1,67 @@
-"""`evalkit run`: load suites, drive them against a target, report, compare, gate."""
+"""`evalkit run`: load suites, drive them against a target, then the pipeline after a run."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evalkit.ci import append_step_summary, git_context
-from evalkit.cli.common import EXIT_INTERRUPTED, EXIT_OK, console, history_trend, print_summary
-from evalkit.cli.compare_cmd import Gates, evaluate_gates, print_comparison
-from evalkit.cli.matrix import parse_configs, run_matrix
-from evalkit.cli.targets import FRAMINGS, parse_form_ids, target_from_options
+from evalkit.ci import git_context
+from evalkit.cli.common import console
+from evalkit.cli.printing import gate_options, print_finished
+from evalkit.cli.validate_cmd import suite_scope_options
 from evalkit.client import Mode, RetryPolicy
-from evalkit.compare import compare_runs
+from evalkit.configurations import parse_configs, run_configurations
 from evalkit.errors import UsageError
-from evalkit.history import HISTORY_FILE, last_good_run, record_run
-from evalkit.junit import write_junit
-from evalkit.loader import SuiteFile, index_suites
-from evalkit.merge import suite_key, target_key
-from evalkit.report import write_reports
-from evalkit.results import ConversationResult, RunInfo, StoredResults, parse_shard, read_run
-from evalkit.runner import (
-    RunOutcome,
-    RunSettings,
-    Target,
-    emulator_target,
-    planned_keys,
-    run_sync,
+from evalkit.formcheck import check_suites
+from evalkit.gates import EXIT_INTERRUPTED, Gates
+from evalkit.loader import LoadOptions, SuiteFile
+from evalkit.pipeline import Finished, FinishOptions, finish_run
+from evalkit.results import ConversationResult, TargetInfo, parse_shard, read_run
+from evalkit.runner import RunSettings, deferred_signals, planned_keys, run_sync
+from evalkit.runner.description import (
+    FRAMINGS,
+    TARGET_KINDS,
+    TargetOptions,
+    describe_target,
+    open_target,
+    parse_form_ids,
+    resumed_target,
 )
+from evalkit.runner.preflight import preflight
+from evalkit.runner.target import TargetName
 from evalkit.version import __version__
 
 __all__ = ["run"]
 
 
-def _resume_defaults(
-    resume: Path, paths: tuple[str, ...], target_name: str | None, framing: Mode | None
-) -> tuple[tuple[str, ...], str | None, Mode | None]:
-    """Fill what a resumed run leaves out from the run it resumes: its suites, target, framing."""
-    info = read_run(resume)[0]
-    if not paths:
-        paths = tuple(s.path for s in info.suites)
-    if target_name is None and info.target.name == "emulator":
-        target_name = "emulator"
-    if framing is None and info.target.framing in FRAMINGS:
-        framing = info.target.framing
-    return paths, target_name, framing
+def _finish_options(baseline: str | None, resume: Path | None, gates: Gates) -> FinishOptions:
+    """What to do after the run: the baseline (checked now, before anything runs), gates, CI."""
+    base: Path | Literal["last"] | None = None
+    if baseline == "last":
+        base = "last"
+    elif baseline is not None:
+        base = Path(baseline)
+        if resume is not None and base.resolve() == resume.resolve():
+            raise UsageError(
+                f"--baseline {baseline} is the run being resumed: compare with another"
+            )
+        read_run(base)  # a baseline that cannot be read stops the run before it starts
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    return FinishOptions(
+        gates=gates,
+        baseline=base,
+        step_summary=Path(step_summary) if step_summary else None,
+    )
 
 
 @contextmanager
@@ -71,9 +81,103 @@ def _progress(out: Console, total: int) -> Iterator[Callable[[ConversationResult
         yield lambda result: progress.advance(task)
 
 
-def _load(paths: Sequence[str]) -> list[SuiteFile]:
-    # Validated all at once, kept small: each file is read again when the run reaches it.
-    return index_suites(list(paths))
+def _plan(
+    paths: tuple[str, ...], options: TargetOptions, resume: Path | None, scope: LoadOptions
+) -> tuple[list[SuiteFile], TargetInfo]:
+    """The suites and the target: the options', or for a resume the ones in its `run.json`."""
+    if resume is None:
+        if not paths:
+            raise UsageError("name the suites to run (files or directories), or --resume RUN_DIR")
+        description = describe_target(options, os.environ)
+    else:
+        info = read_run(resume)[0]
+        description = resumed_target(info.target, options)
+        paths = paths or tuple(s.path for s in info.suites)
+    # Validated all at once (fields checked against the forms known), before anything is sent;
+    # kept small: each file is read again when the run reaches it.
+    forms = [Path(f) for f in description.forms]
+    checked = check_suites(paths, forms=forms, form_ids=description.form_ids, options=scope)
+    for note in checked.notes:
+        console(stderr=True).print(f"note: {escape(note)}")
+    return checked.suites, description
+
+
+def _matrix(
+    out: Console,
+    suites: list[SuiteFile],
+    description: TargetInfo,
+    configs: tuple[str, ...],
+    settings: RunSettings,
+    gates: Gates,
+    out_root: Path,
+    check_first: bool,
+) -> None:
+    """Run the configuration matrix, print it, and exit with its verdict."""
+    outcome = run_configurations(
+        suites,
+        description,
+        parse_configs(configs),
+        settings=settings,
+        gates=gates,
+        out_root=out_root,
+        environ=os.environ,
+        preflight=check_first,
+        on_config=lambda label, t: out.print(
+            f"configuration {escape(label)}: form ids {escape(str(dict(t.form_ids)))}"
+        ),
+    )
+    if outcome.reports:
+        text = outcome.reports["markdown"].read_text(encoding="utf-8")
+        out.print(text, markup=False, highlight=False)
+        out.print(f"matrix: {outcome.reports['markdown']}")
+        out.print(f"matrix report: {outcome.reports['html']}")
+    out.print(f"exit {outcome.verdict.code}: {escape('; '.join(outcome.verdict.reasons))}")
+    sys.exit(outcome.verdict.code)
+
+
+def _run_and_finish(
+    out: Console,
+    suites: list[SuiteFile],
+    description: TargetInfo,
+    settings: RunSettings,
+    finish: FinishOptions,
+    how: tuple[Path, Path | None, bool, bool],
+) -> tuple[Finished, list[int]]:
+    """Run the conversations, then the pipeline; also the signals that came while finishing.
+
+    `how` is the output root, the run to resume (or None), whether to retry its errors, and
+    whether to preflight the target first.
+    """
+    out_root, resume, retry_errors, check_first = how
+    git = git_context(os.environ, Path(suites[0].path).parent if suites else Path.cwd())
+    total = sum(1 for _ in planned_keys(suites, repeat=settings.repeat, shard=settings.shard))
+    with ExitStack() as finishing:
+        with open_target(description, suites, os.environ) as target:
+            out.print(
+                f"evalkit {__version__}: {'resuming' if resume else 'running'} {total} "
+                f"conversations from {len(suites)} suite(s) against {target.name} ({target.mode})"
+            )
+            if check_first:
+                checked = asyncio.run(preflight(target, {s.form for s in suites}, settings))
+                out.print(f"preflight: {checked} form(s) answered")
+            with _progress(out, total) as advance:
+                # From here to the last artifact, a signal stops the conversations (run_sync)
+                # or waits for the artifacts to be consistent (deferred), never cuts them.
+                held = finishing.enter_context(deferred_signals())
+                outcome = run_sync(
+                    suites,
+                    target,
+                    out_root=resume.parent if resume else out_root,
+                    settings=settings,
+                    run_id=resume.name if resume else None,
+                    resume=resume is not None,
+                    retry_errors=retry_errors,
+                    on_result=advance,
+                    handle_signals=True,
+                    git_commit=git.commit,
+                    git_branch=git.branch,
+                )
+        return finish_run(outcome.run_dir, finish), held
 
 
 @click.command()
@@ -81,7 +185,7 @@ def _load(paths: Sequence[str]) -> list[SuiteFile]:
 @click.option(
     "--target",
     "target_name",
-    type=click.Choice(["emulator", "wix", "custom"]),
+    type=click.Choice(TARGET_KINDS),
     default=None,
     help="emulator (default): start the built-in emulator; wix: the real service "
     "(WIX_API_KEY, WIX_SITE_ID); custom: any server at --base-url.",
@@ -158,37 +262,11 @@ def _load(paths: Sequence[str]) -> list[SuiteFile]:
     help="Restarts of a conversation on a fresh session after a stream broke mid-way.",
 )
 @click.option(
-    "--max-error-rate",
-    type=click.FloatRange(0, 1),
-    default=0.05,
-    show_default=True,
-    help="Exit 3 when more than this share of conversations end in error.",
-)
-@click.option(
-    "--fail-under",
-    type=click.FloatRange(0, 1),
-    default=None,
-    help="Exit 1 when the pass rate is under this (default: exit 1 on any failure).",
-)
-@click.option(
     "--baseline",
     default=None,
     metavar="RUN_DIR|last",
     help="Compare with a run directory, or with `last`: the latest run of the same suites and "
     "target (in OUT/history.db) that met its gates. Shows regressions, fixes and a verdict.",
-)
-@click.option(
-    "--max-regressions",
-    type=click.IntRange(min=0),
-    default=None,
-    help="With --baseline: exit 1 when there are more regressions than this.",
-)
-@click.option(
-    "--alpha",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=0.05,
-    show_default=True,
-    help="With --baseline: exit 1 on a regression significant at this level (McNemar).",
 )
 @click.option(
     "--repeat",
@@ -223,15 +301,33 @@ def _load(paths: Sequence[str]) -> list[SuiteFile]:
     help="With --resume: also run again the conversations whose result is an error.",
 )
 @click.option(
+    "--preflight/--no-preflight",
+    default=True,
+    show_default=True,
+    help="Before the first conversation, open one dry-run session per form: a form the target "
+    "does not know exits 2 with its answer, an unreachable target exits 3.",
+)
+@click.option(
+    "--circuit-breaker",
+    "breaker",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Stop launching conversations after this many in a row could not reach the target "
+    "(exit 3; --resume finishes the run); 0 never stops.",
+)
+@click.option(
     "--grace",
     type=click.FloatRange(min=0),
     default=10.0,
     show_default=True,
     help="On Ctrl-C or SIGTERM, seconds in-flight conversations get to finish.",
 )
+@suite_scope_options
+@gate_options
 def run(
     paths: tuple[str, ...],
-    target_name: str | None,
+    target_name: TargetName | None,
     base_url: str | None,
     framing: Mode | None,
     concurrency: int,
@@ -243,17 +339,18 @@ def run(
     conversation_timeout: float,
     retries: int,
     restarts: int,
-    max_error_rate: float,
-    fail_under: float | None,
     baseline: str | None,
-    max_regressions: int | None,
-    alpha: float,
     repeat: int | None,
     configs: tuple[str, ...],
     shard: str | None,
     resume: Path | None,
     retry_errors: bool,
     grace: float,
+    preflight: bool,
+    breaker: int,
+    gates: Gates,
+    includes_roots: tuple[Path, ...],
+    checks_packages: tuple[str, ...],
 ) -> None:
     """Run the suites in PATHS (files or directories of *.eval.yaml) and write reports.
 
@@ -263,17 +360,14 @@ def run(
     out = console()
     if retry_errors and resume is None:
         raise UsageError("--retry-errors goes with --resume RUN_DIR")
-    if resume is not None:
-        paths, target_name, framing = _resume_defaults(resume, paths, target_name, framing)
-        out_root, run_id = resume.parent, resume.name
-    else:
-        run_id = None
-    if not paths:
-        raise UsageError("name the suites to run (files or directories), or --resume RUN_DIR")
-    mode: Mode = framing or "sse"
-    form_ids = parse_form_ids(form_id_pairs)
-    target = target_from_options(target_name, base_url, mode, form_ids, rate_limit)
-    suites = _load(paths)
+    if configs and (resume is not None or baseline is not None):
+        raise UsageError("--config runs a new matrix; it does not go with --resume or --baseline")
+    options = TargetOptions(
+        target_name, base_url, framing, parse_form_ids(form_id_pairs), rate_limit, forms_dirs
+    )
+    finish = _finish_options(baseline, resume, gates)
+    scope = LoadOptions(includes_roots=includes_roots, checks_packages=checks_packages)
+    suites, description = _plan(paths, options, resume, scope)
     settings = RunSettings(
         concurrency=concurrency,
         turn_timeout=turn_timeout,
@@ -283,134 +377,15 @@ def run(
         grace=grace,
         repeat=repeat,
         shard=parse_shard(shard),
+        breaker=breaker,
     )
-    gates = Gates(
-        fail_under=fail_under,
-        max_regressions=max_regressions,
-        alpha=alpha,
-        max_error_rate=max_error_rate,
-    )
-    explicit = baseline if baseline not in (None, "last") else None
-    if resume is not None and explicit is not None and Path(explicit).resolve() == resume.resolve():
-        raise UsageError(f"--baseline {explicit} is the run being resumed: compare with another")
-    base = read_run(Path(explicit)) if explicit is not None else None
-    first = Path(paths[0])
-    git = git_context(os.environ, first.parent if first.is_file() else first)
-    git_commit, git_branch = git.commit, git.branch
-    total = sum(1 for _ in planned_keys(suites, repeat=settings.repeat, shard=settings.shard))
     if configs:
-        if resume is not None or baseline is not None:
-            raise UsageError(
-                "--config runs a new matrix; it does not go with --resume or --baseline"
-            )
-        run_matrix(
-            out,
-            suites,
-            target,
-            mode,
-            forms_dirs,
-            parse_configs(configs),
-            settings,
-            gates,
-            out_root,
-        )
-    context: AbstractContextManager[Target] = (
-        emulator_target(suites, mode=mode, forms=forms_dirs, form_ids=form_ids)
-        if target is None
-        else nullcontext(target)
+        _matrix(out, suites, description, configs, settings, gates, out_root, preflight)
+    finished, held = _run_and_finish(
+        out, suites, description, settings, finish, (out_root, resume, retry_errors, preflight)
     )
-    with context as chosen:
-        verb = "resuming" if resume else "running"
-        out.print(
-            f"evalkit {__version__}: {verb} {total} conversations from {len(suites)} suite(s) "
-            f"against {chosen.name} ({mode})"
-        )
-        with _progress(out, total) as advance:
-            outcome: RunOutcome = run_sync(
-                suites,
-                chosen,
-                out_root=out_root,
-                settings=settings,
-                run_id=run_id,
-                resume=resume is not None,
-                retry_errors=retry_errors,
-                on_result=advance,
-                handle_signals=True,
-                git_commit=git_commit,
-                git_branch=git_branch,
-            )
-    history_db = out_root / HISTORY_FILE
-    if baseline == "last":
-        base = _last_good(out, history_db, outcome.info, git_branch)
-    comparison = (
-        compare_runs(base[0], base[1], outcome.info, outcome.results, alpha=alpha)
-        if base is not None
-        else None
-    )
-    paths_written = write_reports(
-        outcome.run_dir,
-        outcome.info,
-        outcome.results,
-        comparison=comparison,
-        baseline_results=base[1] if base is not None else None,
-        history=history_trend(history_db, outcome.info),
-    )
-    junit = write_junit(outcome.run_dir, outcome.info, outcome.results)
-    print_summary(out, outcome.info, outcome.results)
-    if comparison is not None:
-        print_comparison(out, comparison)
-    if outcome.info.interrupted:
-        code, reasons = (
-            EXIT_INTERRUPTED,
-            [
-                f"interrupted after {outcome.info.summary.total} conversation(s); "
-                f"finish it with: evalkit run --resume {outcome.run_dir}"
-            ],
-        )
-    else:
-        code, reasons = evaluate_gates(outcome.info, gates, comparison)
-    record_run(
-        history_db,
-        outcome.run_dir,
-        outcome.info,
-        outcome.results,
-        gates_met=code == EXIT_OK,
-        branch=git_branch,
-        commit=git_commit,
-    )
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_file:
-        append_step_summary(
-            paths_written["markdown"].read_text(encoding="utf-8"), Path(summary_file)
-        )
-    out.print(f"results: {outcome.run_dir / 'results.jsonl'}")
-    out.print(f"JUnit XML: {junit}")
-    out.print(f"markdown report: {paths_written['markdown']}")
-    out.print(f"HTML report: {paths_written['html']}")
-    out.print(f"exit {code}: {'; '.join(reasons)}")
-    sys.exit(code)
-
-
-def _last_good(
-    out: Console, history_db: Path, info: RunInfo, branch: str | None
-) -> tuple[RunInfo, StoredResults] | None:
-    """The run `--baseline last` means, read; None (said aloud) when there is none yet.
-
-    That is the latest run of the same suites and target, on the same branch when it is known,
-    that met its gates.
-    """
-    found = last_good_run(
-        history_db,
-        suite_key=suite_key(info.suites),
-        target_key=target_key(info.target),
-        branch=branch,
-        exclude=info.run_id,
-    )
-    if found is None:
-        out.print(
-            "baseline: no earlier run of these suites and target met its gates "
-            f"(in {history_db}); nothing to compare with"
-        )
-        return None
-    out.print(f"baseline: {found}")
-    return read_run(found)
+    print_finished(out, finished)
+    if held and finished.verdict.code != EXIT_INTERRUPTED:
+        out.print("interrupted while finishing: the artifacts above are complete; exit 130")
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(finished.verdict.code)

@@ -2,21 +2,72 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
 
-from evalkit.loader import index_suites
+from evalkit.formcheck import check_suites
+from evalkit.loader import LoadOptions
 
-__all__ = ["validate"]
+__all__ = ["suite_scope_options", "validate"]
+
+
+def suite_scope_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`--includes-root` and `--checks-package`: where includes and `python:` checks may come from.
+
+    The decorated command receives `includes_roots` and `checks_packages` (tuples).
+    """
+    function = click.option(
+        "--checks-package",
+        "checks_packages",
+        multiple=True,
+        metavar="NAME",
+        help="An importable package whose modules `python:` checks may name (repeatable); "
+        "otherwise checks come only from modules under the suites root.",
+    )(function)
+    return click.option(
+        "--includes-root",
+        "includes_roots",
+        multiple=True,
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        metavar="DIR",
+        help="Let includes and `python:` checks also come from DIR (repeatable); by default they "
+        "stay under the folder named (a file's folder) or the configured suites folder.",
+    )(function)
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
-def validate(paths: tuple[str, ...]) -> None:
-    """Check the suites in PATHS without running them (exit 2 and every problem if broken)."""
-    suites = index_suites(list(paths))
-    total = sum(len(s.conversations) for s in suites)
+@click.option(
+    "--forms",
+    "forms_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Extra directory of form files to check field names against (default: forms/ beside "
+    "each suite).",
+)
+@suite_scope_options
+def validate(
+    paths: tuple[str, ...],
+    forms_dirs: tuple[Path, ...],
+    includes_roots: tuple[Path, ...],
+    checks_packages: tuple[str, ...],
+) -> None:
+    """Check the suites in PATHS without running them (exit 2 and every problem if broken).
+
+    Matcher arguments, `python:` checks, suite names, and the field names and options of every
+    suite whose form is known are checked; a form that is not known is noted.
+    """
+    options = LoadOptions(includes_roots=includes_roots, checks_packages=checks_packages)
+    checked = check_suites(list(paths), forms=forms_dirs, options=options)
+    suites = checked.suites
+    total = sum(len(s.outline) for s in suites)
     for loaded in suites:
-        count = len(loaded.conversations)
+        count = len(loaded.outline)
         noun = "conversation" if count == 1 else "conversations"
         click.echo(f"ok  {loaded.path}: {loaded.name}, {count} {noun}")
+    for note in checked.notes:
+        click.echo(f"note: {note}")
     click.echo(f"{len(suites)} suite(s), {total} conversations: valid")

@@ -8,13 +8,15 @@ streaming read and the same sans-IO decoder (`evalkit.stream`).
 Failures become `TargetError`s: a non-2xx answer is a `WixApiError` carrying the Wix error body's
 code; a connection problem or timeout is a `TargetError` of kind `transport` or `timeout`; a body
 that cannot be decoded is a `StreamError`. What arrived before a failure is attached as
-`error.partial`. Redirects are never followed and TLS verification stays on.
+`error.partial`. Redirects are never followed and TLS verification stays on. `Limits` bounds what
+is read of every response.
 """
 
 from __future__ import annotations
 
 from evalkit.client.auth import Credentials, Secret
 from evalkit.client.forms import ACCEPT, API_PATH, WIX_BASE_URL, FormsClient, Mode
+from evalkit.client.limits import Limits
 from evalkit.client.retry import RetryPolicy, retry_after
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "WIX_BASE_URL",
     "Credentials",
     "FormsClient",
+    "Limits",
     "Mode",
     "RetryPolicy",
     "Secret",

@@ -9,13 +9,17 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx2
 
-from evalkit.client.errors import api_error
-from evalkit.errors import TargetError, UsageError
+from evalkit.client.errors import api_error, read_at_most
+from evalkit.errors import StreamError, TargetError, UsageError
+from evalkit.stream import parse_json
 
 __all__ = ["Credentials", "Secret", "Tokens"]
+
+_TOKEN_BYTES = 16 * 2**10  # the most read of a token (or token error) response
 
 
 class Secret:
@@ -132,16 +136,21 @@ class Tokens:
             "client_secret": credentials.app_secret.reveal(),
             "instance_id": credentials.instance_id,
         }
+        request = http.build_request("POST", self._url, json=body, headers={"Authorization": ""})
         try:
-            response = await http.post(self._url, json=body, headers={"Authorization": ""})
+            response = await http.send(request, stream=True)
+            try:  # a token answer is a few hundred bytes: read no more than a few kilobytes
+                content, whole = await read_at_most(response, _TOKEN_BYTES)
+            finally:
+                await response.aclose()
         except httpx2.HTTPError as exc:
             raise TargetError(f"OAuth token request failed: {type(exc).__name__}") from None
         if not response.is_success:
-            raise api_error(response.status_code, response.content, response.headers)
+            raise api_error(response.status_code, content, response.headers, complete=whole)
         try:
-            data = response.json()
+            data: Any = parse_json(content)[0] if whole else {}
             token, lifetime = str(data["access_token"]), float(data.get("expires_in", 14400))
-        except (ValueError, KeyError, TypeError):
+        except (StreamError, ValueError, KeyError, TypeError, AttributeError):
             raise TargetError("OAuth token response has no access_token", kind="protocol") from None
         self._token = Secret(token)
         self.issued.append(self._token)

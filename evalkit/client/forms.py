@@ -10,6 +10,13 @@ code; a connection or timeout problem is a `TargetError` of kind `transport` or 
 that cannot be decoded is a `StreamError`. What arrived before a failure is attached as
 `error.partial`. Redirects are never followed and TLS verification stays on.
 
+Nothing a target sends is read without bound (`Limits`): a response body, one message, the chunks
+of a turn and the part of an error body read are all capped, each with its own error (a
+`LimitExceeded`, kind `protocol`); a body that is not a stream of messages at all (an HTML page,
+gRPC, an empty body) is a `NotAStream` (kind `protocol`) quoting the status, the content type and
+the first bytes. The wall-clock `deadline` of a call cancels the read itself, however fast or slow
+the bytes come.
+
 Credentials come from the environment (`WIX_API_KEY`, `WIX_SITE_ID`), are held in `Secret` and
 are sent only as request headers; they never enter a transcript.
 """
@@ -27,7 +34,8 @@ from urllib.parse import quote
 import httpx2
 
 from evalkit.client.auth import Credentials, Tokens
-from evalkit.client.errors import api_error
+from evalkit.client.errors import api_error, read_at_most
+from evalkit.client.limits import Limits, response_too_long, too_many_chunks
 from evalkit.client.retry import RetryPolicy, retry_after
 from evalkit.errors import ErrorKind, StreamError, TargetError
 from evalkit.protocol import (
@@ -38,7 +46,7 @@ from evalkit.protocol import (
     SendMessageRequest,
 )
 from evalkit.results import Attempt, TimedChunk, TurnTranscript
-from evalkit.stream import StreamDecoder
+from evalkit.stream import NotAStream, StreamDecoder, parse_json, preview
 from evalkit.version import __version__
 
 __all__ = ["ACCEPT", "API_PATH", "WIX_BASE_URL", "FormsClient", "Mode"]
@@ -66,17 +74,30 @@ class _Exchange:
         self.transcript = transcript
         self.turn = turn
         self.started = time.perf_counter()
+        self.recognized = False  # whether a message of this response carried a chunk or session
 
-    def collect(self, messages: list[dict[str, Any]], decoder: StreamDecoder) -> None:
+    def collect(self, messages: list[dict[str, Any]], decoder: StreamDecoder, limit: int) -> None:
+        """Add decoded messages to the transcript, with the decoder's new warnings.
+
+        Raises:
+            LimitExceeded: The response holds more than `limit` chunks (the first `limit` are kept).
+        """
         now = time.perf_counter() - self.started
         transcript = self.transcript
         transcript.framing = decoder.framing
+        if len(decoder.warnings) > len(transcript.warnings):
+            transcript.warnings.extend(decoder.warnings[len(transcript.warnings) :])
         for message in messages:
             session = message.get("interactiveFormSession")
             if isinstance(session, dict) and session.get("id") and not transcript.session_id:
                 transcript.session_id = str(session["id"])
             chunk = message.get("responseChunk")
+            self.recognized = (
+                self.recognized or isinstance(session, dict) or isinstance(chunk, dict)
+            )
             if isinstance(chunk, dict):
+                if len(transcript.chunks) >= limit:
+                    raise too_many_chunks(limit)
                 if transcript.first_chunk_s is None:
                     transcript.first_chunk_s = now
                 transcript.chunks.append(TimedChunk(t=now, chunk=chunk))
@@ -115,6 +136,7 @@ class FormsClient:
         throttle: Awaited before every attempt (e.g. a token bucket's `acquire`).
         on_status: Awaited with the status of every response (e.g. to slow down on 429).
         seed: Seeds the backoff jitter, for reproducible tests.
+        limits: How much of a response is read (defaults: `Limits()`).
     """
 
     def __init__(
@@ -130,10 +152,12 @@ class FormsClient:
         throttle: Callable[[], Awaitable[object]] | None = None,
         on_status: Callable[[int], Awaitable[None]] | None = None,
         seed: int | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.mode = mode
         self.retry = retry or RetryPolicy()
+        self.limits = limits or Limits()
         self._throttle = throttle
         self._on_status = on_status
         self._rng = random.Random(seed)
@@ -145,7 +169,7 @@ class FormsClient:
             if credentials is not None and credentials.oauth
             else None
         )
-        limits = httpx2.Limits(
+        pool = httpx2.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
         self._http = httpx2.AsyncClient(
@@ -153,7 +177,7 @@ class FormsClient:
             headers=headers,
             transport=transport,
             timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=limits,
+            limits=pool,
             follow_redirects=False,
         )
 
@@ -242,17 +266,27 @@ class FormsClient:
         """Ask for a plain-language summary of a Form Schemas `Form` object.
 
         Raises:
-            TargetError: The call failed.
+            TargetError: The call failed, or its answer is not a summary.
         """
+        limits = self.limits
+        request = self._http.build_request("POST", "/generate-form-summary", json={"form": form})
         try:
-            response = await self._http.post("/generate-form-summary", json={"form": form})
+            response = await self._http.send(request, stream=True)
+            try:
+                if not response.is_success:
+                    content, whole = await read_at_most(response, limits.error_body_bytes)
+                    raise api_error(response.status_code, content, response.headers, complete=whole)
+                content, whole = await read_at_most(response, limits.response_bytes)
+            finally:
+                await response.aclose()
         except httpx2.TimeoutException as exc:
             raise TargetError(f"timed out: {type(exc).__name__}", kind="timeout") from exc
         except httpx2.HTTPError as exc:
             raise TargetError(f"{type(exc).__name__}: {exc}", kind="transport") from exc
-        if not response.is_success:
-            raise api_error(response.status_code, response.content, response.headers)
-        summary = response.json().get("formSummary")
+        if not whole:
+            raise response_too_long(limits.response_bytes)
+        value = parse_json(content)[0]
+        summary = value.get("formSummary") if isinstance(value, dict) else None
         return summary if isinstance(summary, str) else None
 
     async def _exchange(
@@ -321,30 +355,59 @@ class FormsClient:
     async def _read(
         self, response: httpx2.Response, attempt: int, exchange: _Exchange
     ) -> float | None:
-        """Read one response into the transcript; return a wait when it should be retried."""
+        """Read one response into the transcript; return a wait when it should be retried.
+
+        At most `limits.error_body_bytes` of an error body are read; a 2xx body is decoded as it
+        arrives, within `limits.response_bytes`, `limits.message_bytes` and
+        `limits.chunks_per_turn`.
+        """
         status = response.status_code
         exchange.transcript.status_code = status
         if self._on_status is not None:
             await self._on_status(status)
+        limits = self.limits
         if not response.is_success:
-            content = await response.aread()
+            content, whole = await read_at_most(response, limits.error_body_bytes)
             if attempt <= self.retry.retries and self.retry.retryable(status, response.headers):
                 asked = retry_after(response.headers, datetime.now(UTC))
                 if asked is not None:
                     return min(asked, self.retry.retry_after_cap)
                 return self.retry.backoff(attempt, self._rng)
-            raise exchange.fail(api_error(status, content, response.headers))
-        decoder = StreamDecoder(response.headers.get("content-type"))
+            raise exchange.fail(api_error(status, content, response.headers, complete=whole))
+        content_type = response.headers.get("content-type")
+        decoder = StreamDecoder(content_type, max_message_bytes=limits.message_bytes)
+        received = 0
         try:
             async for piece in response.aiter_bytes():
-                exchange.collect(decoder.feed(piece), decoder)
-            exchange.collect(decoder.close(), decoder)
+                received += len(piece)
+                if received > limits.response_bytes:
+                    allowed = len(piece) - (received - limits.response_bytes)
+                    exchange.collect(decoder.feed(piece[:allowed]), decoder, limits.chunks_per_turn)
+                    raise response_too_long(limits.response_bytes)
+                exchange.collect(decoder.feed(piece), decoder, limits.chunks_per_turn)
+            exchange.collect(decoder.close(), decoder, limits.chunks_per_turn)
+            decoder.check()
+            shown = repr(content_type) if content_type else "none"
+            if decoder.framing == "unknown":
+                blank = f", only blank space: {preview(decoder.head)}" if decoder.head else ""
+                raise NotAStream(
+                    f"not a stream of the API's messages (an empty body{blank}): content type "
+                    f"{shown}"
+                )
+            if not exchange.recognized:
+                raise NotAStream(
+                    "not a stream of the API's messages (JSON, but no message carries a "
+                    f"responseChunk or an interactiveFormSession): content type {shown}, first "
+                    f"bytes {preview(decoder.head)}"
+                )
         except httpx2.TimeoutException as exc:
             error = TargetError(f"timed out mid-response: {type(exc).__name__}", kind="timeout")
             raise exchange.fail(error) from exc
         except httpx2.HTTPError as exc:  # the stream began: the turn may have been applied
             error = TargetError(f"stream broken: {type(exc).__name__}: {exc}", kind="transport")
             raise exchange.fail(error) from exc
+        except NotAStream as exc:
+            raise exchange.fail(NotAStream(f"HTTP {status}: {exc}")) from None
         except StreamError as exc:
             raise exchange.fail(exc) from None
         return None

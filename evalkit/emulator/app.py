@@ -30,7 +30,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -42,8 +42,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from evalkit.emulator.dialogue import Session, open_session, reply
-from evalkit.emulator.faults import Auth, EmulatorStats, FaultKind, Faults, Latency, Noise
+from evalkit.emulator.faults import EmulatorStats, FaultKind
 from evalkit.emulator.forms import Form, summarize_form
+from evalkit.emulator.knobs import DEFAULT_SESSION_TTL, Knobs
+from evalkit.emulator.ratelimit import RateLimiter, retry_after_text
 from evalkit.emulator.wire import (
     MEDIA_TYPES,
     ApiError,
@@ -91,9 +93,6 @@ MAX_INPUT_CHARS = 10_000
 MAX_SESSIONS = 10_000
 """Sessions kept in memory; the oldest is forgotten first (a long-running emulator stays small)."""
 
-DEFAULT_SESSION_TTL = 1800.0
-"""Seconds a session may sit idle before it is forgotten (Wix documents no lifetime)."""
-
 _IDS = uuid.UUID("8a0f3b7e-5c2d-4e1f-9a6b-3c4d5e6f7a8b")
 
 
@@ -115,60 +114,25 @@ def _where(request: Request, seq: int) -> int | str:
 
 def create_app(
     forms: Mapping[str, Form],
+    knobs: Knobs | None = None,
     *,
-    framing: Framing = "sse",
-    chunk_delay: float = 0.0,
-    latency: Latency | None = None,
-    faults: Faults | None = None,
-    noise: Noise | None = None,
-    auth: Auth | None = None,
-    debug: bool = False,
-    session_ttl: float = DEFAULT_SESSION_TTL,
-    seed: int = 0,
     clock: Callable[[], float] = time.monotonic,
 ) -> Starlette:
     """Build the emulator app for a set of forms.
 
     Args:
         forms: The forms, keyed by form key; a session's `formId` may be a form's GUID or its key.
-        framing: The streamed framing used when the request's `Accept` does not choose one.
-        chunk_delay: Seconds between streamed messages (shorthand for `Latency(chunk=...)`).
-        latency: Delays before responses and between streamed messages.
-        faults: Fault injection (none by default).
-        noise: Extraction noise (none by default).
-        auth: Credentials every request must carry (none required by default).
-        debug: Add a DEBUG chunk (what was extracted, asked, rejected) before END_OF_RESPONSE.
-        session_ttl: Seconds a session may be idle before it expires (then: 404).
-        seed: Seed of session ids and request ids.
-        clock: Monotonic seconds, for session expiry.
+        knobs: Latency, faults, noise, auth, rate limit, debug chunks, session TTL, default
+            framing and seed; the defaults (none given) change nothing. `seed` reaches every knob
+            without its own.
+        clock: Monotonic seconds, for session expiry and the rate limit.
 
     Returns:
         The Starlette app; it keeps its sessions in memory, so one app is one emulator. Its
-        `state.stats` is the `EmulatorStats` (requests, fault counts).
-
-    Raises:
-        ValueError: An option is out of range.
+        `state.stats` is the `EmulatorStats` (requests, fault counts, rate-limit refusals).
     """
-    if framing not in get_args(Framing):
-        raise ValueError(f"framing must be one of {', '.join(get_args(Framing))}, not {framing!r}")
-    if chunk_delay < 0:
-        raise ValueError("chunk_delay must not be negative")
-    if latency is not None and chunk_delay:
-        raise ValueError("give chunk_delay or latency, not both")
-    if session_ttl <= 0:
-        raise ValueError("session_ttl must be positive")
-    emulator = _Emulator(
-        forms,
-        framing=framing,
-        latency=latency or Latency(chunk=chunk_delay),
-        faults=faults or Faults(),
-        noise=noise,
-        auth=auth,
-        debug=debug,
-        session_ttl=session_ttl,
-        seed=seed,
-        clock=clock,
-    )
+    knobs = (knobs or Knobs()).seeded()
+    emulator = _Emulator(forms, knobs, clock)
     routes = [
         Route(API_ROOT, emulator.create, methods=["POST"]),
         # A client that joins paths onto a base URL may add a slash; a redirect would lose the POST.
@@ -184,7 +148,7 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(_RequestIdMiddleware, seed=seed)],
+        middleware=[Middleware(_RequestIdMiddleware, seed=knobs.seed)],
         exception_handlers={ApiError: api_error, HTTPException: http_error, Reset: reset},
     )
     app.state.stats = emulator.stats
@@ -194,33 +158,14 @@ def create_app(
 class _Emulator:
     """The endpoints and the state behind them: forms, knobs and live sessions."""
 
-    def __init__(
-        self,
-        forms: Mapping[str, Form],
-        *,
-        framing: Framing,
-        latency: Latency,
-        faults: Faults,
-        noise: Noise | None,
-        auth: Auth | None,
-        debug: bool,
-        session_ttl: float,
-        seed: int,
-        clock: Callable[[], float],
-    ) -> None:
+    def __init__(self, forms: Mapping[str, Form], knobs: Knobs, clock: Callable[[], float]) -> None:
         self.forms = {key: form for key, form in forms.items()}
         self.by_id = {form.id.lower(): form for form in forms.values()}
-        self.framing = framing
-        self.latency = latency
-        self.faults = faults
-        self.noise = noise
-        self.auth = auth
-        self.debug = debug
-        self.session_ttl = session_ttl
-        self.seed = seed
+        self.knobs = knobs
         self.clock = clock
         self.stats = EmulatorStats()
         self.sessions: OrderedDict[str, Session] = OrderedDict()
+        self.limiter = knobs.limiter()
 
     async def create(self, request: Request) -> Response:
         call = await self._begin(request)
@@ -255,15 +200,17 @@ class _Emulator:
         return self._json(call, wire)
 
     async def _begin(self, request: Request) -> _Call:
-        """Number the request, check its credentials, inject its fault, wait its latency."""
+        """Number the request, check its credentials and rate, inject its fault, wait."""
         where = _where(request, self.stats.next_request())
-        if self.auth is not None and (problem := self.auth.problem(request.headers)):
+        if self.knobs.auth is not None and (problem := self.knobs.auth.problem(request.headers)):
             raise ApiError.application(*problem)
-        fault = self.faults.decide(where)
+        if self.limiter is not None:
+            self._check_rate(request, self.limiter)
+        fault = self.knobs.faults.decide(where)
         if fault is not None:
             self.stats.add_fault(fault)
         if fault == "429":
-            headers = {"Retry-After": self.faults.retry_after_header()}
+            headers = {"Retry-After": self.knobs.faults.retry_after_header()}
             raise ApiError.application(
                 429, "RESOURCE_EXHAUSTED", "Too many requests; try again later", headers
             )
@@ -271,10 +218,26 @@ class _Emulator:
             raise ApiError(int(fault), "", {})  # Wix sends system errors empty by design
         if fault == "reset":
             raise Reset
-        delay = self.latency.turn_delay(where)
+        delay = self.knobs.latency.turn_delay(where)
         if delay > 0:
             await asyncio.sleep(delay)
         return _Call(where, fault)
+
+    def _check_rate(self, request: Request, limiter: RateLimiter) -> None:
+        """Count the request against its credentials' budget; over it, a 429 with `Retry-After`."""
+        wait = limiter.check(limiter.key(request.headers.get("authorization")), self.clock())
+        if wait is None:
+            return
+        self.stats.add_rate_limited()
+        after = retry_after_text(wait)
+        limit = f"{limiter.per_minute:g}"
+        description = f"Too many requests: the limit is {limit} per minute; retry in {after} s"
+        error = {
+            "code": "RESOURCE_EXHAUSTED",
+            "description": description,
+            "data": {"limitPerMinute": limiter.per_minute, "retryAfterSeconds": float(after)},
+        }
+        raise ApiError(429, description, {"applicationError": error}, {"Retry-After": after})
 
     async def _create(self, request: Request, call: _Call) -> tuple[Session, list[ResponseChunk]]:
         body = parse(CreateSessionRequest, await json_body(request))
@@ -287,11 +250,11 @@ class _Emulator:
         # A traced session is named by its conversation and session number (the attempt that
         # succeeded does not matter); an untraced one by its place in creation order.
         key = str(number) if isinstance(call.where, int) else call.where.rsplit(".", 1)[0]
-        session_id = str(uuid.uuid5(_IDS, f"session:{self.seed}:{key}"))
+        session_id = str(uuid.uuid5(_IDS, f"session:{self.knobs.seed}:{key}"))
         again = 0
         while session_id in self.sessions:  # two runs of one suite against one emulator
             again += 1
-            session_id = str(uuid.uuid5(_IDS, f"session:{self.seed}:{key}:{again}"))
+            session_id = str(uuid.uuid5(_IDS, f"session:{self.knobs.seed}:{key}:{again}"))
         session = Session(
             session_id,
             form,
@@ -299,8 +262,8 @@ class _Emulator:
             client_time=body.client_time,
             number=number,
             key=key,
-            noise=self.noise,
-            debug=self.debug,
+            noise=self.knobs.noise,
+            debug=self.knobs.debug,
             last_seen=self.clock(),
         )
         chunks = open_session(session, body.current_values)
@@ -341,29 +304,29 @@ class _Emulator:
         now = self.clock()
         while self.sessions:
             oldest = next(iter(self.sessions.values()))
-            if now - oldest.last_seen <= self.session_ttl:
+            if now - oldest.last_seen <= self.knobs.session_ttl:
                 break
             self.sessions.popitem(last=False)
 
     def _stream(
         self, request: Request, call: _Call, session: Session, chunks: list[ResponseChunk]
     ) -> Response:
-        framing = choose_framing(request.headers.get("accept", ""), self.framing)
+        framing = choose_framing(request.headers.get("accept", ""), self.knobs.framing)
         info = InteractiveFormSession(id=session.id, form_id=session.form.id)
         messages = [
             StreamedMessage(response_chunk=c, interactive_form_session=info if i == 0 else None)
             for i, c in enumerate(chunks)
         ]
         pieces = frame([m.wire() for m in messages], framing)
-        delays = [self.latency.chunk_delay(call.where, i) for i in range(len(messages))]
+        delays = [self.knobs.latency.chunk_delay(call.where, i) for i in range(len(messages))]
         return Body(
             pieces,
             media_type=MEDIA_TYPES[framing],
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             delays=delays,
             fault=call.fault,
-            at=self.faults.position(call.where, len(messages)),
-            stall_seconds=self.faults.stall_seconds,
+            at=self.knobs.faults.position(call.where, len(messages)),
+            stall_seconds=self.knobs.faults.stall_seconds,
             framing=framing,
         )
 
@@ -383,7 +346,7 @@ class _Emulator:
             media_type="application/json",
             fault=call.fault,
             at=1,
-            stall_seconds=self.faults.stall_seconds,
+            stall_seconds=self.knobs.faults.stall_seconds,
         )
 
 

@@ -27,9 +27,11 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from evalkit.emulator.flags import Flag
 
 __all__ = [
     "ALL_FAULTS",
@@ -79,15 +81,17 @@ class _Knob(BaseModel):
 class Faults(_Knob):
     """Fault injection: which requests fail, and how."""
 
-    rate: float = Field(default=0.0, ge=0, le=1)
+    rate: Annotated[float, Flag("--fault-rate")] = Field(default=0.0, ge=0, le=1)
     """The probability that a request gets a fault."""
-    kinds: tuple[FaultKind, ...] = Field(default=ALL_FAULTS, min_length=1)
+    kinds: Annotated[tuple[FaultKind, ...], Flag("--fault-kinds", metavar="K1,K2")] = Field(
+        default=ALL_FAULTS, min_length=1
+    )
     """The kinds to pick from, with equal probability."""
     seed: int = 0
     """Same seed and same order of requests (or same traces): same faults."""
-    retry_after: float = Field(default=1.0, ge=0)
+    retry_after: Annotated[float, Flag("--retry-after")] = Field(default=1.0, ge=0)
     """Seconds sent in the `Retry-After` header of a 429 (a decimal when not whole)."""
-    stall_seconds: float = Field(default=30.0, ge=0)
+    stall_seconds: Annotated[float, Flag("--stall-seconds")] = Field(default=30.0, ge=0)
     """How long a stalled response hangs before its connection is closed."""
 
     def decide(self, request: int | str) -> FaultKind | None:
@@ -116,12 +120,15 @@ class Faults(_Knob):
 class Latency(_Knob):
     """Delays: before each response, and between streamed messages."""
 
-    turn: float = Field(default=0.0, ge=0)
+    turn: Annotated[float, Flag("--turn-latency")] = Field(default=0.0, ge=0)
     """Mean seconds before a response starts (time to first byte)."""
-    chunk: float = Field(default=0.0, ge=0)
+    chunk: Annotated[float, Flag("--chunk-delay", aliases=("--chunk-latency",))] = Field(
+        default=0.0, ge=0
+    )
     """Mean seconds between two streamed messages."""
-    distribution: Literal["fixed", "uniform", "exponential"] = "fixed"
-    """`fixed`: exactly the mean; `uniform`: 0 to twice the mean; `exponential`: that mean."""
+    distribution: Annotated[Literal["fixed", "uniform", "exponential"], Flag("--latency")] = "fixed"
+    """Distribution of both latencies around their mean: `fixed`, exactly the mean; `uniform`,
+    0 to twice the mean; `exponential`, with that mean."""
     seed: int = 0
     """Same seed and same order of requests (or same traces): same delays."""
 
@@ -145,12 +152,14 @@ class Latency(_Knob):
 class Noise(_Knob):
     """Extraction noise: fields dropped or garbled with a probability."""
 
-    rate: float = Field(default=0.0, ge=0, le=1)
-    """The probability that an extracted field is disturbed."""
-    kinds: tuple[NoiseKind, ...] = Field(default=("drop", "garble"), min_length=1)
-    """What may happen to it, with equal probability."""
-    fields: tuple[str, ...] = ()
-    """Only these field targets are disturbed; empty means every field."""
+    rate: Annotated[float, Flag("--noise-rate")] = Field(default=0.0, ge=0, le=1)
+    """The probability that an extracted field is dropped or garbled."""
+    kinds: Annotated[tuple[NoiseKind, ...], Flag("--noise-kinds", metavar="drop,garble")] = Field(
+        default=("drop", "garble"), min_length=1
+    )
+    """What happens to a disturbed field, with equal probability."""
+    fields: Annotated[tuple[str, ...], Flag("--noise-field", metavar="TARGET", repeat=True)] = ()
+    """Only these field targets are disturbed; none given means every field."""
     seed: int = 0
     """Same seed and same order of sessions (or same traces): same noise."""
 
@@ -187,10 +196,10 @@ def garble(value: Any) -> Any:
 class Auth(_Knob):
     """Credentials every request must carry; without them, Wix's 401 and 403 error bodies."""
 
-    token: str = Field(min_length=1)
-    """The value `Authorization` must have (an API key or an access token)."""
-    site_id: str | None = None
-    """When set, `wix-site-id` must have this value (API-key mode)."""
+    token: Annotated[str, Flag("--auth-token", default_text="no auth")] = Field(min_length=1)
+    """The value the `Authorization` header must have (401 otherwise): an API key or a token."""
+    site_id: Annotated[str | None, Flag("--auth-site-id")] = None
+    """When set, the value the `wix-site-id` header must have (403 otherwise)."""
 
     def problem(self, headers: Mapping[str, str]) -> tuple[int, str, str] | None:
         """Check a request's headers.
@@ -216,9 +225,9 @@ class Auth(_Knob):
 
 
 class EmulatorStats:
-    """What the emulator has seen: requests, sessions, and faults injected per kind; thread-safe.
+    """What the emulator has seen: requests, sessions, faults per kind, rate-limit refusals.
 
-    The app updates it on its event loop; tests read it from another thread.
+    Thread-safe: the app updates it on its event loop; tests read it from another thread.
     """
 
     def __init__(self) -> None:
@@ -226,6 +235,7 @@ class EmulatorStats:
         self._requests = 0
         self._sessions = 0
         self._faults: Counter[str] = Counter()
+        self._rate_limited = 0
 
     def next_request(self) -> int:
         """Count a request and return its 0-based sequence number."""
@@ -244,11 +254,22 @@ class EmulatorStats:
         with self._lock:
             self._faults[kind] += 1
 
+    def add_rate_limited(self) -> None:
+        """Count a request refused by the rate limit (a 429 that is not an injected fault)."""
+        with self._lock:
+            self._rate_limited += 1
+
     @property
     def requests(self) -> int:
         """Requests received."""
         with self._lock:
             return self._requests
+
+    @property
+    def rate_limited(self) -> int:
+        """Requests refused by the rate limit so far (429s of `rate_limit`, not of `faults`)."""
+        with self._lock:
+            return self._rate_limited
 
     @property
     def fault_counts(self) -> dict[str, int]:

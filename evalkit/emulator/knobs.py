@@ -10,34 +10,55 @@ A profile is a small YAML file whose keys mirror `evalkit emulator`'s flags::
     auth: {token: test-key, site_id: test-site}
     debug: true
     session_ttl: 600
+    rate_limit: 200          # requests per minute per credential (429 + Retry-After over it)
+    rate_burst: 3
 
 `seed` seeds every knob that does not name a seed of its own, and the session and request ids.
+
+A knob is declared once, as a field of `Knobs` or of a knob model in it (`Faults`, `Latency`,
+`Noise`, `Auth`): its type, bounds and default are the field's, its docstring is its help, and a
+`Flag` in its annotation makes it an option of `evalkit emulator` (see `flags.py`). The app, the
+server and the command line all take the one `Knobs` object.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from evalkit.emulator.app import DEFAULT_SESSION_TTL
 from evalkit.emulator.faults import Auth, Faults, Latency, Noise
-from evalkit.emulator.formfiles import line_of, read_yaml
+from evalkit.emulator.flags import Flag
+from evalkit.emulator.ratelimit import RateLimiter
 from evalkit.emulator.wire import Framing
-from evalkit.errors import Problem, SuiteError
+from evalkit.errors import SuiteError
+from evalkit.yamlfile import FileKind, read_file
 
-__all__ = ["Knobs", "load_knobs"]
+__all__ = ["DEFAULT_SESSION_TTL", "PROFILE", "Knobs", "load_knobs"]
+
+DEFAULT_SESSION_TTL = 1800.0
+"""Seconds a session may sit idle before it is forgotten (Wix documents no lifetime)."""
+
+PROFILE = FileKind(
+    name="profile", plural="profiles", keys="seed, faults, ...", syntax="invalid YAML"
+)
+"""How messages name a profile file."""
 
 
 class Knobs(BaseModel):
-    """Everything that makes the emulator misbehave on purpose; the defaults change nothing."""
+    """The emulator's settings: everything that makes it misbehave on purpose, in one object.
+
+    Each field is a knob, a key of a profile and (with its `Flag`) an option of `evalkit
+    emulator`, whose help is the field's docstring. The defaults change nothing. `create_app`,
+    `EmulatorServer` and `serve` take one `Knobs`.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    framing: Framing = "sse"
-    """The streamed framing when a request's `Accept` does not choose one."""
-    seed: int = 0
+    framing: Annotated[Framing, Flag("--framing")] = "sse"
+    """Framing of streamed responses when the request's `Accept` does not choose one."""
+    seed: Annotated[int, Flag("--seed")] = 0
     """The seed of every knob without its own, and of session and request ids."""
     latency: Latency = Field(default_factory=Latency)
     """Delays before responses and between streamed messages."""
@@ -47,62 +68,62 @@ class Knobs(BaseModel):
     """Extraction noise."""
     auth: Auth | None = None
     """Credentials every request must carry (none by default)."""
-    debug: bool = False
+    debug: Annotated[bool, Flag("--debug")] = False
     """Add DEBUG chunks to every response."""
-    session_ttl: float = Field(default=DEFAULT_SESSION_TTL, gt=0)
-    """Seconds a session may sit idle before it expires."""
+    session_ttl: Annotated[float, Flag("--session-ttl")] = Field(default=DEFAULT_SESSION_TTL, gt=0)
+    """Seconds a session may sit idle before it expires (then 404)."""
+    rate_limit: Annotated[float | None, Flag("--rate-limit", default_text="none")] = Field(
+        default=None, gt=0
+    )
+    """Requests per minute allowed to each credential (`Authorization` value, or none), like
+    the service's limit per app instance; over it, 429 with `Retry-After`."""
+    rate_burst: Annotated[
+        int | None, Flag("--rate-burst", default_text="a second's worth, at least 1")
+    ] = Field(default=None, ge=1)
+    """Requests a credential may send at once under `--rate-limit` (the size of its bucket)."""
 
-    def app_options(self) -> dict[str, Any]:
-        """Keyword arguments for `create_app`, `EmulatorServer` and `serve`."""
-        seeded = {
-            name: knob
-            if "seed" in knob.model_fields_set
-            else knob.model_copy(update={"seed": self.seed})
-            for name, knob in (
-                ("latency", self.latency),
-                ("faults", self.faults),
-                ("noise", self.noise),
-            )
+    @field_validator("rate_burst")
+    @classmethod
+    def _burst_needs_limit(cls, burst: int | None, info: ValidationInfo) -> int | None:
+        if burst is not None and "rate_limit" in info.data and info.data["rate_limit"] is None:
+            raise ValueError("needs a rate limit (--rate-limit)")
+        return burst
+
+    def limiter(self) -> RateLimiter | None:
+        """The rate limiter these knobs ask for, or None (no limit)."""
+        if self.rate_limit is None:
+            return None
+        burst = self.rate_burst or max(1, int(self.rate_limit / 60))
+        return RateLimiter(self.rate_limit, burst)
+
+    def seeded(self) -> Knobs:
+        """These knobs with `seed` given to every knob that has a seed but names none itself."""
+        update = {
+            name: knob.model_copy(update={"seed": self.seed})
+            for name, knob in self
+            if isinstance(knob, BaseModel)
+            and "seed" in type(knob).model_fields
+            and "seed" not in knob.model_fields_set
         }
-        return {
-            "framing": self.framing,
-            "seed": self.seed,
-            **seeded,
-            "auth": self.auth,
-            "debug": self.debug,
-            "session_ttl": self.session_ttl,
-        }
+        return self.model_copy(update=update)
 
 
 def load_knobs(path: Path) -> Knobs:
-    """Load a YAML profile of knobs.
+    """Load a YAML profile of knobs (read as strictly as a suite: see `evalkit.yamlfile`).
 
     Args:
         path: The file.
 
     Returns:
-        The knobs.
+        The knobs; an empty file gives the defaults.
 
     Raises:
         SuiteError: The file cannot be read or is not a valid profile; every problem has a line.
     """
-    where = str(path)
-    try:
-        node, data = read_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SuiteError([Problem(where, 0, f"cannot read the file: {exc}")]) from exc
-    except ValueError as exc:
-        raise SuiteError([Problem(where, getattr(exc, "line", 0), str(exc))]) from exc
-    if data is None:
+    doc = read_file(str(path), PROFILE)
+    if not doc.present and not doc.problems:
         return Knobs()
-    if not isinstance(data, dict):
-        raise SuiteError([Problem(where, 1, "a profile must be a mapping (seed, faults, ...)")])
-    try:
-        return Knobs.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            label = ".".join(str(p) for p in loc) or "profile"
-            problems.append(Problem(where, line_of(node, loc), f"{label}: {err['msg']}"))
-        raise SuiteError(problems) from exc
+    knobs = doc.validate(Knobs)
+    if knobs is None:
+        raise SuiteError(doc.problems)
+    return knobs

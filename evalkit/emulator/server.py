@@ -2,7 +2,7 @@
 
 `EmulatorServer` is what tests and the runner's "emulator" target use::
 
-    with EmulatorServer(Path("suites/forms")) as server:
+    with EmulatorServer(Path("suites/forms"), Knobs(faults=Faults(rate=0.1))) as server:
         url = server.base_url                 # http://127.0.0.1:54321 (the API root)
         form_id = server.form_ids["contact"]  # the form's GUID
 
@@ -10,9 +10,10 @@ It binds the socket itself (port 0 picks a free port, so the real port is known 
 starts), waits until uvicorn accepts connections, and on exit stops it and joins its thread.
 `serve` runs the same server in the foreground for the `evalkit emulator` command.
 
-Both accept the knobs of `create_app` (latency, faults, noise, auth, debug, session TTL, seed), and
-serve with uvicorn's h11 protocol extended so that a request can close its connection at once, which
-`reset` and `cut` faults need.
+Both take the forms (a directory of form files, or forms already loaded) and one `Knobs` (latency,
+faults, noise, auth, rate limit, debug, session TTL, framing, seed), and serve with uvicorn's h11
+protocol extended so that a request can close its connection at once, which `reset` and `cut`
+faults need.
 """
 
 from __future__ import annotations
@@ -24,18 +25,19 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from evalkit.emulator.app import DEFAULT_SESSION_TTL, create_app
-from evalkit.emulator.faults import Auth, EmulatorStats, Faults, Latency, Noise
+from evalkit.emulator.app import create_app
+from evalkit.emulator.faults import EmulatorStats
 from evalkit.emulator.formfiles import load_forms
 from evalkit.emulator.forms import Form
-from evalkit.emulator.wire import ABORT_SCOPE_KEY, Framing
+from evalkit.emulator.knobs import Knobs
+from evalkit.emulator.wire import ABORT_SCOPE_KEY
 from evalkit.errors import EvalkitError, UsageError
 
 __all__ = ["EmulatorServer", "serve"]
@@ -47,66 +49,46 @@ STOP_TIMEOUT = 10.0
 """Seconds to wait for the server thread to finish."""
 
 
+Forms = Path | str | Mapping[str, Form]
+"""A directory of `*.form.yaml` / `*.form.json` files, or forms already loaded, keyed by key."""
+
+
+def _forms(forms: Forms | None) -> dict[str, Form]:
+    if isinstance(forms, Path | str):
+        return load_forms(Path(forms))
+    if isinstance(forms, Mapping):
+        return dict(forms)
+    raise UsageError(
+        f"the emulator needs forms: a forms_dir or forms keyed by form key, not {forms!r}"
+    )
+
+
 class EmulatorServer:
     """The emulator served by uvicorn in a background thread; a context manager.
 
     Args:
-        forms_dir: A directory of `*.form.yaml` files (give this or `forms`).
-        forms: Forms already loaded, keyed by form key.
-        framing: The streamed framing when a request's `Accept` does not choose one.
-        chunk_delay: Seconds between streamed messages (shorthand for `Latency(chunk=...)`).
+        forms: A directory of form files, or forms already loaded, keyed by form key.
+        knobs: How the emulator misbehaves (latency, faults, noise, auth, ...); by default, not.
         host: The address to bind; loopback by default.
         port: The port; 0 picks a free one.
-        latency: Delays before responses and between streamed messages.
-        faults: Fault injection (none by default).
-        noise: Extraction noise (none by default).
-        auth: Credentials every request must carry (none by default).
-        debug: Add DEBUG chunks to every response.
-        session_ttl: Seconds a session may sit idle before it expires.
-        seed: Seed of session and request ids.
 
     Raises:
-        UsageError: Neither or both of `forms_dir` and `forms` were given.
+        UsageError: `forms` is neither a directory nor a mapping of forms.
         SuiteError: A form file has a problem.
     """
 
     def __init__(
         self,
-        forms_dir: Path | None = None,
+        forms: Forms,
+        knobs: Knobs | None = None,
         *,
-        forms: Mapping[str, Form] | None = None,
-        framing: Framing = "sse",
-        chunk_delay: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
-        latency: Latency | None = None,
-        faults: Faults | None = None,
-        noise: Noise | None = None,
-        auth: Auth | None = None,
-        debug: bool = False,
-        session_ttl: float = DEFAULT_SESSION_TTL,
-        seed: int = 0,
     ) -> None:
-        if forms is not None and forms_dir is None:
-            self.forms = dict(forms)
-        elif forms_dir is not None and forms is None:
-            self.forms = load_forms(forms_dir)
-        else:
-            raise UsageError("EmulatorServer needs either forms_dir or forms (not both)")
+        self.forms = _forms(forms)
         self.host = host
         self._requested_port = port
-        self._app = create_app(
-            self.forms,
-            framing=framing,
-            chunk_delay=chunk_delay,
-            latency=latency,
-            faults=faults,
-            noise=noise,
-            auth=auth,
-            debug=debug,
-            session_ttl=session_ttl,
-            seed=seed,
-        )
+        self._app = create_app(self.forms, knobs)
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -191,37 +173,30 @@ class EmulatorServer:
 
 
 def serve(
-    forms_dir: Path | None = None,
+    forms: Forms,
+    knobs: Knobs | None = None,
     *,
-    forms: Mapping[str, Form] | None = None,
     host: str = "127.0.0.1",
     port: int = 8765,
     on_ready: Callable[[str, dict[str, str]], None] | None = None,
-    **options: Any,
 ) -> None:
     """Serve the emulator in the foreground until Ctrl-C or SIGTERM, then stop cleanly.
 
     Args:
-        forms_dir: A directory of form files (give this or `forms`).
-        forms: Forms already loaded, keyed by form key.
+        forms: A directory of form files, or forms already loaded, keyed by form key.
+        knobs: How the emulator misbehaves (latency, faults, noise, auth, ...); by default, not.
         host: The address to bind.
         port: The port; 0 picks a free one.
         on_ready: Called once the server accepts connections, with the base URL and the
             form key → GUID map (so the caller can print them; this module prints nothing).
-        **options: The knobs of `create_app` (framing, chunk_delay, latency, faults, noise,
-            auth, debug, session_ttl, seed).
 
     Raises:
-        UsageError: Neither or both of `forms_dir` and `forms` were given.
+        UsageError: `forms` is neither a directory nor a mapping of forms.
         SuiteError: A form file has a problem.
         OSError: The address cannot be bound.
     """
-    if (forms is None) == (forms_dir is None):
-        raise UsageError("serve needs either forms_dir or forms (not both)")
-    if forms is None and forms_dir is not None:
-        forms = load_forms(forms_dir)
-    assert forms is not None  # one of the two was given
-    app = create_app(forms, **options)
+    loaded = _forms(forms)
+    app = create_app(loaded, knobs)
     sock = _bind(host, port)
     server = uvicorn.Server(_config(app, host))
     bound = f"[{host}]" if ":" in host else host
@@ -229,7 +204,7 @@ def serve(
     watcher = None
     if on_ready is not None:
         callback = on_ready
-        ids = {key: form.id for key, form in forms.items()}
+        ids = {key: form.id for key, form in loaded.items()}
 
         def notify() -> None:
             while not server.started and not server.should_exit:

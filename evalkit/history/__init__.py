@@ -26,7 +26,7 @@ from evalkit.history.queries import (
     run_outcomes,
 )
 from evalkit.history.record import record_run
-from evalkit.merge import suite_key, target_key
+from evalkit.results import suite_key, target_key
 
 __all__ = [
     "HISTORY_FILE",

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evalkit.history.database import TABLES, connect, create_tables, stored_dir
-from evalkit.merge import suite_key, target_key
-from evalkit.results import ConversationResult, RunInfo, in_key_order
+from evalkit.results import ConversationResult, RunInfo, in_key_order, suite_key, target_key
 
 __all__ = ["record_run"]
 

@@ -14,17 +14,29 @@ row still points at the right `file:line`.
   win: matrix row > conversation > include item > fragment file > suite.
 - `- include: path` in `conversations:` or in a conversation's `turns:` inserts the
   conversations (or turns) of another file: a YAML list, or a mapping with `vars` and
-  `conversations` (or `turns`). Paths are relative to the including file; cycles are errors.
+  `conversations` (or `turns`). Paths are relative to the including file; cycles are errors. An
+  included file must be under the suites root (`evalkit.loader.scope`): anything else is refused
+  before it is read. A file that is not a suite fragment is refused without showing what it
+  holds (it may be any file of the machine: its content stays out of every message).
 - `matrix:` on a conversation repeats it for each row of a table (a list of mappings), or for
   each combination of a mapping of lists. Each copy's id is the template id with its `{{ }}`
   filled in, or, without any, the id followed by the row's values: `age-thirty-two-32`.
+
+Nothing here grows without bound: everything built is counted as it is built (`Expansion.size`:
+a unit per character of text, and `NODE_SIZE` per value), and the expansion stops at the first
+value that would take it over `MAX_EXPANDED_SIZE`, with that value's `file:line`. Text is counted
+before it is made, and a value substituted whole before it is copied; text shared by many
+copies counts once per copy, as it will be written once per copy (results, reports, `evalkit
+expand`). A mapping matrix's combinations are counted before any is built.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
+import math
 import os
 import re
 from collections.abc import Callable
@@ -34,13 +46,27 @@ from typing import Any, Literal
 
 from evalkit.errors import Problem
 from evalkit.loader.reader import Document, Loc, Source, quote
+from evalkit.loader.scope import SuiteScope
 
-__all__ = ["MAX_CONVERSATIONS", "Expansion", "expand"]
+__all__ = [
+    "MAX_CONVERSATIONS",
+    "MAX_EXPANDED_SIZE",
+    "NODE_SIZE",
+    "Expansion",
+    "expand",
+    "is_fragment",
+]
 
 MAX_CONVERSATIONS = 10_000
 """A suite may expand to at most this many conversations (a matrix multiplies quickly)."""
 MAX_INCLUDE_DEPTH = 16
 """Includes nest at most this deep."""
+MAX_EXPANDED_SIZE = 48_000_000
+"""A suite may expand to at most this much (see `NODE_SIZE`): about 10,000 conversations of a
+few turns each, or a 2 MiB file with no variables at all, fit well within it."""
+NODE_SIZE = 200
+"""What one value built counts besides the characters of its text: about the memory of a value
+and of the record of where it came from."""
 
 _REFERENCE = re.compile(r"(\\*)\{\{(.*?)\}\}", re.DOTALL)
 """`{{ name }}`, with the backslashes just before it in group 1: an odd number makes the braces
@@ -76,6 +102,18 @@ class Expansion:
     """Where each conversation came from: its item, or its matrix row."""
     included: list[Document] = field(default_factory=list)
     """Every file included, once each, in the order first read."""
+    size: int = 0
+    """How much was built (see `MAX_EXPANDED_SIZE`)."""
+    stopped: bool = False
+    """True when the expansion stopped half-way (it grew too large): `value` is partial."""
+
+
+class _TooLarge(Exception):
+    """The expansion would exceed `MAX_EXPANDED_SIZE`; the problem is recorded already."""
+
+
+_FRAGMENT_KEYS = frozenset({"vars", "conversations", "turns"})
+"""A mapping with none of these keys is not a suite fragment."""
 
 
 def _kind(value: Any) -> str:
@@ -113,16 +151,81 @@ def _slug(row: Scope) -> str:
     return _NOT_IN_IDS.sub("-", "-".join(parts)).strip("-.")[:100]
 
 
+def _measure(value: Any, limit: int) -> int:
+    """The size of a value (see `Expansion.size`); counting stops once past `limit`."""
+    size, stack = 0, [value]
+    while stack and size <= limit:
+        item = stack.pop()
+        size += NODE_SIZE + (len(item) if isinstance(item, str) else 0)
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return size
+
+
+def _shape(value: Any) -> str:
+    """What a file holds, in words that never quote it."""
+    if isinstance(value, dict):
+        return f"a mapping without {', '.join(f'`{k}`' for k in sorted(_FRAGMENT_KEYS))}"
+    if isinstance(value, list):
+        return "a list, but not of mappings"
+    return "no list or mapping" if value is None else "a single value"
+
+
+def is_fragment(value: Any) -> bool:
+    """Whether an included file's value looks like a suite fragment (of conversations or turns).
+
+    A list of which at least one item is a mapping (or an empty list), or a mapping with
+    `vars`, `conversations` or `turns`. Anything else is some other file, never quoted.
+    """
+    if isinstance(value, list):
+        return not value or any(isinstance(item, dict) for item in value)
+    return isinstance(value, dict) and bool(_FRAGMENT_KEYS & set(value))
+
+
 class _Expander:
-    def __init__(self, root: Document, read: Callable[[str], Document]) -> None:
+    def __init__(
+        self, root: Document, read: Callable[[str], Document], scope: SuiteScope | None
+    ) -> None:
         self.read = read
+        self.scope = scope
         self.out = Expansion(value={})
         self.cache: dict[str, Document] = {}
         self.row: tuple[Scope, Source] | None = None
         """The matrix row being expanded, so messages can name it."""
+        self.copies = 1
+        """How many copies of the conversation being expanded its matrix makes."""
 
     def problem(self, doc: Document, loc: Loc, message: str) -> None:
         self.out.problems.append(Problem(doc.path, doc.line(loc), message))
+
+    def charge(
+        self, units: int, doc: Document, loc: Loc, what: Callable[[], str] | None = None
+    ) -> None:
+        """Count what is about to be built; stop the expansion at the first excess.
+
+        Args:
+            units: Its size (see `Expansion.size`).
+            doc: The file it comes from.
+            loc: Where in that file.
+            what: Says why it is large, for the message (called only on an excess).
+        """
+        if self.out.size + units > MAX_EXPANDED_SIZE:
+            cap = MAX_EXPANDED_SIZE / 1e6
+            shown = f"{cap:.0f}" if cap >= 10 else f"{cap:.1f}"
+            because = f" ({what()}; variables and matrix rows multiply)" if what else ""
+            if not what and self.row is not None:
+                because = f" (its matrix makes {self.copies:,} copies of this conversation)"
+            self.problem(
+                doc,
+                loc,
+                f"the suite would expand to more than {shown} MB here{because}; use smaller "
+                "values or fewer references",
+            )
+            self.out.stopped = True
+            raise _TooLarge
+        self.out.size += units
 
     # ------------------------------------------------------------------ values
 
@@ -130,6 +233,9 @@ class _Expander:
         self, doc: Document, src: Loc, dst: Loc | None, value: Any, scope: Scope | None
     ) -> Any:
         """Copy `value` to `dst`, with its sources, filling in `{{ }}` when `scope` is given."""
+        templated = isinstance(value, str) and scope is not None and "{{" in value
+        text = len(value) if isinstance(value, str) and not templated else 0
+        self.charge(NODE_SIZE + text, doc, src)  # a templated text is counted once it is made
         source = doc.sources.get(src)
         if dst is not None:
             if source is not None:
@@ -146,8 +252,8 @@ class _Expander:
                 self.build(doc, (*src, i), None if dst is None else (*dst, i), v, scope)
                 for i, v in enumerate(value)
             ]
-        if isinstance(value, str) and scope is not None and "{{" in value:
-            return self.substitute(doc, src, dst, value, scope)
+        if templated:
+            return self.substitute(doc, src, dst, value, scope or {})
         return value
 
     def lookup(self, path: str, scope: Scope) -> tuple[bool, Any]:
@@ -191,6 +297,8 @@ class _Expander:
                 return self.bad(dst, text)
             values.append(value)
         if len(refs) == 1 and refs[0].group() == text and not refs[0].group(1):
+            size = _measure(values[0], MAX_EXPANDED_SIZE - self.out.size)
+            self.charge(size, doc, src, lambda: f"`{text}` is {size / 1e6:.1f} MB or more")
             if dst is not None and (source := doc.sources.get(src)) is not None:
                 via = text
                 if self.row is not None and refs[0].group(2).strip().split(".")[0] in self.row[0]:
@@ -220,7 +328,14 @@ class _Expander:
                 return self.bad(dst, text)
             pieces += [text[last : ref.start()], shown]
             last = ref.end()
-        return "".join([*pieces, text[last:]])
+        pieces.append(text[last:])
+
+        def longest() -> str:
+            length, ref = max((len(p), r.group()) for p, r in zip(pieces[1::2], refs, strict=True))
+            return f"`{ref}` is {length:,} characters long"
+
+        self.charge(sum(map(len, pieces)), doc, src, longest)  # before the text is made
+        return "".join(pieces)
 
     def bad(self, dst: Loc | None, text: str) -> str:
         if dst is not None:
@@ -273,6 +388,15 @@ class _Expander:
             return None
         path = os.path.normpath(os.path.join(os.path.dirname(doc.path), target))
         real = os.path.realpath(path)
+        if self.scope is not None and not self.scope.contains(path):
+            self.problem(
+                doc,
+                (*loc, "include"),
+                f"include {target} leaves the suites root ({self.scope.describe()}); keep "
+                "included files under it, or widen it with --includes-root DIR (or `suites` in "
+                "[tool.evalkit])",
+            )
+            return None
         if real in stack or len(stack) > MAX_INCLUDE_DEPTH:
             chain = " → ".join([*(os.path.basename(p) for p in stack), os.path.basename(real)])
             what = "an include cycle" if real in stack else "includes nested too deep"
@@ -282,6 +406,17 @@ class _Expander:
         if fragment is None:
             fragment = self.cache[real] = self.read(path)
             self.out.included.append(fragment)
+            if fragment.present and not is_fragment(fragment.value):
+                # Some other file: its own problems (duplicate keys, ...) would show its content.
+                fragment.problems = [
+                    Problem(
+                        doc.path,
+                        doc.line((*loc, "include")),
+                        f"{target} is not a suite fragment (it holds {_shape(fragment.value)}); "
+                        f"an included file holds a list of {kind}, or a mapping with `{kind}:` "
+                        "(and optionally `vars:`)",
+                    )
+                ]
             self.out.problems += fragment.problems
         if fragment.problems:
             return None
@@ -346,12 +481,20 @@ class _Expander:
                     continue
                 rows.append((self.variables(doc, (*loc, index), row, scope), (*loc, index)))
         elif isinstance(value, dict) and all(isinstance(v, list) and v for v in value.values()):
+            count = math.prod(len(v) for v in value.values())
+            if count > MAX_CONVERSATIONS:
+                self.problem(
+                    doc,
+                    loc,
+                    f"the matrix makes {count:,} combinations; a suite expands to at most "
+                    f"{MAX_CONVERSATIONS:,} conversations: shrink the matrix or split it",
+                )
+                return []
             table = self.variables(doc, loc, value, scope)
             names = list(table)
             for combination in itertools.product(*table.values()):
+                self.charge(NODE_SIZE * (len(names) + 1), doc, loc)
                 rows.append((dict(zip(names, combination, strict=True)), loc))
-                if len(rows) > MAX_CONVERSATIONS:
-                    break
         else:
             self.problem(
                 doc,
@@ -373,6 +516,7 @@ class _Expander:
         if "matrix" in item:
             rows = [*self.matrix(doc, (*loc, "matrix"), item["matrix"], scope)]
         template = item.get("id")
+        self.copies = len(rows)
         for row, row_loc in rows:
             if len(out) >= MAX_CONVERSATIONS:
                 self.problem(
@@ -433,17 +577,28 @@ class _Expander:
                 out.append(self.build(doc, here, (*conversation, "turns", len(out)), item, scope))
 
 
-def expand(root: Document, read: Callable[[str], Document]) -> Expansion:
+def expand(
+    root: Document, read: Callable[[str], Document], scope: SuiteScope | None = None
+) -> Expansion:
     """Expand a suite document whose value is a mapping.
 
     Args:
         root: The suite file, read.
         read: Reads an included file (by path as joined to the including file's folder).
+        scope: The roots included files must be under; None: anywhere (for a caller that
+            confines paths itself; every loader entry point gives one).
 
     Returns:
-        The expanded suite, its sources and every problem found on the way.
+        The expanded suite, its sources and every problem found on the way; `stopped` when it
+        grew too large (then `value` is partial and only the excess is reported).
     """
-    expander = _Expander(root, read)
+    expander = _Expander(root, read, scope)
+    with contextlib.suppress(_TooLarge):  # stopped at the first excess, already reported
+        _expand(expander, root)
+    return expander.out
+
+
+def _expand(expander: _Expander, root: Document) -> None:
     data: dict[str, Any] = root.value
     scope = expander.variables(root, ("vars",), data["vars"], {}) if "vars" in data else {}
     result = expander.out.value
@@ -457,4 +612,3 @@ def expand(root: Document, read: Callable[[str], Document]) -> Expansion:
             expander.conversations(root, (key,), value, scope, (os.path.realpath(root.path),))
         else:
             result[key] = expander.build(root, (key,), (key,), value, None)
-    return expander.out

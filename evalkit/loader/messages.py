@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
@@ -12,7 +13,7 @@ from pydantic_core import ErrorDetails
 from evalkit.loader.reader import Loc, Source, quote
 from evalkit.suite import MAX_INPUT_CHARS, Conversation, Suite
 
-__all__ = ["AUTHORING_KEYS", "found", "message", "where"]
+__all__ = ["AUTHORING_KEYS", "did_you_mean", "found", "message", "where"]
 
 AUTHORING_KEYS: dict[type[BaseModel], tuple[str, ...]] = {
     Suite: ("vars",),
@@ -29,6 +30,12 @@ _SHAPES = {  # pydantic error types about the shape of a value, and the shape wa
     "bool_type": "true or false",
     "bool_parsing": "true or false",
 }
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A hint naming the closest of `choices` to a misspelt `word`, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
 
 
 def where(loc: Loc) -> str:
@@ -94,8 +101,7 @@ def message(error: ErrorDetails, source: Source | None) -> str:
         model = _model_at(loc[:-1])
         valid = [f.alias or name for name, f in model.model_fields.items()] if model else []
         valid += AUTHORING_KEYS.get(model, ()) if model else ()
-        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
-        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        hint = did_you_mean(str(loc[-1]), valid)
         return f"{where(loc[:-1])}: unknown key `{loc[-1]}`{hint}; valid keys: {', '.join(valid)}"
     if kind == "string_type" and source is not None and source.text is not None:
         if source.text == "" and value is None:

@@ -6,7 +6,10 @@ the normalised actual value and a reason a person can act on. No I/O, no clock, 
 
 `not`, `all_of` and `any_of` combine other checks. `python: module:function` calls a function the
 user wrote and marked with `custom_check` (an unmarked function, such as `os:system`, is refused:
-a suite names code to run only where its author allowed it).
+a suite names code to run only where its author allowed it). Scoring never imports: the loader
+imports a check's module when it loads the suite, and only from the suites root or a package the
+user named (`evalkit.matchers.custom`). `evalkit.matchers.arguments` checks every matcher's
+arguments at load time, so a suite's mistake is never scored as the target's.
 
 Every name in `evalkit.suite.MATCHER_NAMES` has an entry here (a test keeps the two in step).
 """
@@ -281,7 +284,10 @@ def _python(
     expected: Any, actual: Any, options: Mapping[str, Any], strings: StringPolicy
 ) -> MatchResult:
     try:
-        function = resolve_custom(str(expected))
+        function = resolve_custom(str(expected))  # imported when its suite was loaded
+    except ValueError as exc:
+        return no(actual, str(exc))
+    try:
         outcome = function(actual, **dict(options.get("args") or {}))
     except Exception as exc:  # the user's code failed: a verdict with the reason, not a crash
         return no(actual, f"python check {expected} raised {type(exc).__name__}: {exc}")

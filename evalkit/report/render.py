@@ -52,8 +52,9 @@ __all__ = [
     "write_html",
 ]
 
-GITHUB_STEP_SUMMARY_LIMIT = 1024 * 1024
-"""GitHub's limit on one step's `$GITHUB_STEP_SUMMARY`, in bytes."""
+GITHUB_STEP_SUMMARY_LIMIT = 1_000_000
+"""Bytes a step summary (`$GITHUB_STEP_SUMMARY`) may hold: GitHub refuses one over 1 MiB, so stay
+a little under. The one constant for it: `report.md`'s default budget and the CI append cap."""
 PR_COMMENT_LIMIT = 65_536
 """GitHub's limit on a pull-request comment, in characters (bytes never undercount it)."""
 

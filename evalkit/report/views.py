@@ -328,7 +328,14 @@ def latency_table(latency: dict[str, float]) -> tuple[list[str], list[tuple[str,
 
 
 def verdict(info: RunInfo) -> tuple[str, str]:
-    """The run's one-word status (for styling) and its headline."""
+    """The run's one-word status (for styling) and its headline (which says if it is incomplete)."""
+    status, headline = _verdict(info)
+    if info.interrupted:
+        headline = f"incomplete run, {headline} so far (evalkit run --resume finishes it)"
+    return status, headline
+
+
+def _verdict(info: RunInfo) -> tuple[str, str]:
     s = info.summary
     unevaluated = f"{s.errors} could not be evaluated"
     if s.failed:

@@ -13,6 +13,7 @@ is skipped on read.
 from __future__ import annotations
 
 from evalkit.results.files import (
+    Redactor,
     ResultsWriter,
     drop_torn_tail,
     iter_results,
@@ -24,6 +25,8 @@ from evalkit.results.files import (
     write_atomically,
     write_run_info,
 )
+from evalkit.results.identity import suite_key, target_identity, target_key
+from evalkit.results.lock import LOCK_FILE, RunLock
 from evalkit.results.models import (
     RESULTS_FILE,
     RUN_FILE,
@@ -47,6 +50,7 @@ from evalkit.results.models import (
 from evalkit.results.stored import Key, StoredResults, by_key, in_key_order, lookup
 
 __all__ = [
+    "LOCK_FILE",
     "RESULTS_FILE",
     "RUN_FILE",
     "SCHEMA_VERSION",
@@ -58,8 +62,10 @@ __all__ = [
     "FieldResult",
     "FieldStats",
     "Key",
+    "Redactor",
     "ResultsWriter",
     "RunInfo",
+    "RunLock",
     "Status",
     "StoredResults",
     "SuiteInfo",
@@ -78,6 +84,9 @@ __all__ = [
     "redact",
     "redaction_forms",
     "rewrite_results",
+    "suite_key",
+    "target_identity",
+    "target_key",
     "write_atomically",
     "write_run_info",
 ]

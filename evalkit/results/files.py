@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -22,6 +23,7 @@ from evalkit.results.models import (
 from evalkit.results.stored import StoredResults, parse_row
 
 __all__ = [
+    "Redactor",
     "ResultsWriter",
     "drop_torn_tail",
     "iter_results",
@@ -51,6 +53,36 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+class Redactor:
+    """The one path between a result and anything evalkit writes or prints: no secret passes.
+
+    Args:
+        secrets: Values that must never reach a file or a terminal (API keys, tokens, the site
+            id), or a callable giving them; it is asked again at every use, since OAuth tokens
+            appear while a run goes on. Each is replaced by `[REDACTED]` wherever it appears,
+            as is and JSON-escaped, in case a target echoed one back.
+    """
+
+    def __init__(self, secrets: Iterable[str] | Callable[[], Iterable[str]] = ()) -> None:
+        self._secrets = secrets if callable(secrets) else list(secrets)
+
+    def forms(self) -> list[str]:
+        """Every spelling of every secret known now, longest first."""
+        return redaction_forms(self._secrets() if callable(self._secrets) else self._secrets)
+
+    def text(self, text: str) -> str:
+        """`text` with every secret replaced."""
+        return redact(text, self.forms())
+
+    def row(self, result: ConversationResult) -> str:
+        """The `results.jsonl` line of a result (without its newline), redacted."""
+        return self.text(result.model_dump_json())
+
+    def result(self, result: ConversationResult) -> ConversationResult:
+        """The result as it would be stored: every string in it redacted."""
+        return ConversationResult.model_validate_json(self.row(result))
+
+
 class ResultsWriter:
     """Appends one result per line to `results.jsonl`, flushed: a crash loses at most one line.
 
@@ -66,15 +98,13 @@ class ResultsWriter:
     ) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.path = run_dir / RESULTS_FILE
-        # A callable is asked at every write: OAuth tokens appear while the run goes on.
-        self._secrets = secrets if callable(secrets) else list(secrets)
+        self._redactor = Redactor(secrets)
         drop_torn_tail(self.path)  # appending after a torn line would corrupt the next row
         self._file: IO[str] = self.path.open("a", encoding="utf-8")
 
     def write(self, result: ConversationResult) -> None:
         """Append one result and flush it to the operating system."""
-        secrets = self._secrets() if callable(self._secrets) else self._secrets
-        self._file.write(redact(result.model_dump_json(), redaction_forms(secrets)) + "\n")
+        self._file.write(self._redactor.row(result) + "\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -183,9 +213,11 @@ def write_atomically(path: Path, parts: Iterable[str]) -> None:
     Readers see the old file or the whole new one, never half of it; if `parts` fails, the
     temporary file is removed and the old file stays.
     """
-    tmp = path.with_name(path.name + ".tmp")
+    # A name of its own: two writers of one file never share (and break) a temporary file.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
     try:
-        with tmp.open("w", encoding="utf-8") as out:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
             for part in parts:
                 out.write(part)
     except BaseException:

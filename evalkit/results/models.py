@@ -98,6 +98,9 @@ class TurnTranscript(OutputModel):
     """False when a streamed body ended without END_OF_RESPONSE."""
     retries: list[Attempt] = Field(default_factory=list)
     """Attempts of this exchange that failed before a response began, and were retried."""
+    warnings: list[str] = Field(default_factory=list)
+    """What the body held that is kept in another form than it came in (a lone surrogate kept
+    escaped, `NaN` kept as text, ...): the chunks say what was stored, these say why."""
 
 
 class ErrorInfo(OutputModel):
@@ -304,6 +307,12 @@ class TargetInfo(OutputModel):
     """`sse`, `ndjson`, `json-array` (streamed endpoints) or `unary`."""
     form_ids: dict[str, str] = Field(default_factory=dict)
     """Form key → form id sent."""
+    rate_limit: float | None = None
+    """Requests per minute the run kept to; None: unlimited."""
+    auth: Literal["none", "api-key", "oauth"] = "none"
+    """How requests were authenticated (the credentials themselves are never recorded)."""
+    forms: list[str] = Field(default_factory=list)
+    """The emulator's extra form directories (besides `forms/` beside each suite)."""
 
 
 class RunInfo(OutputModel):
@@ -326,7 +335,12 @@ class RunInfo(OutputModel):
     concurrency: int = 1
     """Conversations run at once (at most)."""
     interrupted: bool = False
-    """True when the run was stopped (Ctrl-C, SIGTERM) before every conversation ran."""
+    """True when the run was stopped (Ctrl-C, SIGTERM, the circuit breaker, a kill) before every
+    conversation ran."""
+    stopped: str = ""
+    """Why evalkit itself stopped the run early (the circuit breaker), in words; empty otherwise."""
+    planned: int | None = None
+    """How many conversations (with repeats) the run was to have; None before it ends."""
     resumed: int = 0
     """How many times the run was resumed (`evalkit run --resume`)."""
     repeat: int | None = None

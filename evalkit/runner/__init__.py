@@ -11,24 +11,29 @@ end. A target that fails never stops the run: its error is stored on that conver
 
 from __future__ import annotations
 
-from evalkit.runner.conversation import (
-    RunSettings,
-    Suites,
-    WorkItem,
-    iter_plan,
-    plan,
-    planned_keys,
-    run_conversation,
+from evalkit.loader import Suites
+from evalkit.runner.conversation import run_conversation
+from evalkit.runner.plan import WorkItem, iter_plan, plan, planned_keys
+from evalkit.runner.run import (
+    CircuitBreaker,
+    RunOutcome,
+    deferred_signals,
+    new_run_id,
+    run_async,
+    run_sync,
 )
-from evalkit.runner.run import RunOutcome, new_run_id, run_async, run_sync
+from evalkit.runner.settings import RunSettings, client_for
 from evalkit.runner.target import Target, emulator_target, forms_dirs
 
 __all__ = [
+    "CircuitBreaker",
     "RunOutcome",
     "RunSettings",
     "Suites",
     "Target",
     "WorkItem",
+    "client_for",
+    "deferred_signals",
     "emulator_target",
     "forms_dirs",
     "iter_plan",

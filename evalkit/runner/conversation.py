@@ -5,100 +5,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
-from evalkit.client import FormsClient, RetryPolicy
-from evalkit.errors import TargetError, UsageError, WixApiError
-from evalkit.loader import SuiteFile, Suites
+from evalkit.client import FormsClient
+from evalkit.errors import TargetError, WixApiError
 from evalkit.protocol import ClientTime
 from evalkit.results import Attempt, ConversationResult, ErrorInfo, TurnTranscript
+from evalkit.runner.clock import iso, utc_now
+from evalkit.runner.plan import WorkItem
+from evalkit.runner.settings import RunSettings
 from evalkit.runner.target import Target
-from evalkit.scoring import score_conversation
+from evalkit.scoring import score_conversation, transcript_warnings
+from evalkit.stream import PermanentStreamError
 from evalkit.suite import LoadedSuite
 
-__all__ = [
-    "RunSettings",
-    "Suites",
-    "WorkItem",
-    "in_shard",
-    "iso",
-    "iter_plan",
-    "plan",
-    "planned_keys",
-    "run_conversation",
-    "suite_items",
-    "utc_now",
-]
-
-
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """ISO-8601 with milliseconds and a `Z`."""
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """How a run behaves; every field has a default that suits a nightly run.
-
-    Attributes:
-        concurrency: Most conversations in flight at once (turns within one are sequential).
-        turn_timeout: Wall-clock seconds allowed for one exchange, retries included.
-        conversation_timeout: Wall-clock seconds allowed for a whole conversation.
-        restarts: How often a conversation restarts on a fresh session after a stream broke
-            once it had begun (the service may have applied that turn, so it is not resent).
-        retry: Retries of requests that failed before their response began.
-        grace: Seconds in-flight conversations get to finish after a stop was asked for.
-        repeat: Run every conversation this many times (None: as its suite says).
-        shard: Run only shard `(i, n)` of the conversations (1-based i).
-    """
-
-    concurrency: int = 4
-    turn_timeout: float = 120.0
-    conversation_timeout: float = 600.0
-    restarts: int = 2
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    grace: float = 10.0
-    repeat: int | None = None
-    shard: tuple[int, int] | None = None
-
-    def __post_init__(self) -> None:
-        if self.repeat is not None and self.repeat < 1:
-            raise UsageError(f"repeat must be at least 1, got {self.repeat}")
-        if self.shard is not None and not 1 <= self.shard[0] <= self.shard[1]:
-            raise UsageError(
-                f"a shard is i/n with 1 <= i <= n, got {self.shard[0]}/{self.shard[1]}"
-            )
-        if self.concurrency < 1:
-            raise UsageError(f"concurrency must be at least 1, got {self.concurrency}")
-        if self.turn_timeout <= 0 or self.conversation_timeout <= 0:
-            raise UsageError("turn and conversation timeouts must be positive")
-        if self.restarts < 0 or self.grace < 0:
-            raise UsageError("restarts and grace cannot be negative")
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    """One conversation (and repeat) to run."""
-
-    loaded: LoadedSuite
-    index: int
-    repeat: int = 0
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        """The result key: (suite, conversation id, repeat)."""
-        return (self.loaded.name, self.loaded.suite.conversations[self.index].id, self.repeat)
+__all__ = ["run_conversation"]
 
 
 # A stream that broke after it began may have changed the session: only a fresh one is safe.
+# A body no session would change (not a stream at all, past a limit) is not worth one.
 _RESTARTABLE = frozenset({"transport", "truncated", "protocol", "timeout"})
 
 
@@ -173,6 +99,8 @@ async def run_conversation(
 
     A stream that broke after it began (cut, truncated, malformed, stalled) restarts the whole
     conversation on a fresh session, up to `settings.restarts` times; each restart is recorded.
+    A body that no fresh session would change (`PermanentStreamError`: not a stream of messages
+    at all, or past a limit) is an error at once.
     """
     suite = item.loaded.suite
     conversation = suite.conversations[item.index]
@@ -195,7 +123,11 @@ async def run_conversation(
         except TargetError as exc:
             if isinstance(exc.partial, TurnTranscript):
                 transcript.append(exc.partial)
-            restartable = exc.kind in _RESTARTABLE and _began(exc)
+            restartable = (
+                exc.kind in _RESTARTABLE
+                and _began(exc)
+                and not isinstance(exc, PermanentStreamError)
+            )
             if restartable and session_number <= settings.restarts:
                 cause = f"{exc.kind}: {exc}"
                 turn = len(transcript) - 1
@@ -208,7 +140,10 @@ async def run_conversation(
         except Exception as exc:  # a bug in evalkit marks this conversation, not the run
             return _error_result(base, transcript, exc, clock)
         break
-    score = score_conversation(conversation, suite.defaults, transcript)
+    try:
+        score = score_conversation(conversation, suite.defaults, transcript)
+    except Exception as exc:  # as above: whatever a target sent, the run goes on
+        return _error_result(base, transcript, exc, clock)
     return ConversationResult(
         **base,
         status=score.status,
@@ -243,71 +178,6 @@ def _error_result(
         error=error,
         session_id=transcript[0].session_id if transcript else "",
         transcript=transcript,
+        warnings=transcript_warnings(transcript),
         duration_s=time.perf_counter() - clock,
     )
-
-
-def in_shard(suite: str, conversation_id: str, shard: tuple[int, int] | None) -> bool:
-    """Whether a conversation belongs to shard `i` of `n` (1-based), by a stable hash of its key.
-
-    Every repeat of a conversation lands in the same shard, so flakiness is seen within a shard.
-    """
-    if shard is None:
-        return True
-    index, count = shard
-    digest = hashlib.sha256(f"{suite}\x1f{conversation_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % count == index - 1
-
-
-def _outline(suite: LoadedSuite | SuiteFile) -> Iterator[tuple[str, int]]:
-    if isinstance(suite, SuiteFile):
-        return iter(suite.conversations)
-    return ((c.id, c.repeat) for c in suite.suite.conversations)
-
-
-def planned_keys(
-    suites: Suites, *, repeat: int | None = None, shard: tuple[int, int] | None = None
-) -> Iterator[tuple[str, str, int]]:
-    """The key of every conversation (and repeat) `plan` gives, without reading a suite file."""
-    for suite in suites:
-        for conversation_id, times in _outline(suite):
-            if in_shard(suite.name, conversation_id, shard):
-                for r in range(repeat or times):
-                    yield (suite.name, conversation_id, r)
-
-
-def suite_items(
-    loaded: LoadedSuite, *, repeat: int | None = None, shard: tuple[int, int] | None = None
-) -> Iterator[WorkItem]:
-    """The work items of one loaded suite, in order (as `plan` gives them)."""
-    for index, conversation in enumerate(loaded.suite.conversations):
-        if not in_shard(loaded.name, conversation.id, shard):
-            continue
-        for r in range(repeat or conversation.repeat):
-            yield WorkItem(loaded, index, r)
-
-
-def iter_plan(
-    suites: Suites, *, repeat: int | None = None, shard: tuple[int, int] | None = None
-) -> Iterator[WorkItem]:
-    """`plan`, lazily: a `SuiteFile` is built again only when its first conversation is due."""
-    for suite in suites:
-        loaded = suite.load() if isinstance(suite, SuiteFile) else suite
-        yield from suite_items(loaded, repeat=repeat, shard=shard)
-        del loaded  # done handing it out: it goes once its conversations have finished
-
-
-def plan(
-    suites: Suites,
-    *,
-    repeat: int | None = None,
-    shard: tuple[int, int] | None = None,
-) -> list[WorkItem]:
-    """Every conversation (times its repeats) of the suites, in suite order.
-
-    Args:
-        suites: Loaded suites (or suite files, which are read here).
-        repeat: Run every conversation this many times, whatever its `repeat` says.
-        shard: Only the conversations of shard `(i, n)`.
-    """
-    return list(iter_plan(suites, repeat=repeat, shard=shard))

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evalkit.client import FormsClient
 from evalkit.errors import UsageError
-from evalkit.loader import SuiteFile
+from evalkit.loader import Suites
 from evalkit.metrics import summarize
 from evalkit.pacing import AdaptiveLimit, TokenBucket
 from evalkit.results import (
@@ -23,6 +24,7 @@ from evalkit.results import (
     Key,
     ResultsWriter,
     RunInfo,
+    RunLock,
     StoredResults,
     SuiteInfo,
     drop_torn_tail,
@@ -30,21 +32,22 @@ from evalkit.results import (
     rewrite_results,
     write_run_info,
 )
-from evalkit.runner.conversation import (
-    RunSettings,
-    Suites,
-    WorkItem,
-    iso,
-    planned_keys,
-    run_conversation,
-    suite_items,
-    utc_now,
-)
+from evalkit.runner.clock import iso, utc_now
+from evalkit.runner.conversation import run_conversation
+from evalkit.runner.plan import WorkItem, planned_keys, suite_items
+from evalkit.runner.settings import RunSettings, client_for
 from evalkit.runner.target import Target
-from evalkit.suite import LoadedSuite
+from evalkit.suite import SuiteSource
 from evalkit.version import __version__
 
-__all__ = ["RunOutcome", "new_run_id", "run_async", "run_sync"]
+__all__ = [
+    "CircuitBreaker",
+    "RunOutcome",
+    "deferred_signals",
+    "new_run_id",
+    "run_async",
+    "run_sync",
+]
 
 
 @dataclass(frozen=True, repr=False)
@@ -77,9 +80,7 @@ def _suite_infos(suites: Suites) -> list[SuiteInfo]:
             path=s.path,
             sha256=s.sha256,
             form=s.form,
-            conversations=len(
-                s.conversations if isinstance(s, SuiteFile) else s.suite.conversations
-            ),
+            conversations=len(s.outline),
         )
         for s in suites
     ]
@@ -96,9 +97,8 @@ def _start_or_resume(
     retry_errors: bool,
     git: tuple[str | None, str | None],
 ) -> tuple[RunInfo, set[tuple[str, str, int]]]:
-    """Create the run directory, or reopen it for `--resume`; return its info and the done keys."""
+    """Write a new run's `run.json`, or reopen one to resume; return it and the done keys."""
     if not resume:
-        run_dir.mkdir(parents=True, exist_ok=False)
         info = RunInfo(
             run_id=run_id,
             evalkit_version=__version__,
@@ -113,8 +113,6 @@ def _start_or_resume(
         )
         write_run_info(run_dir, info)
         return info, set()
-    if not (run_dir / RUN_FILE).is_file():
-        raise UsageError(f"--resume {run_dir}: not a run directory (no {RUN_FILE})")
     info = RunInfo.model_validate_json((run_dir / RUN_FILE).read_bytes())
     before = {(s.path, s.sha256) for s in info.suites}
     now = {(s.path, s.sha256) for s in _suite_infos(suites)}
@@ -130,7 +128,9 @@ def _start_or_resume(
     for _ in stored:  # every row read once now: a broken one stops the resume before it runs
         pass
     done = set(stored.result_keys())
-    info = info.model_copy(update={"resumed": info.resumed + 1, "interrupted": False})
+    info = info.model_copy(
+        update={"resumed": info.resumed + 1, "interrupted": False, "stopped": "", "planned": None}
+    )
     return info, done
 
 
@@ -178,16 +178,39 @@ async def run_async(
         raise UsageError("resuming needs the run id of the run to resume")
     run_id = run_id or new_run_id(utc_now())
     run_dir = out_root / run_id
-    info, done = _start_or_resume(
-        run_dir,
-        run_id,
-        suites,
-        target,
-        settings,
-        resume=resume,
-        retry_errors=retry_errors,
-        git=(git_commit, git_branch),
-    )
+    if not resume:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    elif not (run_dir / RUN_FILE).is_file():
+        raise UsageError(f"--resume {run_dir}: not a run directory (no {RUN_FILE})")
+    with RunLock(run_dir):  # one writer at a time: a second resume is refused, not interleaved
+        info, done = _start_or_resume(
+            run_dir,
+            run_id,
+            suites,
+            target,
+            settings,
+            resume=resume,
+            retry_errors=retry_errors,
+            git=(git_commit, git_branch),
+        )
+        return await _run(
+            run_dir, info, done, suites, target, settings, transport, on_result, stop, resume
+        )
+
+
+async def _run(
+    run_dir: Path,
+    info: RunInfo,
+    done: set[Key],
+    suites: Suites,
+    target: Target,
+    settings: RunSettings,
+    transport: Any,
+    on_result: Callable[[ConversationResult], None] | None,
+    stop: asyncio.Event | None,
+    resume: bool,
+) -> RunOutcome:
+    """The conversations of a run whose directory this process holds, then its summary."""
     if resume:  # a resumed run repeats and shards as it started, unless told otherwise
         settings = replace(
             settings,
@@ -202,6 +225,7 @@ async def run_async(
         todo_count += key not in done
     queue = _WorkQueue(suites, settings, done)
     stop = stop or asyncio.Event()
+    breaker = CircuitBreaker(settings.breaker)
     limit = AdaptiveLimit(settings.concurrency)
     bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
 
@@ -211,13 +235,10 @@ async def run_async(
         elif 200 <= status < 300:
             await limit.succeeded()
 
-    client = FormsClient(
-        target.base_url,
-        credentials=target.credentials,
-        mode=target.mode,
+    client = client_for(
+        target,
+        settings,
         transport=transport,
-        max_connections=settings.concurrency,
-        retry=settings.retry,
         throttle=bucket.acquire if bucket is not None else None,
         on_status=on_status,
     )
@@ -234,6 +255,8 @@ async def run_async(
             finally:
                 await limit.release()
             writer.write(result)
+            if breaker.record(result):
+                stop.set()
             if on_result is not None:
                 on_result(result)
 
@@ -262,10 +285,44 @@ async def run_async(
             "finished_at": iso(utc_now()),
             "summary": summarize(results),
             "interrupted": interrupted,
+            "stopped": breaker.reason if interrupted else "",
+            "planned": planned,
         }
     )
     write_run_info(run_dir, info)
     return RunOutcome(run_dir=run_dir, info=info, results=results)
+
+
+class CircuitBreaker:
+    """Trips when `threshold` conversations in a row ended in a transport error.
+
+    A transport error is what a target that is gone gives (connection refused or reset), once
+    the client's retries are spent; any other outcome, even another kind of error, shows the
+    target is there and starts the count again.
+
+    Args:
+        threshold: Conversations in a row; 0 never trips.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.streak = 0
+        self.reason = ""
+
+    def record(self, result: ConversationResult) -> bool:
+        """Count a result; True when it trips the breaker (once)."""
+        error = result.error
+        if error is None or error.kind != "transport":
+            self.streak = 0
+            return False
+        self.streak += 1
+        if self.reason or not self.threshold or self.streak < self.threshold:
+            return False
+        self.reason = (
+            f"the target could not be reached by {self.streak} conversations in a row "
+            f"(the last: {error.message[:200]}); evalkit stopped launching more"
+        )
+        return True
 
 
 class _WorkQueue:
@@ -283,7 +340,7 @@ class _WorkQueue:
         self._items: Iterator[WorkItem] = iter(())
         self._lock = asyncio.Lock()
 
-    def _has_work(self, suite: LoadedSuite | SuiteFile) -> bool:
+    def _has_work(self, suite: SuiteSource) -> bool:
         keys = planned_keys([suite], repeat=self._settings.repeat, shard=self._settings.shard)
         return any(key not in self._done for key in keys)
 
@@ -299,10 +356,7 @@ class _WorkQueue:
                 suite = next(self._suites, None)
                 if suite is None:
                     return None
-                if isinstance(suite, SuiteFile):
-                    loaded = await asyncio.to_thread(suite.load)
-                else:
-                    loaded = suite
+                loaded = await asyncio.to_thread(suite.load)
                 settings = self._settings
                 self._items = suite_items(loaded, repeat=settings.repeat, shard=settings.shard)
                 del loaded  # the items hold it, as long as one is still to run
@@ -376,15 +430,43 @@ def run_sync(
 
     async def main() -> RunOutcome:
         stop = asyncio.Event()
+        previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
         if handle_signals:
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in _STOP_SIGNALS:
                 loop.add_signal_handler(sig, stop.set)
         try:
             return await run_async(suites, target, out_root=out_root, stop=stop, **options)
         finally:
             if handle_signals:
-                for sig in (signal.SIGINT, signal.SIGTERM):
+                for sig, handler in previous.items():
                     loop.remove_signal_handler(sig)
+                    signal.signal(sig, handler)  # asyncio would leave the defaults
 
     return asyncio.run(main())
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM back while the block runs; yield the ones that came meanwhile.
+
+    What a run does once its conversations are done (reports, JUnit, the history record) is not
+    interruptible halfway: the caller finishes, then honours a signal that came (the CLI exits
+    130), so the artifacts are consistent either way. Works in the main thread only (as every
+    Python signal handler does); elsewhere nothing is held.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {
+        sig: signal.signal(sig, lambda sig, _: received.append(sig)) for sig in _STOP_SIGNALS
+    }
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -6,14 +6,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from evalkit.client import WIX_BASE_URL, Credentials, Mode
-from evalkit.emulator import EmulatorServer, load_forms
 from evalkit.errors import Problem, SuiteError, UsageError
-from evalkit.loader import Suites
 from evalkit.results import TargetInfo
+
+if TYPE_CHECKING:
+    from evalkit.loader import Suites
 
 __all__ = ["Target", "TargetName", "emulator_target", "forms_dirs"]
 
@@ -32,6 +33,7 @@ class Target:
         credentials: Sent with every request when set; never written anywhere.
         rate_limit: Requests per minute shared by the whole run (None: unlimited). Wix documents
             200 per minute per app instance.
+        forms: The emulator's extra form directories (recorded, so a resume finds the same forms).
 
     Requests to every target but `wix` carry `X-Evalkit-Trace` (see
     `evalkit.protocol.TRACE_HEADER`), an opaque name of the conversation and of the request's
@@ -44,6 +46,7 @@ class Target:
     form_ids: Mapping[str, str] = field(default_factory=dict)
     credentials: Credentials | None = None
     rate_limit: float | None = None
+    forms: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
@@ -57,8 +60,17 @@ class Target:
         """The target as recorded in `run.json`: no credentials, no query string."""
         parts = urlsplit(self.base_url)
         url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        auth: Literal["none", "api-key", "oauth"] = "none"
+        if self.credentials is not None:
+            auth = "oauth" if self.credentials.oauth else "api-key"
         return TargetInfo(
-            name=self.name, base_url=url, framing=self.mode, form_ids=dict(self.form_ids)
+            name=self.name,
+            base_url=url,
+            framing=self.mode,
+            form_ids=dict(self.form_ids),
+            rate_limit=self.rate_limit,
+            auth=auth,
+            forms=list(self.forms),
         )
 
 
@@ -78,7 +90,8 @@ def emulator_target(
     mode: Mode = "sse",
     forms: Sequence[Path] = (),
     form_ids: Mapping[str, str] | None = None,
-    **server_options: Any,
+    rate_limit: float | None = None,
+    **knobs: Any,
 ) -> Iterator[Target]:
     """Start the built-in emulator on a free loopback port and yield a target pointing at it.
 
@@ -88,12 +101,16 @@ def emulator_target(
         forms: More directories of `*.form.yaml` files, searched first.
         form_ids: Form key → the form to use instead (a key or id the emulator knows), e.g.
             `{"contact": "contact-v2"}` to run the contact suites against another configuration.
-        **server_options: Passed to `EmulatorServer` (latency, faults, noise, ...).
+        rate_limit: Requests per minute the run keeps to (None: unlimited).
+        **knobs: Fields of the emulator's `Knobs` (latency, faults, noise, ...); its framing
+            is `mode`'s.
 
     Raises:
         SuiteError: A suite names a form that none of the directories defines, or a form file
             is broken.
     """
+    from evalkit.emulator import EmulatorServer, Knobs, load_forms  # only when one is started
+
     definitions = {}
     for directory in reversed(forms_dirs(suites, forms)):
         definitions.update(load_forms(directory))
@@ -108,6 +125,13 @@ def emulator_target(
             ]
         )
     framing = "sse" if mode == "unary" else mode
-    with EmulatorServer(forms=definitions, framing=framing, **server_options) as server:
+    with EmulatorServer(definitions, Knobs(framing=framing, **knobs)) as server:
         ids = {**server.form_ids, **(form_ids or {})}
-        yield Target(name="emulator", base_url=server.base_url, mode=mode, form_ids=ids)
+        yield Target(
+            name="emulator",
+            base_url=server.base_url,
+            mode=mode,
+            form_ids=ids,
+            rate_limit=rate_limit,
+            forms=tuple(str(f) for f in forms),
+        )
