@@ -91,8 +91,7 @@ class _Session:
         import asyncio
 
         from evalkit.pacing import TokenBucket
-        from evalkit.results import Redactor
-        from evalkit.runner import client_for
+        from evalkit.runner import client_for, redactor_for
         from evalkit.runner.description import (
             TargetOptions,
             describe_target,
@@ -123,8 +122,7 @@ class _Session:
         client = client_for(target, self.settings(), max_connections=1, throttle=throttle)
         self.loop.run_until_complete(client.__aenter__())
         self.stack.callback(lambda: self._close(client))
-        known = target.credentials.secrets() if target.credentials else []
-        self.redactor = Redactor(lambda: [*known, *client.issued_tokens()])
+        self.redactor = redactor_for(target, client)
         self.client = client
         return target
 

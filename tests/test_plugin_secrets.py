@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
+from click.testing import CliRunner
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from evalkit.cli import main
 
 pytest_plugins = ["pytester"]
 
@@ -75,8 +79,15 @@ class EchoTarget:
                 "details": {"applicationError": {"code": "DENIED", "description": echoed}},
             }
             return JSONResponse(error, status_code=403, headers={"x-echo": headers["x-echo"]})
+        # Each secret again, split over two chunks: a text joined from them must not rebuild it.
+        halves = [
+            {"chunkType": "TEXT", "textDetails": {"text": part}}
+            for secret in sorted(self.secrets)
+            for part in (secret[: len(secret) // 2], secret[len(secret) // 2 :])
+        ]
         chunks = [
             {"chunkType": "TEXT", "textDetails": {"text": f"You sent {echoed}"}},
+            *halves,
             {
                 "chunkType": "TEXT_DATA",
                 "textDataDetails": {"fieldTarget": "first_name", "value": echoed, "text": echoed},
@@ -144,7 +155,35 @@ def test_no_secret_reaches_the_terminal_junit_or_any_file(
     assert pytester.path / "j.xml" in written
     outputs = {"stdout": result.stdout.str(), "stderr": result.stderr.str()}
     outputs |= {str(p): p.read_text(encoding="utf-8", errors="replace") for p in written}
-    for secret in secrets:
-        leaks = [name for name, text in outputs.items() if secret in text]
-        assert not leaks, f"{secret} leaked into {leaks}"
+    assert_no_secret(outputs, secrets)
     assert "[REDACTED]" in outputs["stdout"]
+
+
+def assert_no_secret(outputs: dict[str, str], secrets: list[str]) -> None:
+    """No secret in any output, whole, or rebuilt from two halves joined by a space."""
+    for secret in secrets:
+        half = len(secret) // 2
+        for spelling in (secret, f"{secret[:half]} {secret[half:]}"):
+            leaks = [name for name, text in outputs.items() if spelling in text]
+            assert not leaks, f"{spelling!r} leaked into {leaks}"
+
+
+def test_evalkit_run_redacts_a_secret_split_over_two_chunks(
+    tmp_path: Path, echo_target: tuple[EchoTarget, str]
+) -> None:
+    target, url = echo_target
+    suite = tmp_path / "leaky.eval.yaml"
+    suite.write_text(SUITE, encoding="utf-8")
+    env = {"WIX_API_KEY": API_KEY, "WIX_SITE_ID": SITE_ID}
+    args = ["--target", "custom", "--base-url", url, "--out", str(tmp_path / "out")]
+
+    result = CliRunner().invoke(main, ["run", str(suite), *args], env=env)
+
+    assert result.exit_code in (1, 3), result.output
+    assert {API_KEY, SITE_ID} <= target.secrets
+    written = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert {"results.jsonl", "junit.xml", "report.html", "report.md"} <= {p.name for p in written}
+    outputs = {"output": result.output}
+    outputs |= {str(p): p.read_bytes().decode("utf-8", "replace") for p in written}
+    assert_no_secret(outputs, [API_KEY, SITE_ID])
+    assert "no such words" not in outputs["output"]

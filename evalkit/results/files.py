@@ -8,7 +8,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from evalkit.results.models import (
     SCHEMA_VERSION,
     ConversationResult,
     RunInfo,
+    TurnTranscript,
 )
 from evalkit.results.stored import StoredResults, parse_row
 
@@ -37,11 +38,15 @@ __all__ = [
 ]
 
 
+MIN_SECRET_LENGTH = 4
+"""A shorter "secret" would redact ordinary words; it is not looked for."""
+
+
 def redaction_forms(secrets: Iterable[str]) -> list[str]:
     """Every spelling of each secret that may appear in JSON text: as is and JSON-escaped."""
     forms: set[str] = set()
     for secret in secrets:
-        if len(secret) >= 4:  # a shorter "secret" would redact ordinary words
+        if len(secret) >= MIN_SECRET_LENGTH:
             forms.update({secret, json.dumps(secret)[1:-1]})
     return sorted(forms, key=len, reverse=True)
 
@@ -66,13 +71,36 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] | Callable[[], Iterable[str]] = ()) -> None:
         self._secrets = secrets if callable(secrets) else list(secrets)
 
+    def _values(self) -> list[str]:
+        return list(self._secrets() if callable(self._secrets) else self._secrets)
+
     def forms(self) -> list[str]:
         """Every spelling of every secret known now, longest first."""
-        return redaction_forms(self._secrets() if callable(self._secrets) else self._secrets)
+        return redaction_forms(self._values())
 
     def text(self, text: str) -> str:
         """`text` with every secret replaced."""
         return redact(text, self.forms())
+
+    def transcript(self, turns: list[TurnTranscript]) -> None:
+        """Redact, in place, every secret the chunks of a turn spell out, even split across them.
+
+        A target may echo a key over two chunks (`"IST.ab"`, `"cd…"`); a text joined from them
+        later (a reply check's reason, a report) would rebuild it. So the strings found at one
+        place in a turn's chunks (every `textDetails.text`, say) are read as one text, in
+        order, and every character of every occurrence is replaced where it stands: each string
+        that holds part of a secret shows `[REDACTED]` for that part. Done before scoring, so
+        nothing derived sees a secret.
+        """
+        secrets = [secret for secret in self._values() if len(secret) >= MIN_SECRET_LENGTH]
+        if not secrets:
+            return
+        for turn in turns:
+            places: dict[tuple[str | int, ...], list[_Place]] = {}
+            for timed in turn.chunks:
+                _strings(timed.chunk, (), places)
+            for run in places.values():
+                _redact_run(run, secrets)
 
     def row(self, result: ConversationResult) -> str:
         """The `results.jsonl` line of a result (without its newline), redacted."""
@@ -83,22 +111,85 @@ class Redactor:
         return ConversationResult.model_validate_json(self.row(result))
 
 
+_Place = tuple[dict[str, Any] | list[Any], str | int, str]
+"""A string in a JSON value: its container, its key there, and the string."""
+
+
+def _strings(
+    value: Any, path: tuple[str | int, ...], places: dict[tuple[str | int, ...], list[_Place]]
+) -> None:
+    """Every string in a JSON value, in document order, grouped by its path.
+
+    List indexes are left out of a path, so the strings of a list's items are one run.
+    """
+    items: Iterable[tuple[str | int, Any]]
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        where = (*path, key) if isinstance(value, dict) else path
+        if isinstance(item, str):
+            places.setdefault(where, []).append((value, key, item))
+        elif isinstance(item, dict | list):
+            _strings(item, where, places)
+
+
+def _redact_run(run: list[_Place], secrets: list[str]) -> None:
+    """Blank every secret in the strings of `run`, read as one text in their order."""
+    joined = "".join(text for _, _, text in run)
+    spans = [(at, at + len(secret)) for secret in secrets for at in _occurrences(joined, secret)]
+    if not spans:
+        return
+    offset = 0
+    for holder, key, text in run:
+        end = offset + len(text)
+        cut = [(max(a, offset) - offset, min(b, end) - offset) for a, b in spans]
+        cut = [(a, b) for a, b in cut if a < b]
+        if cut:
+            holder[key] = _blank(text, cut)  # type: ignore[index]
+        offset = end
+
+
+def _occurrences(text: str, secret: str) -> Iterator[int]:
+    start = text.find(secret)
+    while start >= 0:
+        yield start
+        start = text.find(secret, start + 1)
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each span (overlapping ones merged) replaced by `[REDACTED]`."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    out, at = [], 0
+    for start, end in merged:
+        out += [text[at:start], "[REDACTED]"]
+        at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
 class ResultsWriter:
     """Appends one result per line to `results.jsonl`, flushed: a crash loses at most one line.
 
     Args:
         run_dir: The run directory (created if needed).
-        secrets: Values that must never reach the file (API keys, tokens), or a callable giving
-            them; each is replaced by `[REDACTED]` wherever it appears in a row, in case a
-            target echoed one back.
+        secrets: Values that must never reach the file (API keys, tokens), a callable giving
+            them, or a `Redactor`; each is replaced by `[REDACTED]` wherever it appears in a
+            row, in case a target echoed one back.
     """
 
     def __init__(
-        self, run_dir: Path, *, secrets: Iterable[str] | Callable[[], Iterable[str]] = ()
+        self,
+        run_dir: Path,
+        *,
+        secrets: Iterable[str] | Callable[[], Iterable[str]] | Redactor = (),
     ) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.path = run_dir / RESULTS_FILE
-        self._redactor = Redactor(secrets)
+        self._redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
         drop_torn_tail(self.path)  # appending after a torn line would corrupt the next row
         self._file: IO[str] = self.path.open("a", encoding="utf-8")
 

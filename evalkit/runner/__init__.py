@@ -22,7 +22,7 @@ from evalkit.runner.run import (
     run_async,
     run_sync,
 )
-from evalkit.runner.settings import RunSettings, client_for
+from evalkit.runner.settings import RunSettings, client_for, redactor_for
 from evalkit.runner.target import Target, emulator_target, forms_dirs
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "new_run_id",
     "plan",
     "planned_keys",
+    "redactor_for",
     "run_async",
     "run_conversation",
     "run_sync",

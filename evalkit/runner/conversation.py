@@ -14,7 +14,7 @@ from evalkit.protocol import ClientTime
 from evalkit.results import Attempt, ConversationResult, ErrorInfo, TurnTranscript
 from evalkit.runner.clock import iso, utc_now
 from evalkit.runner.plan import WorkItem
-from evalkit.runner.settings import RunSettings
+from evalkit.runner.settings import RunSettings, redactor_for
 from evalkit.runner.target import Target
 from evalkit.scoring import score_conversation, transcript_warnings
 from evalkit.stream import PermanentStreamError
@@ -140,6 +140,8 @@ async def run_conversation(
         except Exception as exc:  # a bug in evalkit marks this conversation, not the run
             return _error_result(base, transcript, exc, clock)
         break
+    # Nothing scoring derives (joined texts, reasons) may rebuild a secret the target echoed.
+    redactor_for(target, client).transcript(transcript)
     try:
         score = score_conversation(conversation, suite.defaults, transcript)
     except Exception as exc:  # as above: whatever a target sent, the run goes on

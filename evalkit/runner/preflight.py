@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from evalkit.errors import TargetError, UsageError, WixApiError
-from evalkit.results import Redactor
-from evalkit.runner.settings import RunSettings, client_for
+from evalkit.runner.settings import RunSettings, client_for, redactor_for
 from evalkit.runner.target import Target
 
 __all__ = ["preflight"]
@@ -39,9 +38,8 @@ async def preflight(
         TargetError: The target could not be reached or did not answer (a run cannot measure).
     """
     keys = sorted(set(forms))
-    known = target.credentials.secrets() if target.credentials else []
     async with client_for(target, settings, transport=transport, max_connections=1) as client:
-        redactor = Redactor(lambda: [*known, *client.issued_tokens()])
+        redactor = redactor_for(target, client)
         for key in keys:
             form_id = target.form_ids.get(key, key)
             sent = key if form_id == key else f"{key} (sent as {form_id})"

@@ -35,7 +35,7 @@ from evalkit.results import (
 from evalkit.runner.clock import iso, utc_now
 from evalkit.runner.conversation import run_conversation
 from evalkit.runner.plan import WorkItem, planned_keys, suite_items
-from evalkit.runner.settings import RunSettings, client_for
+from evalkit.runner.settings import RunSettings, client_for, redactor_for
 from evalkit.runner.target import Target
 from evalkit.suite import SuiteSource
 from evalkit.version import __version__
@@ -242,12 +242,7 @@ async def _run(
         throttle=bucket.acquire if bucket is not None else None,
         on_status=on_status,
     )
-    known = target.credentials.secrets() if target.credentials else []
-
-    def secret_values() -> list[str]:
-        return [*known, *client.issued_tokens()]
-
-    with ResultsWriter(run_dir, secrets=secret_values) as writer:
+    with ResultsWriter(run_dir, secrets=redactor_for(target, client)) as writer:
 
         async def one(item: WorkItem) -> None:
             try:

@@ -8,9 +8,10 @@ from typing import Any
 
 from evalkit.client import FormsClient, Limits, RetryPolicy
 from evalkit.errors import UsageError
+from evalkit.results import Redactor
 from evalkit.runner.target import Target
 
-__all__ = ["RunSettings", "client_for"]
+__all__ = ["RunSettings", "client_for", "redactor_for"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,13 @@ def client_for(
         throttle=throttle,
         on_status=on_status,
     )
+
+
+def redactor_for(target: Target, client: FormsClient) -> Redactor:
+    """What keeps this target's secrets out of everything evalkit writes or prints.
+
+    Its credentials, and every OAuth token `client` obtains (asked again at each use, as
+    tokens appear while a run goes on).
+    """
+    known = target.credentials.secrets() if target.credentials else []
+    return Redactor(lambda: [*known, *client.issued_tokens()])
