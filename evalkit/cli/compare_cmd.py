@@ -10,7 +10,8 @@ import click
 from rich.markup import escape
 
 from evalkit.cli.common import console
-from evalkit.cli.printing import gate_options, print_comparison
+from evalkit.cli.options import gate_options
+from evalkit.cli.printing import print_comparison
 from evalkit.gates import Gates
 from evalkit.pipeline import compare_dirs
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from evalkit.cli.common import console
-from evalkit.cli.printing import gate_options, print_finished
+from evalkit.cli.options import gate_options
+from evalkit.cli.printing import print_finished
 from evalkit.gates import EXIT_OK, Gates
 from evalkit.merge import merge_runs
 from evalkit.pipeline import FinishOptions, finish_run

@@ -1,70 +1,16 @@
-"""What commands print: the run summary, a comparison, a finished run; and the gate options."""
+"""What commands print: the run summary, a comparison, a finished run."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-import click
 from rich.console import Console
 from rich.markup import escape
 
-from evalkit.gates import Gates
 from evalkit.pipeline import Change, Comparison, Finished, RunSide
 from evalkit.results import ConversationResult, RunInfo
 
-__all__ = ["gate_options", "print_comparison", "print_finished", "print_summary"]
-
-
-_GATE_OPTIONS = (
-    click.option(
-        "--max-error-rate",
-        type=click.FloatRange(0, 1),
-        default=0.05,
-        show_default=True,
-        help="Exit 3 when more than this share of conversations end in error.",
-    ),
-    click.option(
-        "--fail-under",
-        type=click.FloatRange(0, 1),
-        default=None,
-        help="Exit 1 when the pass rate is under this (default: exit 1 on any failure).",
-    ),
-    click.option(
-        "--max-regressions",
-        type=click.IntRange(min=0),
-        default=None,
-        help="With a baseline: exit 1 when there are more regressions than this.",
-    ),
-    click.option(
-        "--alpha",
-        type=click.FloatRange(0, 1, min_open=True),
-        default=0.05,
-        show_default=True,
-        help="With a baseline: exit 1 on a regression significant at this level (McNemar).",
-    ),
-)
-
-
-def gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The gate options of a command, given to it as one `gates` argument (`evalkit.Gates`)."""
-
-    @functools.wraps(command)
-    def with_gates(
-        *args: Any,
-        max_error_rate: float,
-        fail_under: float | None,
-        max_regressions: int | None,
-        alpha: float,
-        **kwargs: Any,
-    ) -> Any:
-        gates = Gates(fail_under, max_regressions, alpha, max_error_rate)
-        return command(*args, gates=gates, **kwargs)
-
-    for option in reversed(_GATE_OPTIONS):
-        with_gates = option(with_gates)
-    return with_gates
+__all__ = ["print_comparison", "print_finished", "print_summary"]
 
 
 def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationResult]) -> None:

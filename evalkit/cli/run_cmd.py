@@ -17,16 +17,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from evalkit.ci import git_context
 from evalkit.cli.common import console
-from evalkit.cli.printing import gate_options, print_finished
+from evalkit.cli.options import gate_options, settings_options
+from evalkit.cli.printing import print_finished
 from evalkit.cli.validate_cmd import suite_scope_options
-from evalkit.client import Mode, RetryPolicy
+from evalkit.client import Mode
 from evalkit.configurations import parse_configs, run_configurations
 from evalkit.errors import UsageError
 from evalkit.formcheck import check_suites
 from evalkit.gates import EXIT_INTERRUPTED, Gates
 from evalkit.loader import LoadOptions, SuiteFile
 from evalkit.pipeline import Finished, FinishOptions, finish_run
-from evalkit.results import ConversationResult, TargetInfo, parse_shard, read_run
+from evalkit.results import ConversationResult, TargetInfo, read_run
 from evalkit.runner import RunSettings, deferred_signals, planned_keys, run_sync
 from evalkit.runner.description import (
     FRAMINGS,
@@ -198,13 +199,6 @@ def _run_and_finish(
     help="Streamed endpoints asking for this framing, or the unary endpoints. [default: sse]",
 )
 @click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=4,
-    show_default=True,
-    help="Most conversations in flight at once (lowered automatically on 429).",
-)
-@click.option(
     "--rate-limit",
     type=click.FloatRange(min=0),
     default=None,
@@ -233,46 +227,11 @@ def _run_and_finish(
     help="Extra directory of *.form.yaml for the emulator (default: forms/ beside each suite).",
 )
 @click.option(
-    "--turn-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=120.0,
-    show_default=True,
-    help="Wall-clock seconds allowed for one exchange, retries included.",
-)
-@click.option(
-    "--conversation-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=600.0,
-    show_default=True,
-    help="Wall-clock seconds allowed for a whole conversation.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0),
-    default=3,
-    show_default=True,
-    help="Retries of a request that failed before its response began (connect errors, "
-    "408, 429, 5xx), with backoff from 0.5 s doubling to 8 s, honouring Retry-After.",
-)
-@click.option(
-    "--restarts",
-    type=click.IntRange(min=0),
-    default=2,
-    show_default=True,
-    help="Restarts of a conversation on a fresh session after a stream broke mid-way.",
-)
-@click.option(
     "--baseline",
     default=None,
     metavar="RUN_DIR|last",
     help="Compare with a run directory, or with `last`: the latest run of the same suites and "
     "target (in OUT/history.db) that met its gates. Shows regressions, fixes and a verdict.",
-)
-@click.option(
-    "--repeat",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Run every conversation N times (default: as each suite says) to measure flakiness.",
 )
 @click.option(
     "--config",
@@ -282,12 +241,6 @@ def _run_and_finish(
     help="Run the suites once per configuration LABEL (repeatable) and show them side by side; "
     "KEY is a suite's form key (default: every form). E.g. --config v1=contact "
     "--config v2=contact-v2.",
-)
-@click.option(
-    "--shard",
-    default=None,
-    metavar="I/N",
-    help="Run only shard I of N (a stable split by conversation); merge with `evalkit merge`.",
 )
 @click.option(
     "--resume",
@@ -307,47 +260,24 @@ def _run_and_finish(
     help="Before the first conversation, open one dry-run session per form: a form the target "
     "does not know exits 2 with its answer, an unreachable target exits 3.",
 )
-@click.option(
-    "--circuit-breaker",
-    "breaker",
-    type=click.IntRange(min=0),
-    default=10,
-    show_default=True,
-    help="Stop launching conversations after this many in a row could not reach the target "
-    "(exit 3; --resume finishes the run); 0 never stops.",
-)
-@click.option(
-    "--grace",
-    type=click.FloatRange(min=0),
-    default=10.0,
-    show_default=True,
-    help="On Ctrl-C or SIGTERM, seconds in-flight conversations get to finish.",
-)
 @suite_scope_options
+@settings_options
 @gate_options
 def run(
     paths: tuple[str, ...],
     target_name: TargetName | None,
     base_url: str | None,
     framing: Mode | None,
-    concurrency: int,
     rate_limit: float | None,
     out_root: Path,
     form_id_pairs: tuple[str, ...],
     forms_dirs: tuple[Path, ...],
-    turn_timeout: float,
-    conversation_timeout: float,
-    retries: int,
-    restarts: int,
     baseline: str | None,
-    repeat: int | None,
     configs: tuple[str, ...],
-    shard: str | None,
     resume: Path | None,
     retry_errors: bool,
-    grace: float,
     preflight: bool,
-    breaker: int,
+    settings: RunSettings,
     gates: Gates,
     includes_roots: tuple[Path, ...],
     checks_packages: tuple[str, ...],
@@ -368,17 +298,6 @@ def run(
     finish = _finish_options(baseline, resume, gates)
     scope = LoadOptions(includes_roots=includes_roots, checks_packages=checks_packages)
     suites, description = _plan(paths, options, resume, scope)
-    settings = RunSettings(
-        concurrency=concurrency,
-        turn_timeout=turn_timeout,
-        conversation_timeout=conversation_timeout,
-        restarts=restarts,
-        retry=RetryPolicy(retries=retries),
-        grace=grace,
-        repeat=repeat,
-        shard=parse_shard(shard),
-        breaker=breaker,
-    )
     if configs:
         _matrix(out, suites, description, configs, settings, gates, out_root, preflight)
     finished, held = _run_and_finish(
