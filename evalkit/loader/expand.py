@@ -35,39 +35,33 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
-import json
 import math
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Literal
 
 from evalkit.errors import Problem
 from evalkit.loader.reader import Document, Loc, Source, quote
 from evalkit.loader.scope import SuiteScope
+from evalkit.loader.values import (
+    MAX_EXPANDED_SIZE,
+    NODE_SIZE,
+    as_text,
+    is_fragment,
+    kind_of,
+    measure,
+    shape_of,
+    slug,
+)
 
-__all__ = [
-    "MAX_CONVERSATIONS",
-    "MAX_EXPANDED_SIZE",
-    "NODE_SIZE",
-    "Expansion",
-    "expand",
-    "is_fragment",
-]
+__all__ = ["MAX_CONVERSATIONS", "Expansion", "expand"]
 
 MAX_CONVERSATIONS = 10_000
 """A suite may expand to at most this many conversations (a matrix multiplies quickly)."""
 MAX_INCLUDE_DEPTH = 16
 """Includes nest at most this deep."""
-MAX_EXPANDED_SIZE = 48_000_000
-"""A suite may expand to at most this much (see `NODE_SIZE`): about 10,000 conversations of a
-few turns each, or a 2 MiB file with no variables at all, fit well within it."""
-NODE_SIZE = 200
-"""What one value built counts besides the characters of its text: about the memory of a value
-and of the record of where it came from."""
-
 _REFERENCE = re.compile(r"(\\*)\{\{(.*?)\}\}", re.DOTALL)
 """`{{ name }}`, with the backslashes just before it in group 1: an odd number makes the braces
 literal; each pair before `{{` stands for one backslash (`\\\\{{ name }}` is a backslash, then the
@@ -75,7 +69,6 @@ value)."""
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+))*")
-_NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_.]+")
 
 
 class _Literal(str):
@@ -112,84 +105,17 @@ class _TooLarge(Exception):
     """The expansion would exceed `MAX_EXPANDED_SIZE`; the problem is recorded already."""
 
 
-_FRAGMENT_KEYS = frozenset({"vars", "conversations", "turns"})
-"""A mapping with none of these keys is not a suite fragment."""
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, date):
-        return "a date"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return "null"
-
-
-def _as_text(value: Any) -> str | None:
-    """A value written inside longer text; None for what has no obvious spelling."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return None
-
-
-def _slug(row: Scope) -> str:
-    parts = [
-        text if (text := _as_text(v)) is not None else json.dumps(v, default=str)
-        for v in row.values()
-    ]
-    return _NOT_IN_IDS.sub("-", "-".join(parts)).strip("-.")[:100]
-
-
-def _measure(value: Any, limit: int) -> int:
-    """The size of a value (see `Expansion.size`); counting stops once past `limit`."""
-    size, stack = 0, [value]
-    while stack and size <= limit:
-        item = stack.pop()
-        size += NODE_SIZE + (len(item) if isinstance(item, str) else 0)
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return size
-
-
-def _shape(value: Any) -> str:
-    """What a file holds, in words that never quote it."""
-    if isinstance(value, dict):
-        return f"a mapping without {', '.join(f'`{k}`' for k in sorted(_FRAGMENT_KEYS))}"
-    if isinstance(value, list):
-        return "a list, but not of mappings"
-    return "no list or mapping" if value is None else "a single value"
-
-
-def is_fragment(value: Any) -> bool:
-    """Whether an included file's value looks like a suite fragment (of conversations or turns).
-
-    A list of which at least one item is a mapping (or an empty list), or a mapping with
-    `vars`, `conversations` or `turns`. Anything else is some other file, never quoted.
-    """
-    if isinstance(value, list):
-        return not value or any(isinstance(item, dict) for item in value)
-    return isinstance(value, dict) and bool(_FRAGMENT_KEYS & set(value))
-
-
 class _Expander:
     def __init__(
-        self, root: Document, read: Callable[[str], Document], scope: SuiteScope | None
+        self,
+        root: Document,
+        read: Callable[[str], Document],
+        scope: SuiteScope | None,
+        budget: int = MAX_EXPANDED_SIZE,
     ) -> None:
         self.read = read
         self.scope = scope
+        self.budget = budget
         self.out = Expansion(value={})
         self.cache: dict[str, Document] = {}
         self.row: tuple[Scope, Source] | None = None
@@ -211,8 +137,8 @@ class _Expander:
             loc: Where in that file.
             what: Says why it is large, for the message (called only on an excess).
         """
-        if self.out.size + units > MAX_EXPANDED_SIZE:
-            cap = MAX_EXPANDED_SIZE / 1e6
+        if self.out.size + units > self.budget:
+            cap = self.budget / 1e6
             shown = f"{cap:.0f}" if cap >= 10 else f"{cap:.1f}"
             because = f" ({what()}; variables and matrix rows multiply)" if what else ""
             if not what and self.row is not None:
@@ -297,7 +223,7 @@ class _Expander:
                 return self.bad(dst, text)
             values.append(value)
         if len(refs) == 1 and refs[0].group() == text and not refs[0].group(1):
-            size = _measure(values[0], MAX_EXPANDED_SIZE - self.out.size)
+            size = measure(values[0], self.budget - self.out.size)
             self.charge(size, doc, src, lambda: f"`{text}` is {size / 1e6:.1f} MB or more")
             if dst is not None and (source := doc.sources.get(src)) is not None:
                 via = text
@@ -307,7 +233,9 @@ class _Expander:
                         f"line {row.line}" if row.path == source.path else f"{row.path}:{row.line}"
                     )
                     via += f", matrix row at {where}"
-                self.out.sources[dst] = Source(source.path, source.line, _kind(values[0]), via=via)
+                self.out.sources[dst] = Source(
+                    source.path, source.line, kind_of(values[0]), via=via
+                )
             return copy.deepcopy(values[0])
         pieces: list[str] = []
         last = 0
@@ -315,14 +243,14 @@ class _Expander:
             if isinstance(value, _Literal):
                 shown: str | None = str(value)
             else:  # an even run of backslashes before it: half of them, then the value
-                shown = _as_text(value)
+                shown = as_text(value)
                 if shown is not None:
                     shown = ref.group(1)[: len(ref.group(1)) // 2] + shown
             if shown is None:
                 self.problem(
                     doc,
                     src,
-                    f"{quote(ref.group())} is {_kind(value)}; only text, numbers, booleans and "
+                    f"{quote(ref.group())} is {kind_of(value)}; only text, numbers, booleans and "
                     "dates can be written inside text (use the reference alone as the value)",
                 )
                 return self.bad(dst, text)
@@ -412,7 +340,7 @@ class _Expander:
                     Problem(
                         doc.path,
                         doc.line((*loc, "include")),
-                        f"{target} is not a suite fragment (it holds {_shape(fragment.value)}); "
+                        f"{target} is not a suite fragment (it holds {shape_of(fragment.value)}); "
                         f"an included file holds a list of {kind}, or a mapping with `{kind}:` "
                         "(and optionally `vars:`)",
                     )
@@ -548,7 +476,7 @@ class _Expander:
                 and "{{" not in template
                 and isinstance(ident, str)
             ):
-                conversation["id"] = f"{ident}-{_slug(row) or len(out)}"
+                conversation["id"] = f"{ident}-{slug(row) or len(out)}"
             if row is not None and (*dst, "id") in self.out.sources:
                 # A matrix copy's id is the row's doing: point at the row.
                 row_source = self.out.sources[dst]
@@ -578,7 +506,11 @@ class _Expander:
 
 
 def expand(
-    root: Document, read: Callable[[str], Document], scope: SuiteScope | None = None
+    root: Document,
+    read: Callable[[str], Document],
+    scope: SuiteScope | None = None,
+    *,
+    budget: int = MAX_EXPANDED_SIZE,
 ) -> Expansion:
     """Expand a suite document whose value is a mapping.
 
@@ -587,12 +519,13 @@ def expand(
         read: Reads an included file (by path as joined to the including file's folder).
         scope: The roots included files must be under; None: anywhere (for a caller that
             confines paths itself; every loader entry point gives one).
+        budget: The most the expansion may build (see `Expansion.size`).
 
     Returns:
         The expanded suite, its sources and every problem found on the way; `stopped` when it
         grew too large (then `value` is partial and only the excess is reported).
     """
-    expander = _Expander(root, read, scope)
+    expander = _Expander(root, read, scope, budget)
     with contextlib.suppress(_TooLarge):  # stopped at the first excess, already reported
         _expand(expander, root)
     return expander.out
