@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 LINTED := evalkit tests $(wildcard bench)
 
-.PHONY: demo test format clean browser bench
+.PHONY: demo test format clean browser postgres bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: evalkit needs Python >= 3.11; set PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -24,12 +24,24 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/evalkit run suites/ --target emulator
 
-# The HTML report's browser tests drive Debian's chromium through Playwright (whose own browser
-# download is not used). Installed only when missing; needs root, as on CI.
-browser:
-	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+# System packages the tests need, from Debian, installed only when missing (needs root, as on
+# CI). The package lists are refreshed at most once, and only when an install needs it.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+define apt_install
+$(APT_INSTALL) $(1) 2>/dev/null || { apt-get update -qq && $(APT_INSTALL) $(1); }
+endef
 
-test: $(STAMP) browser
+# The HTML report's and the view's browser tests drive Debian's chromium through Playwright
+# (whose own browser download is not used).
+browser:
+	@test -x /usr/bin/chromium || { $(call apt_install,chromium); }
+
+# The history tests run a throwaway PostgreSQL 15 cluster (initdb + pg_ctl, tests/pgserver.py).
+PG_BIN := /usr/lib/postgresql/15/bin
+postgres:
+	@test -x $(PG_BIN)/initdb || { $(call apt_install,postgresql); }
+
+test: $(STAMP) browser postgres
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy

@@ -1,4 +1,8 @@
-"""The run history: indexing, trends, `--baseline last`, concurrent writers, `evalkit history`."""
+"""The run history: indexing, trends, `--baseline last`, concurrent writers, `evalkit history`.
+
+Every test that is not about SQLite's file itself runs against both backends: a SQLite file and
+a database on a real PostgreSQL server (`tests/pgserver.py`).
+"""
 
 from __future__ import annotations
 
@@ -12,22 +16,34 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import main
-from evalkit.errors import RunFileError
+from evalkit.errors import RunFileError, UsageError
 from evalkit.history import (
     HISTORY_FILE,
     HISTORY_SCHEMA_VERSION,
     field_trend,
+    get_run,
     last_good_run,
     list_runs,
     record_run,
     run_outcomes,
     suite_key,
+    suite_trend,
     target_key,
 )
-from evalkit.metrics import summarize
+from evalkit.metrics import field_stats, summarize
 from evalkit.results import ConversationResult, RunInfo, read_run, write_run_info
+from tests import pgserver
 
 FIXTURE = Path(__file__).parent / "data" / "run_fixture"
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def history(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty history: `history.db` under tmp_path, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / HISTORY_FILE)
+    return pgserver.fresh_database()
 
 
 def make_run(
@@ -44,8 +60,12 @@ def make_run(
     shard: str | None = None,
     interrupted: bool = False,
     record: bool = True,
+    history: str | Path | None = None,
 ) -> tuple[Path, RunInfo, list[ConversationResult]]:
-    """A copy of the fixture run as `root/run_id`, with `failing` of its decided results failing."""
+    """A copy of the fixture run as `root/run_id`, with `failing` of its decided results failing.
+
+    It is recorded in `history` (default: `root/history.db`) unless `record` is False.
+    """
     info, results = read_run(FIXTURE)
     decided = [r for r in results if r.status in ("pass", "fail")]
     flipped = {r.key: ("fail" if i < failing else "pass") for i, r in enumerate(decided)}
@@ -79,7 +99,7 @@ def make_run(
     write_run_info(run_dir, info)
     if record:
         record_run(
-            root / HISTORY_FILE,
+            history or root / HISTORY_FILE,
             run_dir,
             info,
             results,
@@ -91,17 +111,23 @@ def make_run(
 
 
 @pytest.fixture
-def five_runs(tmp_path: Path) -> Path:
-    """Five nightly runs: pass rates 75%, 50%, 100%, 75%, 25%; the fifth did not meet its gates."""
+def five_runs(tmp_path: Path, history: str) -> Path:
+    """Five nightly runs: pass rates 75%, 50%, 100%, 75%, 25%; the fifth did not meet its gates.
+
+    They are recorded in `history`; their directories are under the returned folder.
+    """
     for day, failing in enumerate((1, 2, 0, 1, 3), start=1):
-        make_run(tmp_path, f"night-{day}", day=day, failing=failing, gates_met=day != 5)
+        make_run(
+            tmp_path, f"night-{day}", day=day, failing=failing, gates_met=day != 5, history=history
+        )
     return tmp_path
 
 
-def test_a_recorded_run_lists_with_its_numbers_fields_and_outcomes(tmp_path: Path) -> None:
-    run_dir, info, results = make_run(tmp_path, "r1", day=1)
-    db = tmp_path / HISTORY_FILE
-    (row,) = list_runs(db)
+def test_a_recorded_run_lists_with_its_numbers_fields_and_outcomes(
+    tmp_path: Path, history: str
+) -> None:
+    run_dir, info, results = make_run(tmp_path, "r1", day=1, history=history)
+    (row,) = list_runs(history)
     assert row.run_id == "r1"
     assert row.run_dir == run_dir.resolve()
     assert (row.total, row.passed, row.failed, row.errors) == (5, 3, 1, 1)
@@ -113,19 +139,20 @@ def test_a_recorded_run_lists_with_its_numbers_fields_and_outcomes(tmp_path: Pat
     assert row.suite_key == suite_key(info.suites)
     assert row.target_key == target_key(info.target)
     assert row.fields["email"].model_dump() == info.summary.fields["email"].model_dump()
-    assert run_outcomes(db, "r1") == {r.key: r.status for r in results}
+    assert run_outcomes(history, "r1") == {r.key: r.status for r in results}
+    assert get_run(history, "r1") == row
+    assert get_run(history, "nope") is None
 
 
-def test_recording_a_run_again_replaces_it(tmp_path: Path) -> None:
-    run_dir, info, results = make_run(tmp_path, "r1", day=1, gates_met=False)
-    db = tmp_path / HISTORY_FILE
+def test_recording_a_run_again_replaces_it(tmp_path: Path, history: str) -> None:
+    run_dir, info, results = make_run(tmp_path, "r1", day=1, gates_met=False, history=history)
     fewer = results[:2]
     info = info.model_copy(update={"summary": summarize(fewer)})
-    record_run(db, run_dir, info, fewer, gates_met=True, branch="main", commit=None)
-    (row,) = list_runs(db)
+    record_run(history, run_dir, info, fewer, gates_met=True, branch="main", commit=None)
+    (row,) = list_runs(history)
     assert row.gates_met
     assert row.total == 2
-    assert len(run_outcomes(db, "r1")) == 2
+    assert len(run_outcomes(history, "r1")) == 2
     assert set(row.fields) == set(info.summary.fields)
 
 
@@ -136,15 +163,25 @@ def test_the_database_is_versioned_in_wal_mode(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_a_history_from_a_newer_evalkit_is_refused(tmp_path: Path) -> None:
-    make_run(tmp_path, "r1", day=1)
-    conn = sqlite3.connect(tmp_path / HISTORY_FILE)
-    conn.execute(f"PRAGMA user_version = {HISTORY_SCHEMA_VERSION + 1}")
-    conn.close()
+def _set_version(history: str, version: int) -> None:
+    if history.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(history, autocommit=True) as conn:
+            conn.execute("UPDATE evalkit_schema SET version = %s", (version,))
+    else:
+        conn = sqlite3.connect(history)
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.close()
+
+
+def test_a_history_from_a_newer_evalkit_is_refused(tmp_path: Path, history: str) -> None:
+    make_run(tmp_path, "r1", day=1, history=history)
+    _set_version(history, HISTORY_SCHEMA_VERSION + 1)
     with pytest.raises(RunFileError, match="newer evalkit"):
-        list_runs(tmp_path / HISTORY_FILE)
+        list_runs(history)
     with pytest.raises(RunFileError, match="newer evalkit"):
-        make_run(tmp_path, "r2", day=2)
+        make_run(tmp_path, "r2", day=2, history=history)
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
@@ -153,19 +190,28 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
         list_runs(tmp_path / HISTORY_FILE)
 
 
-def test_reading_a_missing_history_finds_nothing_and_creates_nothing(tmp_path: Path) -> None:
-    db = tmp_path / HISTORY_FILE
-    assert list_runs(db) == []
-    assert last_good_run(db, suite_key="x", target_key="y") is None
-    assert run_outcomes(db, "r1") == {}
-    assert not db.exists()
+def test_reading_a_missing_history_finds_nothing_and_creates_nothing(
+    tmp_path: Path, history: str
+) -> None:
+    assert list_runs(history) == []
+    assert last_good_run(history, suite_key="x", target_key="y") is None
+    assert run_outcomes(history, "r1") == {}
+    assert suite_trend(history, "contact-form") == []
+    assert not (tmp_path / HISTORY_FILE).exists()
+    if history.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(history) as conn:
+            tables = conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+            ).fetchone()
+        assert tables == (0,)
 
 
-def test_list_runs_gives_the_latest_runs_oldest_first(five_runs: Path) -> None:
-    db = five_runs / HISTORY_FILE
-    assert [r.run_id for r in list_runs(db)] == [f"night-{d}" for d in range(1, 6)]
-    assert [r.run_id for r in list_runs(db, limit=2)] == ["night-4", "night-5"]
-    rates = [r.pass_rate for r in list_runs(db)]
+def test_list_runs_gives_the_latest_runs_oldest_first(five_runs: Path, history: str) -> None:
+    assert [r.run_id for r in list_runs(history)] == [f"night-{d}" for d in range(1, 6)]
+    assert [r.run_id for r in list_runs(history, limit=2)] == ["night-4", "night-5"]
+    rates = [r.pass_rate for r in list_runs(history)]
     assert rates == pytest.approx([0.75, 0.5, 1.0, 0.75, 0.25])
 
 
@@ -178,14 +224,21 @@ def test_list_runs_gives_the_latest_runs_oldest_first(five_runs: Path) -> None:
         pytest.param({"branch": "feature"}, ["feature"], id="branch"),
         pytest.param({"target": "emulator"}, ["main", "feature", "v2"], id="target-name"),
         pytest.param({"target": "https://www.wixapis.example/"}, ["wix"], id="target-url"),
+        pytest.param({"status": "unmet"}, ["v2"], id="status-unmet"),
+        pytest.param({"status": "met"}, ["main", "feature", "wix"], id="status-met"),
+        pytest.param({"status": "interrupted"}, [], id="status-interrupted"),
+        pytest.param({"since": "2026-03-02"}, ["feature", "v2", "wix"], id="since"),
+        pytest.param({"until": "2026-03-02"}, ["main", "feature"], id="until"),
         pytest.param({}, ["main", "feature", "v2", "wix"], id="no-filter-hides-shards"),
     ],
 )
-def test_list_runs_filters(tmp_path: Path, filters: dict[str, str], expected: list[str]) -> None:
-    make_run(tmp_path, "main", day=1)
-    make_run(tmp_path, "feature", day=2, branch="feature")
-    make_run(tmp_path, "v2", day=3, form_id="contact-v2")
-    make_run(tmp_path, "shard", day=4, shard="1/2")
+def test_list_runs_filters(
+    tmp_path: Path, history: str, filters: dict[str, str], expected: list[str]
+) -> None:
+    make_run(tmp_path, "main", day=1, history=history)
+    make_run(tmp_path, "feature", day=2, branch="feature", history=history)
+    make_run(tmp_path, "v2", day=3, form_id="contact-v2", gates_met=False, history=history)
+    make_run(tmp_path, "shard", day=4, shard="1/2", history=history)
     run_dir, info, results = make_run(tmp_path, "wix", day=5, record=False)
     wix = info.model_copy(
         update={
@@ -195,25 +248,41 @@ def test_list_runs_filters(tmp_path: Path, filters: dict[str, str], expected: li
             "suites": [s for s in info.suites if s.name == "contact-form"],
         }
     )
-    record_run(
-        tmp_path / HISTORY_FILE, run_dir, wix, results, gates_met=True, branch=None, commit=None
-    )
-    assert [r.run_id for r in list_runs(tmp_path / HISTORY_FILE, **filters)] == expected
+    record_run(history, run_dir, wix, results, gates_met=True, branch=None, commit=None)
+    assert [r.run_id for r in list_runs(history, **filters)] == expected  # type: ignore[arg-type]
 
 
-def test_field_trend_follows_one_field_across_runs(five_runs: Path) -> None:
-    points = field_trend(five_runs / HISTORY_FILE, "email")
+def test_a_malformed_day_is_a_usage_error(history: str) -> None:
+    with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        list_runs(history, since="yesterday")
+
+
+def test_field_trend_follows_one_field_across_runs(five_runs: Path, history: str) -> None:
+    points = field_trend(history, "email")
     assert [p.run_id for p in points] == [f"night-{d}" for d in range(1, 6)]
     assert all(p.stats is not None and p.stats.checked == 3 for p in points)
-    assert field_trend(five_runs / HISTORY_FILE, "no-such-field")[0].stats is None
+    assert field_trend(history, "no-such-field")[0].stats is None
 
 
-def test_last_good_run_is_the_latest_that_met_its_gates(five_runs: Path) -> None:
+def test_a_suite_trend_counts_that_suite_only(tmp_path: Path, history: str) -> None:
+    """A run of two suites: each suite's trend has its own pass rate and its own fields."""
+    _, _, results = make_run(tmp_path, "both", day=1, failing=2, history=history)
+    (booking,) = suite_trend(history, "booking")
+    (contact,) = suite_trend(history, "contact-form")
+    for point, name in ((booking, "booking"), (contact, "contact-form")):
+        own = [r for r in results if r.suite == name]
+        assert (point.passed, point.failed, point.errors) == tuple(
+            sum(r.status == s for r in own) for s in ("pass", "fail", "error")
+        )
+        assert point.fields == field_stats(own)
+    assert booking.run.run_id == contact.run.run_id == "both"
+    assert set(booking.fields) != set(contact.fields)
+
+
+def test_last_good_run_is_the_latest_that_met_its_gates(five_runs: Path, history: str) -> None:
     info, _ = read_run(five_runs / "night-5")
     found = last_good_run(
-        five_runs / HISTORY_FILE,
-        suite_key=suite_key(info.suites),
-        target_key=target_key(info.target),
+        history, suite_key=suite_key(info.suites), target_key=target_key(info.target)
     )
     assert found == (five_runs / "night-4").resolve()
 
@@ -244,15 +313,16 @@ def test_last_good_run_matches_suites_and_target(
     assert found == (tmp_path / picked).resolve()
 
 
-def test_last_good_run_skips_runs_whose_directory_is_gone_and_can_exclude(tmp_path: Path) -> None:
-    _, info, _ = make_run(tmp_path, "old", day=1)
-    make_run(tmp_path, "gone", day=2)
-    make_run(tmp_path, "current", day=3)
+def test_last_good_run_skips_runs_whose_directory_is_gone_and_can_exclude(
+    tmp_path: Path, history: str
+) -> None:
+    _, info, _ = make_run(tmp_path, "old", day=1, history=history)
+    make_run(tmp_path, "gone", day=2, history=history)
+    make_run(tmp_path, "current", day=3, history=history)
     shutil.rmtree(tmp_path / "gone")
     keys = {"suite_key": suite_key(info.suites), "target_key": target_key(info.target)}
-    db = tmp_path / HISTORY_FILE
-    assert last_good_run(db, **keys, exclude="current") == (tmp_path / "old").resolve()
-    assert last_good_run(db, **keys, branch="release") is None
+    assert last_good_run(history, **keys, exclude="current") == (tmp_path / "old").resolve()
+    assert last_good_run(history, **keys, branch="release") is None
 
 
 def test_a_restored_output_root_still_finds_its_runs(tmp_path: Path) -> None:
@@ -269,7 +339,7 @@ def test_a_restored_output_root_still_finds_its_runs(tmp_path: Path) -> None:
 
 
 def _record_together(
-    db_path: Path, runs: list[tuple[Path, RunInfo, list[ConversationResult]]]
+    db_path: str | Path, runs: list[tuple[Path, RunInfo, list[ConversationResult]]]
 ) -> list[BaseException]:
     """Record every run from its own thread, all starting at once; return what they raised."""
     barrier = threading.Barrier(len(runs))
@@ -290,12 +360,12 @@ def _record_together(
     return errors
 
 
-def test_concurrent_writers_all_land(tmp_path: Path) -> None:
+def test_concurrent_writers_all_land(tmp_path: Path, history: str) -> None:
     """Shards finishing together: every writer waits its turn, none fails with 'locked'."""
     runs = [make_run(tmp_path, f"shard-{i}", day=1 + i, record=False) for i in range(8)]
-    assert _record_together(tmp_path / HISTORY_FILE, runs) == []
-    assert len(list_runs(tmp_path / HISTORY_FILE)) == len(runs)
-    assert sum(len(run_outcomes(tmp_path / HISTORY_FILE, f"shard-{i}")) for i in range(8)) == 40
+    assert _record_together(history, runs) == []
+    assert len(list_runs(history)) == len(runs)
+    assert sum(len(run_outcomes(history, f"shard-{i}")) for i in range(8)) == 40
 
 
 def test_writers_racing_to_create_a_new_history_all_land(tmp_path: Path) -> None:
@@ -307,14 +377,24 @@ def test_writers_racing_to_create_a_new_history_all_land(tmp_path: Path) -> None
         assert len(list_runs(db_path)) == len(runs)
 
 
+def test_writers_racing_to_create_a_new_postgresql_history_all_land(tmp_path: Path) -> None:
+    """The first writers of an empty database: one creates the tables, the others wait."""
+    runs = [make_run(tmp_path, f"shard-{i}", day=1 + i, record=False) for i in range(6)]
+    for _ in range(3):
+        url = pgserver.fresh_database()
+        assert _record_together(url, runs) == []
+        assert len(list_runs(url)) == len(runs)
+
+
 def invoke(*args: str):
     return CliRunner().invoke(main, ["history", *args], catch_exceptions=False)
 
 
-def test_history_command_prints_the_trend_of_five_runs(five_runs: Path) -> None:
-    result = invoke("--out", str(five_runs))
+def test_history_command_prints_the_trend_of_five_runs(five_runs: Path, history: str) -> None:
+    result = invoke("--history", history)
     assert result.exit_code == 0
     lines = result.output.splitlines()
+    assert lines[0] == "== booking, contact-form · emulator [booking=a1b2c3d4…, contact=a1b2c3d4…]"
     runs = [line for line in lines if line[:2] in {f"#{n}" for n in range(1, 10)}]
     assert [line.split()[0] for line in runs] == ["#1", "#2", "#3", "#4", "#5"]
     assert [line.split()[3] for line in runs] == [f"night-{d}" for d in range(1, 6)]
@@ -333,23 +413,67 @@ def test_history_command_prints_the_trend_of_five_runs(five_runs: Path) -> None:
     assert first_name.split()[1:6] == ["100.0%"] * 5
 
 
-def test_history_command_filters_and_limits(five_runs: Path) -> None:
-    make_run(five_runs, "feature-run", day=6, branch="feature")
-    result = invoke("--out", str(five_runs), "--branch", "feature")
+def test_history_command_keeps_unrelated_suites_apart_and_narrow(
+    tmp_path: Path, history: str
+) -> None:
+    """Runs of other suites or targets are their own trend: no +100 points between them."""
+    first, second, other = (f"2026030{d}T020000Z-3f9a1{d}" for d in (1, 3, 2))
+    make_run(tmp_path, first, day=1, failing=4, history=history)  # 0%: 4 of 4 fail
+    run_dir, info, results = make_run(tmp_path, other, day=2, failing=0, record=False)
+    wix = info.model_copy(
+        update={
+            "target": info.target.model_copy(
+                update={
+                    "name": "wix",
+                    "base_url": "https://www.wixapis.com/forms/ai/v1/interactive-form-sessions",
+                    "form_ids": {
+                        "contact": "0f3c1a52-7d1e-4a8e-9b7c-2f6d5e4c3b2a",
+                        "booking": "5e1d9c8b-3a2f-4e6d-8c7b-1a0f9e8d7c6b",
+                    },
+                }
+            ),
+        }
+    )
+    record_run(history, run_dir, wix, results, gates_met=True, branch="main", commit="ab" * 20)
+    make_run(tmp_path, second, day=3, failing=1, history=history)  # 75%
+    output = invoke("--history", history).output
+    sections = output.split("== ")[1:]
+    assert [section.splitlines()[0].split(" · ")[1][:3] for section in sections] == ["wix", "emu"]
+    emulator = sections[1]
+    assert first in emulator
+    assert second in emulator
+    assert other not in emulator
+    assert "+75.0" in emulator  # the second run against the first, not against the wix run
+    assert "-25.0" not in output
+    widest = max(len(line) for line in output.splitlines() if not line.startswith("=="))
+    assert widest <= 100, output
+
+
+def test_history_command_filters_and_limits(five_runs: Path, history: str) -> None:
+    make_run(five_runs, "feature-run", day=6, branch="feature", history=history)
+    result = invoke("--history", history, "--branch", "feature")
     assert "feature-run" in result.output
     assert "night-1" not in result.output
-    result = invoke("--out", str(five_runs), "--limit", "2")
+    result = invoke("--history", history, "--limit", "2")
     assert "night-5" in result.output
     assert "night-3" not in result.output
+    result = invoke("--history", history, "--status", "unmet", "--since", "2026-03-02")
+    assert "night-5" in result.output
+    assert "night-4" not in result.output
 
 
-def test_history_command_json(five_runs: Path) -> None:
-    result = invoke("--out", str(five_runs), "--format", "json", "--suite", "contact-form")
+def test_history_command_json(five_runs: Path, history: str) -> None:
+    result = invoke("--history", history, "--format", "json", "--suite", "contact-form")
     runs = json.loads(result.output)
     assert [run["run_id"] for run in runs] == [f"night-{d}" for d in range(1, 6)]
     assert runs[0]["fields"]["email"]["accuracy"] == pytest.approx(1 / 3)
     assert runs[0]["suites"][0] == {"name": "booking", "sha256": runs[0]["suites"][0]["sha256"]}
     assert runs[4]["gates_met"] is False
+
+
+def test_history_command_reads_the_output_root_by_default(tmp_path: Path) -> None:
+    make_run(tmp_path, "r1", day=1)
+    assert "r1" in invoke("--out", str(tmp_path)).output
 
 
 def test_history_command_without_a_history_says_so(tmp_path: Path) -> None:

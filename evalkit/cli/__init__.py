@@ -42,6 +42,7 @@ COMMANDS: Mapping[str, tuple[str, str, str]] = {
     "init": ("authoring_cmd", "init", "Scaffold a starter suite from a form."),
     "history": ("history_cmd", "history", "Print pass rate, error rate and field accuracy."),
     "merge": ("merge_cmd", "merge", "Merge the shards' RUN_DIRS into one run in OUT."),
+    "view": ("view_cmd", "view", "Browse a run history in a web browser (read-only)."),
 }
 """Command name → (module in `evalkit.cli`, attribute, the line `evalkit --help` shows)."""
 

@@ -1,20 +1,38 @@
-"""`evalkit history`: pass rate, error rate and field accuracy of the indexed runs over time."""
+"""`evalkit history`: the indexed runs over time; `export`, `import` and `prune` manage the index.
+
+The listing groups runs by what they ran against what (the suites' names and the target), one
+section per group with its own trend, so a run of other suites never moves a trend by a hundred
+points; the target and suites head their section instead of widening every line.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import click
-from tabulate import tabulate
 
-from evalkit.history import HISTORY_FILE, RunRow, list_runs
+from evalkit.cli.options import history_option
+from evalkit.history import (
+    HISTORY_FILE,
+    RUN_STATUSES,
+    HistoryLocation,
+    RunRow,
+    RunStatus,
+    export_history,
+    history_location,
+    import_history,
+    list_runs,
+    prune,
+)
 
 __all__ = ["FIELD_COLUMNS", "history", "render_history"]
 
 FIELD_COLUMNS = 8
 """The field-accuracy table shows the latest this many runs, so it stays readable in a log."""
+_BRANCH_WIDTH = 16
 
 
 def _rate(value: float | None) -> str:
@@ -33,14 +51,39 @@ def _short(form_id: str) -> str:
     return form_id if len(form_id) <= 12 else form_id[:8] + "…"
 
 
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _target(row: RunRow) -> str:
-    forms = ",".join(f"{key}={_short(value)}" for key, value in sorted(row.form_ids.items()))
+    forms = ", ".join(f"{key}={_short(value)}" for key, value in sorted(row.form_ids.items()))
     place = "" if row.target_name == "emulator" else f" {row.base_url}"
     return f"{row.target_name}{place}" + (f" [{forms}]" if forms else "")
 
 
-def render_history(rows: Sequence[RunRow]) -> str:
-    """The runs as two plain-text tables: one line per run, then field accuracy per run."""
+def _groups(rows: Sequence[RunRow]) -> list[list[RunRow]]:
+    """Rows by (suite names, target), each oldest first; the group run latest comes last."""
+    groups: dict[tuple[tuple[str, ...], str], list[RunRow]] = {}
+    for row in rows:
+        groups.setdefault((row.suite_names, row.target_key), []).append(row)
+    return sorted(groups.values(), key=lambda group: (group[-1].started_at, group[-1].run_id))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: int) -> str:
+    """Plain columns two spaces apart, headers underlined; columns from `right` on align right."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(width) if number >= right else cell.ljust(width)
+            for number, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def _section(rows: Sequence[RunRow]) -> str:
     runs = []
     previous: float | None = None
     for number, row in enumerate(rows, start=1):
@@ -49,11 +92,9 @@ def render_history(rows: Sequence[RunRow]) -> str:
                 f"#{number}",
                 row.started_at[:16].replace("T", " "),
                 row.run_id,
-                row.branch or "",
-                (row.commit or "")[:8],
-                _target(row),
-                ",".join(name for name, _ in row.suites),
-                row.total,
+                _clip(row.branch or "", _BRANCH_WIDTH),
+                (row.commit or "")[:7],
+                str(row.total),
                 _rate(row.pass_rate),
                 _delta(row.pass_rate, previous),
                 _rate(row.error_rate),
@@ -61,9 +102,8 @@ def render_history(rows: Sequence[RunRow]) -> str:
             ]
         )
         previous = row.pass_rate if row.pass_rate is not None else previous
-    headers = ["#", "started (UTC)", "run", "branch", "commit", "target", "suites"]
-    headers += ["convs", "pass rate", "Δ pts", "error rate", "gates"]
-    text = tabulate(runs, headers=headers, tablefmt="simple", disable_numparse=True)
+    headers = ["#", "started (UTC)", "run", "branch", "commit", "convs", "pass", "Δ pts"]
+    text = _table([*headers, "errors", "gates"], runs, right=5)
     shown = list(enumerate(rows, start=1))[-FIELD_COLUMNS:]
     names = sorted({name for _, row in shown for name in row.fields})
     if names:
@@ -76,26 +116,56 @@ def render_history(rows: Sequence[RunRow]) -> str:
             trend = _delta(known[-1], known[0]) if len(known) > 1 else ""
             table.append([name, *(_rate(a) for a in accuracies), trend])
         field_headers = ["field accuracy", *(f"#{n}" for n, _ in shown), "Δ pts"]
-        text += "\n\n" + tabulate(
-            table, headers=field_headers, tablefmt="simple", disable_numparse=True
-        )
+        text += "\n\n" + _table(field_headers, table, right=1)
     return text
 
 
-@click.command()
-@click.option(
+def render_history(rows: Sequence[RunRow]) -> str:
+    """The runs as plain-text tables, one section per suites and target.
+
+    Each section is headed by its suites and target, then one line per run (with the change in
+    pass rate since the section's previous run), then field accuracy over its latest runs.
+    """
+    sections = []
+    for group in _groups(rows):
+        first = group[-1]
+        title = f"{', '.join(first.suite_names) or '(no suites)'} · {_target(first)}"
+        sections.append(f"== {title}\n\n{_section(group)}")
+    return "\n\n".join(sections)
+
+
+def _location(history: HistoryLocation | None, out_root: Path) -> HistoryLocation:
+    return history if history is not None else history_location(out_root / HISTORY_FILE)
+
+
+def _missing(location: HistoryLocation) -> str:
+    if location.path is not None and not location.path.is_file():
+        return f" ({location} does not exist yet)"
+    return f" (in {location})"
+
+
+_out_option = click.option(
     "--out",
     "out_root",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("reports"),
     show_default=True,
-    help=f"Output root holding {HISTORY_FILE}.",
+    help=f"Output root holding {HISTORY_FILE} (when no --history is given).",
 )
+
+
+@click.group(invoke_without_command=True)
+@_out_option
+@history_option
 @click.option("--suite", default=None, help="Only runs that ran this suite (by name).")
 @click.option(
     "--target", default=None, help="Only runs against this target (name, base URL or key)."
 )
 @click.option("--branch", default=None, help="Only runs of this git branch.")
+@click.option(
+    "--status", type=click.Choice(RUN_STATUSES), default=None, help="Only runs in this state."
+)
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only runs from this day on.")
 @click.option(
     "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="The latest N runs."
 )
@@ -105,28 +175,112 @@ def render_history(rows: Sequence[RunRow]) -> str:
     type=click.Choice(["table", "json"]),
     default="table",
     show_default=True,
-    help="A table for people, or JSON (one object per run, oldest first).",
+    help="Tables for people, or JSON (one object per run, oldest first).",
 )
 @click.option("--shards", is_flag=True, help="Also list the runs that are one shard of a run.")
+@click.pass_context
 def history(
+    ctx: click.Context,
     out_root: Path,
+    history: HistoryLocation | None,
     suite: str | None,
     target: str | None,
     branch: str | None,
+    status: RunStatus | None,
+    since: str | None,
     limit: int,
     output_format: str,
     shards: bool,
 ) -> None:
-    """Print pass rate, error rate and field accuracy of the indexed runs, oldest first."""
-    db_path = out_root / HISTORY_FILE
+    """Print pass rate, error rate and field accuracy of the indexed runs, oldest first.
+
+    Runs are grouped by suites and target, each group a trend of its own. `evalkit history
+    export`, `import` and `prune` move a history between backends and trim it.
+    """
+    location = _location(history, out_root)
+    ctx.obj = location
+    if ctx.invoked_subcommand is not None:
+        return
     rows = list_runs(
-        db_path, suite=suite, target=target, branch=branch, limit=limit, include_shards=shards
+        location,
+        suite=suite,
+        target=target,
+        branch=branch,
+        status=status,
+        since=since,
+        limit=limit,
+        include_shards=shards,
     )
     if output_format == "json":
         click.echo(json.dumps([row.to_json() for row in rows], indent=2, ensure_ascii=False))
         return
     if not rows:
-        where = "" if db_path.is_file() else f" ({db_path} does not exist yet)"
-        click.echo(f"no runs in the history match{where}; `evalkit run` indexes every run there")
+        click.echo(
+            f"no runs in the history match{_missing(location)}; `evalkit run` indexes every "
+            "run there"
+        )
         return
     click.echo(render_history(rows))
+
+
+def _given(ctx: click.Context, history: HistoryLocation | None) -> HistoryLocation:
+    """A subcommand's own `--history`, else the one given to `evalkit history`."""
+    if history is not None:
+        return history
+    location: HistoryLocation = ctx.obj
+    return location
+
+
+@history.command("export")
+@click.argument("output", type=click.File("w", encoding="utf-8"), default="-")
+@history_option
+@click.pass_context
+def export_command(ctx: click.Context, output: IO[str], history: HistoryLocation | None) -> None:
+    """Write the history as JSON lines to OUTPUT (default: standard output)."""
+    location = _given(ctx, history)
+    count = export_history(location, output)
+    click.echo(f"exported {count} run(s) from {location}", err=True)
+
+
+@history.command("import")
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@history_option
+@click.pass_context
+def import_command(ctx: click.Context, source: IO[str], history: HistoryLocation | None) -> None:
+    """Read an export (JSON lines) into the history; runs already there are replaced."""
+    location = _given(ctx, history)
+    count = import_history(location, source, name=getattr(source, "name", "<input>"))
+    click.echo(f"imported {count} run(s) into {location}")
+
+
+@history.command("prune")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep the latest N runs of each suites and target.",
+)
+@click.option(
+    "--before", default=None, metavar="YYYY-MM-DD", help="Forget runs started before this day."
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be forgotten; change nothing.")
+@history_option
+@click.pass_context
+def prune_command(
+    ctx: click.Context,
+    keep: int | None,
+    before: str | None,
+    dry_run: bool,
+    history: HistoryLocation | None,
+) -> None:
+    """Forget old runs (their directories are not touched).
+
+    The latest run of each suites and target that met its gates is always kept: it is what
+    `--baseline last` compares with.
+    """
+    location = _given(ctx, history)
+    pruned = prune(location, keep=keep, before=before, dry_run=dry_run)
+    verb = "would forget" if dry_run else "forgot"
+    for run_id in pruned.removed:
+        click.echo(f"  {run_id}")
+    click.echo(f"{verb} {len(pruned.removed)} run(s) of {location}; {pruned.kept} kept")

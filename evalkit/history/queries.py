@@ -1,17 +1,39 @@
-"""Reading the history: indexed runs, the last run that met its gates, field trends, outcomes."""
+"""Reading the history: indexed runs, the last run that met its gates, trends, outcomes, facets."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from evalkit.history.database import loaded_dir, reader
+from evalkit.errors import UsageError
+from evalkit.history.database import Connection, loaded_dir, reader
+from evalkit.history.location import Locatable
 from evalkit.results import RUN_FILE, FieldStats
 
-__all__ = ["FieldTrendPoint", "RunRow", "field_trend", "last_good_run", "list_runs", "run_outcomes"]
+__all__ = [
+    "RUN_STATUSES",
+    "Facets",
+    "FieldTrendPoint",
+    "RunRow",
+    "RunStatus",
+    "SuitePoint",
+    "facets",
+    "field_trend",
+    "get_run",
+    "last_good_run",
+    "list_runs",
+    "parse_day",
+    "run_outcomes",
+    "suite_trend",
+]
+
+RunStatus = Literal["met", "unmet", "interrupted"]
+"""A run's standing: it met its gates, it did not, or it stopped before every conversation ran."""
+RUN_STATUSES: tuple[RunStatus, ...] = ("met", "unmet", "interrupted")
+"""Every `RunStatus`, in the order filters offer them."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,18 @@ class RunRow:
     fields: dict[str, FieldStats] = field(default_factory=dict)
     """Per-field counts, by field name."""
 
+    @property
+    def status(self) -> RunStatus:
+        """`interrupted`, else `met` or `unmet` (its gates)."""
+        if self.interrupted:
+            return "interrupted"
+        return "met" if self.gates_met else "unmet"
+
+    @property
+    def suite_names(self) -> tuple[str, ...]:
+        """Its suites' names, sorted."""
+        return tuple(sorted({name for name, _ in self.suites}))
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict, with each field's accuracy, precision and recall."""
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -98,10 +132,54 @@ class FieldTrendPoint:
     """The field's counts in that run; None when the run did not check the field."""
 
 
-def _row(db_path: Path, record: sqlite3.Row, fields: dict[str, FieldStats]) -> RunRow:
+@dataclass(frozen=True)
+class SuitePoint:
+    """One run of a suite: the suite's own numbers in it (a run may hold several suites)."""
+
+    run: RunRow
+    """The run."""
+    passed: int
+    """The suite's conversations that passed in it."""
+    failed: int
+    """That failed."""
+    errors: int
+    """That could not be evaluated."""
+    fields: dict[str, FieldStats]
+    """The suite's per-field counts (the run's, for a run of only this suite recorded by a
+    history of schema 1; else empty when unknown)."""
+
+    @property
+    def pass_rate(self) -> float | None:
+        """This suite's passed / (passed + failed) in this run."""
+        decided = self.passed + self.failed
+        return self.passed / decided if decided else None
+
+
+@dataclass(frozen=True)
+class Facets:
+    """The values the history's runs have, for filters to offer."""
+
+    suites: list[str]
+    """Suite names."""
+    targets: list[tuple[str, str]]
+    """(target key, label: name and base URL) of each target."""
+    branches: list[str]
+    """Git branches."""
+
+
+def _stats(record: dict[str, Any]) -> FieldStats:
+    return FieldStats(
+        correct=record["correct"],
+        wrong=record["wrong"],
+        missing=record["missing"],
+        unexpected=record["unexpected"],
+    )
+
+
+def _row(conn: Connection, record: dict[str, Any], fields: dict[str, FieldStats]) -> RunRow:
     return RunRow(
         run_id=record["run_id"],
-        run_dir=loaded_dir(db_path, record["run_dir"]),
+        run_dir=loaded_dir(conn.location, record["run_dir"]),
         started_at=record["started_at"],
         finished_at=record["finished_at"],
         evalkit_version=record["evalkit_version"],
@@ -128,28 +206,40 @@ def _row(db_path: Path, record: sqlite3.Row, fields: dict[str, FieldStats]) -> R
     )
 
 
-def list_runs(
-    db_path: Path,
+def _marks(count: int) -> str:
+    return ", ".join("?" for _ in range(count))
+
+
+def _rows(conn: Connection, records: list[dict[str, Any]]) -> list[RunRow]:
+    """Run rows with their field stats, in the order of `records`."""
+    fields: dict[str, dict[str, FieldStats]] = {r["run_id"]: {} for r in records}
+    if fields:
+        for stat in conn.query(
+            f"SELECT * FROM field_stats WHERE run_id IN ({_marks(len(fields))}) ORDER BY field",
+            list(fields),
+        ):
+            fields[stat["run_id"]][stat["field"]] = _stats(stat)
+    return [_row(conn, r, fields[r["run_id"]]) for r in records]
+
+
+def parse_day(text: str, option: str) -> dt.date:
+    """A day written `YYYY-MM-DD`; `option` names it in the error."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: give a date as YYYY-MM-DD") from None
+
+
+def _filters(
     *,
-    suite: str | None = None,
-    target: str | None = None,
-    branch: str | None = None,
-    limit: int = 50,
-    include_shards: bool = False,
-) -> list[RunRow]:
-    """The most recent runs, oldest first (a trend reads left to right, top to bottom).
-
-    Args:
-        db_path: The database; a missing one has no runs (and is not created).
-        suite: Only runs that ran this suite (by name).
-        target: Only runs against this target: its name (`wix`, `emulator`), base URL or key.
-        branch: Only runs of this git branch.
-        limit: At most this many runs, the latest.
-        include_shards: Also list the runs that are one shard of a larger run.
-
-    Raises:
-        RunFileError: The file is not a history database, or one of a newer evalkit.
-    """
+    suite: str | None,
+    target: str | None,
+    branch: str | None,
+    status: RunStatus | None,
+    since: str | None,
+    until: str | None,
+    include_shards: bool,
+) -> tuple[str, list[object]]:
     where: list[str] = []
     params: list[object] = []
     if suite is not None:
@@ -161,33 +251,81 @@ def list_runs(
     if branch is not None:
         where.append("branch = ?")
         params.append(branch)
+    if status == "interrupted":
+        where.append("interrupted = 1")
+    elif status is not None:
+        where.append("interrupted = 0 AND gates_met = ?")
+        params.append(1 if status == "met" else 0)
+    if since is not None:
+        where.append("started_at >= ?")
+        params.append(parse_day(since, "since").isoformat())
+    if until is not None:
+        where.append("started_at < ?")
+        params.append((parse_day(until, "until") + dt.timedelta(days=1)).isoformat())
     if not include_shards:
         where.append("shard IS NULL")
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    with reader(db_path) as conn:
+    return (f"WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def list_runs(
+    location: Locatable,
+    *,
+    suite: str | None = None,
+    target: str | None = None,
+    branch: str | None = None,
+    status: RunStatus | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 50,
+    include_shards: bool = False,
+) -> list[RunRow]:
+    """The most recent runs, oldest first (a trend reads left to right, top to bottom).
+
+    Args:
+        location: The history (a path or URL); a missing one has no runs (and is not created).
+        suite: Only runs that ran this suite (by name).
+        target: Only runs against this target: its name (`wix`, `emulator`), base URL or key.
+        branch: Only runs of this git branch.
+        status: Only runs that met their gates, did not, or were interrupted.
+        since: Only runs started on this day (`YYYY-MM-DD`, UTC) or later.
+        until: Only runs started on this day or earlier.
+        limit: At most this many runs, the latest.
+        include_shards: Also list the runs that are one shard of a larger run.
+
+    Raises:
+        RunFileError: It is not a history database, or one of a newer evalkit.
+        UsageError: A date that is not `YYYY-MM-DD`.
+    """
+    clause, params = _filters(
+        suite=suite,
+        target=target,
+        branch=branch,
+        status=status,
+        since=since,
+        until=until,
+        include_shards=include_shards,
+    )
+    with reader(location) as conn:
         if conn is None:
             return []
-        conn.row_factory = sqlite3.Row
-        records = conn.execute(
+        records = conn.query(
             f"SELECT * FROM runs {clause} ORDER BY started_at DESC, run_id DESC LIMIT ?",
             [*params, max(limit, 0)],
-        ).fetchall()
-        fields: dict[str, dict[str, FieldStats]] = {r["run_id"]: {} for r in records}
-        marks = ", ".join("?" for _ in fields)
-        for stat in conn.execute(
-            f"SELECT * FROM field_stats WHERE run_id IN ({marks}) ORDER BY field", list(fields)
-        ):
-            fields[stat["run_id"]][stat["field"]] = FieldStats(
-                correct=stat["correct"],
-                wrong=stat["wrong"],
-                missing=stat["missing"],
-                unexpected=stat["unexpected"],
-            )
-    return [_row(db_path, r, fields[r["run_id"]]) for r in reversed(records)]
+        )
+        return _rows(conn, list(reversed(records)))
+
+
+def get_run(location: Locatable, run_id: str) -> RunRow | None:
+    """One indexed run by its id, or None."""
+    with reader(location) as conn:
+        if conn is None:
+            return None
+        records = conn.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        return _rows(conn, records)[0] if records else None
 
 
 def last_good_run(
-    db_path: Path,
+    location: Locatable,
     *,
     suite_key: str,
     target_key: str,
@@ -200,14 +338,14 @@ def last_good_run(
     directory is gone (e.g. not restored from a CI cache) are passed over.
 
     Args:
-        db_path: The database; a missing one has no runs.
+        location: The history; a missing one has no runs.
         suite_key: `suite_key(info.suites)` of the run to compare.
         target_key: `target_key(info.target)` of the run to compare.
         branch: Only runs of this git branch.
         exclude: A run id never to pick (the run being compared, when already recorded).
 
     Raises:
-        RunFileError: The file is not a history database, or one of a newer evalkit.
+        RunFileError: It is not a history database, or one of a newer evalkit.
     """
     sql = (
         "SELECT run_id, run_dir FROM runs WHERE suite_key = ? AND target_key = ? "
@@ -220,19 +358,19 @@ def last_good_run(
     if exclude is not None:
         sql += " AND run_id != ?"
         params.append(exclude)
-    with reader(db_path) as conn:
+    with reader(location) as conn:
         if conn is None:
             return None
-        records = conn.execute(sql + " ORDER BY started_at DESC, run_id DESC", params).fetchall()
-    for _, stored in records:
-        run_dir = loaded_dir(db_path, stored)
-        if (run_dir / RUN_FILE).is_file():
-            return run_dir
+        records = conn.query(sql + " ORDER BY started_at DESC, run_id DESC", params)
+        for record in records:
+            run_dir = loaded_dir(conn.location, record["run_dir"])
+            if (run_dir / RUN_FILE).is_file():
+                return run_dir
     return None
 
 
 def field_trend(
-    db_path: Path,
+    location: Locatable,
     field_name: str,
     *,
     suite: str | None = None,
@@ -241,18 +379,104 @@ def field_trend(
     limit: int = 50,
 ) -> list[FieldTrendPoint]:
     """One field's counts over the most recent runs, oldest first (filters as `list_runs`)."""
-    runs = list_runs(db_path, suite=suite, target=target, branch=branch, limit=limit)
+    runs = list_runs(location, suite=suite, target=target, branch=branch, limit=limit)
     return [FieldTrendPoint(r.run_id, r.started_at, r.fields.get(field_name)) for r in runs]
 
 
-def run_outcomes(db_path: Path, run_id: str) -> dict[tuple[str, str, int], str]:
+def suite_trend(
+    location: Locatable,
+    suite: str,
+    *,
+    target: str | None = None,
+    branch: str | None = None,
+    limit: int = 50,
+) -> list[SuitePoint]:
+    """A suite's own pass rate and field counts over the most recent runs that ran it.
+
+    A run may hold several suites: the numbers are this suite's conversations only (from the
+    stored outcomes and per-suite field counts), so runs of other suites never move its trend.
+
+    Args:
+        location: The history.
+        suite: The suite's name.
+        target: Only runs against this target (as `list_runs`).
+        branch: Only runs of this git branch.
+        limit: At most this many runs, the latest.
+
+    Returns:
+        One point per run, oldest first.
+    """
+    runs = list_runs(location, suite=suite, target=target, branch=branch, limit=limit)
+    if not runs:
+        return []
+    ids = [run.run_id for run in runs]
+    counts: dict[str, dict[str, int]] = {run_id: {} for run_id in ids}
+    fields: dict[str, dict[str, FieldStats]] = {run_id: {} for run_id in ids}
+    with reader(location) as conn:
+        assert conn is not None
+        for record in conn.query(
+            "SELECT run_id, status, COUNT(*) AS n FROM outcomes "
+            f"WHERE suite = ? AND run_id IN ({_marks(len(ids))}) GROUP BY run_id, status",
+            [suite, *ids],
+        ):
+            counts[record["run_id"]][record["status"]] = int(record["n"])
+        if conn.version >= 2:
+            for record in conn.query(
+                "SELECT * FROM suite_fields "
+                f"WHERE suite = ? AND run_id IN ({_marks(len(ids))}) ORDER BY field",
+                [suite, *ids],
+            ):
+                fields[record["run_id"]][record["field"]] = _stats(record)
+    points = []
+    for run in runs:
+        own = fields[run.run_id]
+        if not own and run.suite_names == (suite,):
+            own = dict(run.fields)  # recorded before per-suite counts: the run is the suite
+        tally = counts[run.run_id]
+        points.append(
+            SuitePoint(run, tally.get("pass", 0), tally.get("fail", 0), tally.get("error", 0), own)
+        )
+    return points
+
+
+def run_outcomes(location: Locatable, run_id: str) -> dict[tuple[str, str, int], str]:
     """The status of every conversation of an indexed run, by (suite, id, repeat)."""
-    with reader(db_path) as conn:
+    with reader(location) as conn:
         if conn is None:
             return {}
-        records = conn.execute(
+        records = conn.query(
             "SELECT suite, conversation_id, repeat, status FROM outcomes WHERE run_id = ? "
             "ORDER BY suite, conversation_id, repeat",
             (run_id,),
-        ).fetchall()
-    return {(suite, cid, repeat): status for suite, cid, repeat, status in records}
+        )
+    return {(r["suite"], r["conversation_id"], r["repeat"]): r["status"] for r in records}
+
+
+def facets(location: Locatable) -> Facets:
+    """The suites, targets and branches the history's runs have (for a view's filters)."""
+    with reader(location) as conn:
+        if conn is None:
+            return Facets([], [], [])
+        suites = [r["suite"] for r in conn.query("SELECT DISTINCT suite FROM run_suites")]
+        targets = {
+            r["target_key"]: _target_label(r)
+            for r in conn.query(
+                "SELECT target_key, target_name, base_url, form_ids FROM runs "
+                "ORDER BY started_at DESC, run_id DESC"
+            )
+        }
+        branches = [
+            r["branch"]
+            for r in conn.query("SELECT DISTINCT branch FROM runs WHERE branch IS NOT NULL")
+        ]
+    return Facets(
+        sorted(suites), sorted(targets.items(), key=lambda kv: (kv[1], kv[0])), sorted(branches)
+    )
+
+
+def _target_label(record: dict[str, Any]) -> str:
+    """A target in words: its name, the base URL when not the emulator's, its form ids."""
+    forms: dict[str, str] = json.loads(record["form_ids"])
+    place = "" if record["target_name"] == "emulator" else f" {record['base_url']}"
+    ids = ", ".join(f"{key}={value}" for key, value in sorted(forms.items()))
+    return f"{record['target_name']}{place}" + (f" [{ids}]" if ids else "")
