@@ -99,6 +99,12 @@ class RunSide(CompareModel):
     """passed / decided over the paired conversations."""
     pass_rate_ci: tuple[float, float] | None
     """Wilson 95% interval."""
+    k: int = 1
+    """The k of pass@k and pass^k (the run's fewest decided repeats of a conversation)."""
+    pass_at_k: float | None = None
+    """The run's pass@k (at least one of k repeats passes), when it repeated conversations."""
+    pass_hat_k: float | None = None
+    """The run's pass^k (all k repeats pass), when it repeated conversations."""
 
 
 class Comparison(CompareModel):
@@ -170,6 +176,15 @@ def _side(info: RunInfo, passed: int, decided: int) -> RunSide:
         decided=decided,
         pass_rate=passed / decided if decided else None,
         pass_rate_ci=wilson(passed, decided),
+        **(
+            {
+                "k": info.summary.k,
+                "pass_at_k": info.summary.pass_at_k,
+                "pass_hat_k": info.summary.pass_hat_k,
+            }
+            if info.summary.k > 1
+            else {}
+        ),
     )
 
 

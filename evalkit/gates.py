@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from evalkit.errors import UsageError
+
 if TYPE_CHECKING:  # annotations only: the CLI reads the exit codes here without loading models
     from evalkit.compare import Comparison
     from evalkit.results import RunInfo
@@ -54,6 +56,13 @@ class Gates:
     """Significance level of the regression verdict."""
     max_error_rate: float = 0.05
     """Highest share of conversations that may end in error before the run counts as unmeasured."""
+
+    def __post_init__(self) -> None:
+        for name in ("fail_under", "max_error_rate"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                hint = f"; did you mean {value / 100:g} ({value:g}%)?" if 1 < value <= 100 else ""
+                raise UsageError(f"{name} is a rate between 0 and 1, got {value:g}{hint}")
 
 
 class Verdict(NamedTuple):

@@ -287,6 +287,13 @@ def _junit_parts(info: RunInfo, results: Sequence[ConversationResult]) -> Iterat
             "base_url": info.target.base_url,
             "framing": info.target.framing,
         }
+        summary = info.summary
+        if summary.k > 1 and summary.pass_at_k is not None:
+            properties |= {
+                "k": str(summary.k),
+                "pass_at_k": f"{summary.pass_at_k:.4f}",
+                "pass_hat_k": f"{summary.pass_hat_k or 0.0:.4f}",
+            }
         suite = suites.get(name)
         if suite is not None:
             node.set("file", xml_escape_visible(suite.path))

@@ -118,7 +118,7 @@ def _check_shards(runs: Sequence[tuple[Path, RunInfo]], allow_partial: bool) -> 
         more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
         raise UsageError(
             f"missing shard{'s' if len(missing) > 1 else ''} {', '.join(missing[:_SHOWN])}{more}; "
-            "merge them all, or allow a partial merge"
+            "merge them all, or allow a partial merge (--allow-partial)"
         )
 
 

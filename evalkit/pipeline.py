@@ -33,7 +33,15 @@ from evalkit.gates import (
     Verdict,
     evaluate_gates,
 )
-from evalkit.history import HISTORY_FILE, last_good_run, list_runs, record_run
+from evalkit.history import (
+    HISTORY_FILE,
+    HistoryLocation,
+    Locatable,
+    history_location,
+    last_good_run,
+    list_runs,
+    record_run,
+)
 from evalkit.junit import write_junit
 from evalkit.metrics import summarize
 from evalkit.report import (
@@ -42,9 +50,11 @@ from evalkit.report import (
     Criterion,
     CriterionResult,
     TrendPoint,
+    check_criteria,
     comparison_view,
     evaluate_criteria,
     parse_criterion,
+    parse_rate,
     render_html,
     render_markdown,
     write_reports,
@@ -74,6 +84,7 @@ __all__ = [
     "finish_run",
     "history_trend",
     "parse_criterion",
+    "parse_rate",
     "sign_off",
 ]
 
@@ -96,8 +107,9 @@ class FinishOptions:
     """The thresholds of the verdict."""
     baseline: Path | Literal["last"] | None = None
     """A run directory to compare with, `last` (from the history), or None."""
-    history: Path | None = None
-    """The history database; None: `history.db` beside the run directory."""
+    history: Locatable | None = None
+    """The history: a SQLite file, or a `postgresql://` URL; None: `history.db` beside the run
+    directory."""
     record: bool = True
     """Record the run in the history (with whether it met its gates)."""
     junit: bool = True
@@ -130,7 +142,7 @@ class Finished:
     """What `baseline="last"` found, in words (a path, or why there is none)."""
 
 
-def history_trend(db_path: Path, info: RunInfo) -> list[TrendPoint]:
+def history_trend(db_path: Locatable, info: RunInfo) -> list[TrendPoint]:
     """Earlier runs of the same suites (by name) against the same target, oldest first."""
     names = sorted({suite.name for suite in info.suites})
     rows = list_runs(db_path, target=target_key(info.target), limit=200)
@@ -144,7 +156,7 @@ def history_trend(db_path: Path, info: RunInfo) -> list[TrendPoint]:
     return [TrendPoint(r.run_id, r.started_at, r.pass_rate) for r in earlier[-TREND_RUNS:]]
 
 
-def _last_good(db_path: Path, info: RunInfo) -> tuple[Path | None, str]:
+def _last_good(db_path: HistoryLocation, info: RunInfo) -> tuple[Path | None, str]:
     """The run `--baseline last` means, and what was found, in words.
 
     That is the latest run of the same suites and target, on the same branch when it is known,
@@ -193,7 +205,7 @@ def _finish(run_dir: Path, options: FinishOptions) -> Finished:
         # Killed before it could finish: the rows are all there is. Count them, say so.
         info = info.model_copy(update={"summary": summarize(results), "interrupted": True})
         write_run_info(run_dir, info)
-    db_path = options.history or run_dir.parent / HISTORY_FILE
+    db_path = history_location(options.history or run_dir.parent / HISTORY_FILE)
     base_dir, note = None, None
     if options.baseline == "last":
         base_dir, note = _last_good(db_path, info)
@@ -326,7 +338,9 @@ def sign_off(run_dir: Path, criteria: Sequence[Criterion] = ()) -> SignOff:
 
     Raises:
         RunFileError: The run directory cannot be read.
+        UsageError: A criterion names a field the run never checked.
     """
     info, results = read_run(run_dir)
+    check_criteria(criteria, info)  # a misspelt field stops before the page is written
     path = write_signoff(run_dir, info, results, criteria)
     return SignOff(path, evaluate_criteria(criteria, info, results))

@@ -12,9 +12,12 @@ reason under its `file:line`. `--junitxml` carries both, with the status and sou
 
 Options: `--evalkit-target emulator|wix|custom`, `--evalkit-base-url URL`, `--evalkit-framing`,
 `--evalkit-forms DIR` and `--evalkit-form-id KEY=FORM_ID` (repeatable), `--evalkit-rate-limit`
-(requests per minute; 200 for Wix by default) and `--evalkit-turn-timeout SECONDS`. The target is
-described and opened by the same code as `evalkit run`'s, and every result passes the same
-redaction before pytest sees it: no credential reaches the terminal or `--junitxml`.
+(requests per minute; 200 for Wix by default), `--evalkit-turn-timeout SECONDS` and
+`--evalkit-emulator-profile FILE`. What they do not say comes from the project configuration
+(`[tool.evalkit]` or `evalkit.toml`, found from where pytest started), as for `evalkit run`; the
+emulator's forms are looked for as `evalkit run` looks for them. The target is described and
+opened by the same code as `evalkit run`'s, and every result passes the same redaction before
+pytest sees it: no credential reaches the terminal or `--junitxml`.
 """
 
 from __future__ import annotations
@@ -90,6 +93,9 @@ class _Session:
     def _start(self, session: pytest.Session) -> Target:
         import asyncio
 
+        from evalkit.emulator import load_knobs
+        from evalkit.errors import SuiteError
+        from evalkit.loader.scope import form_folders, project_settings, undefined_forms
         from evalkit.pacing import TokenBucket
         from evalkit.runner import client_for, redactor_for
         from evalkit.runner.description import (
@@ -97,23 +103,41 @@ class _Session:
             describe_target,
             open_target,
             parse_form_ids,
+            project_options,
         )
 
+        # The project configuration found from where pytest was started, as for `evalkit run`.
+        project, problems = project_settings(self.config.invocation_params.dir)
+        if problems:
+            raise SuiteError(problems)
+        suites: dict[str, Any] = {}
+        for item in session.items:
+            if isinstance(item, ConversationItem):
+                suites.setdefault(item.loaded.path, item.loaded)
+        given = [Path(p) for p in self.option("forms")]
         options = TargetOptions(
             kind=self.option("target"),
             base_url=self.option("base_url"),
             framing=self.option("framing"),
             form_ids=parse_form_ids(self.option("form_id"), option="--evalkit-form-id"),
             rate_limit=self.option("rate_limit"),
-            forms=[Path(p) for p in self.option("forms")],
+            forms=given,
             flag="--evalkit-",
         )
+        options = project_options(options, project, list(suites))
         description = describe_target(options, os.environ)
-        suites: dict[str, Any] = {}
-        for item in session.items:
-            if isinstance(item, ConversationItem):
-                suites.setdefault(item.loaded.path, item.loaded)
-        context = open_target(description, list(suites.values()), os.environ)
+        knobs: dict[str, Any] = {}
+        if description.name == "emulator":
+            looked = form_folders(list(suites), project, given=given)
+            hint = "; give --evalkit-forms DIR, or `forms` in the project configuration"
+            pairs = [(s.path, s.form) for s in suites.values()]
+            if missing := undefined_forms(pairs, looked, hint=hint):
+                raise SuiteError(missing)
+            profile = self.option("emulator_profile") or (project and project.emulator_profile)
+            if profile:
+                loaded = load_knobs(Path(profile))
+                knobs = {k: getattr(loaded, k) for k in loaded.model_fields_set - {"framing"}}
+        context = open_target(description, list(suites.values()), os.environ, **knobs)
         target = self.stack.enter_context(context)
         self.loop = asyncio.new_event_loop()
         self.stack.callback(self.loop.close)
@@ -164,7 +188,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--evalkit-forms",
         action="append",
         default=[],
-        help="Extra directory of *.form.yaml for the emulator (default: forms/ beside suites).",
+        help="Extra directory of *.form.yaml for the emulator, looked in first (then forms/ "
+        "beside each suite and in its parents up to the project root, then the configured "
+        "forms folder).",
     )
     group.addoption(
         "--evalkit-form-id",
@@ -182,6 +208,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--evalkit-turn-timeout", type=float, default=120.0, help="Seconds allowed per turn."
+    )
+    group.addoption(
+        "--evalkit-emulator-profile",
+        default=None,
+        metavar="FILE",
+        help="A YAML profile of the emulator's knobs (latency, faults, noise; as `evalkit "
+        "emulator --profile`) [default: `emulator_profile` of the project configuration].",
     )
 
 

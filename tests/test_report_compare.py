@@ -493,7 +493,9 @@ def test_a_configuration_matrix_run_writes_the_matrix_report(tmp_path: Path) -> 
     assert code == 1  # v2 misreads number words: a gate fails
     (matrix_dir,) = tmp_path.iterdir()
     page = (matrix_dir / "matrix.html").read_text(encoding="utf-8")
-    assert "## Configurations side by side" in output
+    assert "## Configurations side by side" not in output  # the Markdown is for a PR, not here
+    assert "configuration v2 (contact=contact-v2): " in output
+    assert output.rstrip().splitlines()[-1].startswith("exit 1: ")
     assert "have different verdicts across v1, v2" in output
     links = re.findall(r'href="(v2/report\.html#[^"]+)"', page)
     assert links

@@ -46,7 +46,6 @@ def test_signoff_matches_golden(rich: Run, golden: Callable[[str, str], None]) -
         pytest.param("errors<2", "1", True, id="count-met"),
         pytest.param("flaky==1", "1", True, id="flaky-count"),
         pytest.param("accuracy.time>=0.5", "50.0%", True, id="field-accuracy"),
-        pytest.param("accuracy.nope>=0.5", "—", False, id="unmeasured-field-is-unmet"),
         pytest.param("turn_p95<=1", "3.56 s", False, id="latency"),
         pytest.param("first_data_p95<=1", "—", False, id="unmeasured-latency-is-unmet"),
     ],

@@ -9,11 +9,13 @@ from pathlib import Path
 import click
 
 from evalkit.authoring import NextMessage, record, recorded_suite, starter_suite
-from evalkit.cli.common import console
+from evalkit.cli.common import console, project
 from evalkit.client import Mode
 from evalkit.emulator import form_from_wix, load_form
 from evalkit.errors import UsageError
 from evalkit.loader import SUITE_SUFFIX, dump_suite, load_suites, suite_schema_text
+from evalkit.loader.scope import FORM_FILE_SUFFIXES as SUFFIXES
+from evalkit.loader.scope import form_folders
 from evalkit.results import TurnTranscript
 from evalkit.runner.description import (
     FRAMINGS,
@@ -21,6 +23,7 @@ from evalkit.runner.description import (
     TargetOptions,
     describe_target,
     open_target,
+    project_options,
 )
 from evalkit.runner.target import TargetName
 from evalkit.scoring import assistant_text
@@ -63,12 +66,6 @@ def expand(paths: tuple[str, ...]) -> None:
         click.echo(dump_suite(loaded.suite, comment=f"expanded from {loaded.path}", schema=None))
 
 
-def _emulator_forms(forms: tuple[Path, ...], output: str) -> list[Path]:
-    """The emulator's form directories for `record`: those given, then `forms/` beside OUTPUT."""
-    beside = Path(output).parent / "forms" if output != "-" else Path("suites/forms")
-    return [d for d in (*forms, beside) if d.is_dir()]
-
-
 def _from_file(path: Path) -> NextMessage:
     lines = path.read_text(encoding="utf-8").splitlines()
     utterances = iter([line.strip() for line in lines if line.strip() and not line.startswith("#")])
@@ -80,10 +77,14 @@ def _interactive() -> NextMessage:
 
     def ask(last: TurnTranscript) -> str | None:
         out.print(f"[bold cyan]assistant:[/] {assistant_text(last)}", markup=True, highlight=False)
-        text: str = click.prompt("you", default="", show_default=False)
-        return text or None
+        try:
+            text = input("you: ")  # not click.prompt: it turns the end of input into an abort
+        except EOFError:  # Ctrl-D: the chat is over, and what was said is kept
+            click.echo()
+            return None
+        return text.strip() or None
 
-    click.echo("Chat with the target; an empty line ends the conversation.")
+    click.echo("Chat with the target; an empty line or Ctrl-D ends the conversation.")
     return ask
 
 
@@ -105,17 +106,23 @@ def _interactive() -> NextMessage:
     "--target",
     "target_name",
     type=click.Choice(TARGET_KINDS),
-    default="emulator",
-    show_default=True,
+    default=None,
+    help="emulator, wix or custom [default: the project configuration's, else emulator].",
 )
 @click.option("--base-url", default=None, help="API root for --target custom.")
-@click.option("--framing", type=click.Choice(FRAMINGS), default="sse", show_default=True)
+@click.option(
+    "--framing",
+    type=click.Choice(FRAMINGS),
+    default=None,
+    help="Streamed framing, or unary [default: the project configuration's, else sse].",
+)
 @click.option(
     "--forms",
     "forms_dirs",
     multiple=True,
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Directory of *.form.yaml for the emulator (default: forms/ beside the output).",
+    help="Directory of *.form.yaml for the emulator, looked in first (then forms/ beside the "
+    "output and in its parents up to the project root, then the configured forms folder).",
 )
 @click.option("--suite-name", default=None, help="The suite's name (default: recorded-FORM).")
 @click.option("--id", "conversation_id", default="recorded", show_default=True)
@@ -123,24 +130,26 @@ def record_command(
     form: str,
     output: str,
     input_file: Path | None,
-    target_name: TargetName,
+    target_name: TargetName | None,
     base_url: str | None,
-    framing: Mode,
+    framing: Mode | None,
     forms_dirs: tuple[Path, ...],
     suite_name: str | None,
     conversation_id: str,
 ) -> None:
     """Chat with a target and write the conversation, with what it extracted, as a suite."""
-    options = TargetOptions(
-        kind=target_name,
-        base_url=base_url,
-        framing=framing,
-        forms=_emulator_forms(forms_dirs, output) if target_name == "emulator" else (),
-    )
+    given = TargetOptions(kind=target_name, base_url=base_url, framing=framing, forms=forms_dirs)
+    settings = project()
+    options = project_options(given, settings, [output] if output != "-" else [])
     with open_target(describe_target(options, os.environ), [], os.environ) as target:
         if target.name == "emulator" and form not in target.form_ids:
-            known = ", ".join(sorted(target.form_ids)) or "none (give --forms DIR)"
-            raise UsageError(f"the emulator has no form {form!r}; its forms: {known}")
+            looked = form_folders([output] if output != "-" else [], settings, given=forms_dirs)
+            shown = ", ".join(str(folder) for folder in looked)
+            known = ", ".join(sorted(target.form_ids)) or "none"
+            raise UsageError(
+                f"the emulator has no form {form!r}; its forms: {known} (looked in {shown}; "
+                "give --forms DIR, or `forms` in the project configuration)"
+            )
         next_message = _from_file(input_file) if input_file else _interactive()
         recording = record(target, form, next_message)
     suite = recorded_suite(
@@ -157,10 +166,13 @@ def init(form_path: str, output: str) -> None:
     """Scaffold a starter suite from a form: a conversation per required field, and one for all."""
     path = Path(form_path)
     if not path.is_file():
-        candidate = Path("suites/forms") / f"{form_path}.form.yaml"
-        if not candidate.is_file():
-            raise UsageError(f"--form {form_path}: no such file (nor {candidate})")
-        path = candidate
+        looked = form_folders([output] if output != "-" else [], project())
+        candidates = [folder / f"{form_path}{suffix}" for folder in looked for suffix in SUFFIXES]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            shown = ", ".join(str(folder) for folder in looked)
+            raise UsageError(f"--form {form_path}: no such file, nor a form of that key in {shown}")
+        path = found
     if path.suffix == ".json":
         form = form_from_wix(json.loads(path.read_text(encoding="utf-8")), key=path.stem)
     else:

@@ -8,63 +8,21 @@ from typing import Any, TypeVar
 
 import click
 
-from evalkit.emulator import KnobFlag, Knobs, knob_flags, load_forms, load_knobs, serve, with_flags
-
-__all__ = ["emulator"]
+from evalkit.cli.common import project
+from evalkit.cli.options import knob_option
+from evalkit.emulator import Knobs, knob_flags, load_forms, load_knobs, serve, with_flags
+from evalkit.errors import UsageError
+from evalkit.loader.scope import form_folders
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 
-
-class _Items(click.ParamType[tuple[str, ...], Any]):
-    """A comma-separated list, each item one of `choices` (when there are any)."""
-
-    name = "list"
-
-    def __init__(self, choices: tuple[str, ...]) -> None:
-        self.choices = choices
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> tuple[str, ...]:
-        if isinstance(value, tuple):
-            return tuple(map(str, value))
-        items = tuple(item.strip() for item in str(value).split(",") if item.strip())
-        unknown = sorted(set(items) - set(self.choices)) if self.choices else []
-        if unknown or not items:
-            self.fail(f"unknown kind(s): {', '.join(unknown) or '(none given)'}", param, ctx)
-        return items
-
-
-def _type(knob: KnobFlag) -> click.ParamType[Any, Any] | type[int] | type[str]:
-    """The click type of a knob's value, from its field's type and bounds."""
-    if knob.item_type is not None:
-        return _Items(knob.choices)
-    if knob.choices:
-        return click.Choice(knob.choices)
-    if knob.value_type is float:
-        bounds = knob.bounds
-        return click.FloatRange(
-            bounds.min, bounds.max, min_open=bounds.min_open, max_open=bounds.max_open
-        )
-    return int if knob.value_type is int else str
-
-
-def _knob_option(knob: KnobFlag) -> Callable[[_Command], _Command]:
-    """The click option of one knob; None (or nothing) when it is not given."""
-    names = (knob.flag.name, *knob.flag.aliases, knob.dest)
-    if knob.value_type is bool:
-        return click.option(*names, is_flag=True, default=False, help=knob.help)
-    if knob.flag.repeat:
-        return click.option(*names, multiple=True, metavar=knob.flag.metavar, help=knob.help)
-    return click.option(
-        *names, type=_type(knob), default=None, metavar=knob.flag.metavar, help=knob.help
-    )
+__all__ = ["emulator"]
 
 
 def _knob_options(command: _Command) -> _Command:
     """Add an option for every knob that declares a flag (see `evalkit.emulator.flags`)."""
     for knob in reversed(knob_flags(Knobs)):
-        command = _knob_option(knob)(command)
+        command = knob_option(knob)(command)
     return command
 
 
@@ -77,9 +35,10 @@ def _knob_options(command: _Command) -> _Command:
     "--forms",
     "forms_dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=Path("suites/forms"),
-    show_default=True,
-    help="Directory of *.form.yaml (evalkit) and *.form.json (Wix Form Schemas) files.",
+    default=None,
+    help="Directory of *.form.yaml (evalkit) and *.form.json (Wix Form Schemas) files "
+    "[default: `forms` of the project configuration, else forms/ here or in a parent folder "
+    "up to the project root].",
 )
 @click.option(
     "--profile",
@@ -97,7 +56,16 @@ def emulator(host: str, port: int, forms_dir: Path, profile: Path | None, **flag
     Faults: 429 (with Retry-After), 500, 503 and reset happen before a request is applied; cut,
     truncate, malformed and stall break the response after it. See docs/emulator.md.
     """
+    settings = project()
+    if profile is None and settings is not None:
+        profile = settings.emulator_profile
     knobs = with_flags(load_knobs(profile) if profile is not None else Knobs(), flags)
+    if forms_dir is None:
+        looked = form_folders([], settings)
+        forms_dir = next((folder for folder in looked if folder.is_dir()), None)
+        if forms_dir is None:
+            shown = ", ".join(str(folder) for folder in looked)
+            raise UsageError(f"no forms folder: looked in {shown}; give --forms DIR")
     forms = load_forms(forms_dir)
 
     def ready(base_url: str, form_ids: dict[str, str]) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 from evalkit.cli.common import console
-from evalkit.cli.options import gate_options
+from evalkit.cli.options import gate_options, history_option
 from evalkit.cli.printing import print_finished
 from evalkit.gates import EXIT_OK, Gates
+from evalkit.history import HistoryLocation
 from evalkit.merge import merge_runs
 from evalkit.pipeline import FinishOptions, finish_run
 
@@ -42,6 +43,7 @@ __all__ = ["merge"]
     "target (in the history beside OUT) that met its gates.",
 )
 @gate_options
+@history_option
 @click.option(
     "--check-gates",
     is_flag=True,
@@ -53,6 +55,7 @@ def merge(
     allow_partial: bool,
     baseline: str | None,
     gates: Gates,
+    history: HistoryLocation | None,
     check_gates: bool,
 ) -> None:
     """Merge the shards' RUN_DIRS (from `evalkit run --shard i/n`) into one run in OUT.
@@ -66,6 +69,7 @@ def merge(
     options = FinishOptions(
         gates=gates,
         baseline="last" if baseline == "last" else Path(baseline) if baseline else None,
+        history=history,
     )
     finished = finish_run(out_dir, options)
     out = console()

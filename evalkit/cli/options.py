@@ -3,17 +3,59 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from evalkit.client import Limits, RetryPolicy
+from evalkit.errors import UsageError
 from evalkit.gates import Gates
 from evalkit.results import parse_shard
 from evalkit.runner import RunSettings
 
-__all__ = ["gate_options", "settings_options"]
+if TYPE_CHECKING:
+    from evalkit.emulator import KnobFlag, Knobs
+    from evalkit.history import HistoryLocation
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+__all__ = [
+    "RATE",
+    "EmulatorChoice",
+    "Rate",
+    "emulator_options",
+    "gate_options",
+    "history_option",
+    "knob_option",
+    "settings_options",
+]
+
+
+class Rate(click.ParamType[float, Any]):
+    """A rate option's value, `0.95` or `95%`, read by the one rate parser (`parse_rate`)."""
+
+    name = "rate"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """The rate as a fraction; a bare number above 1 fails with the hint `N%`."""
+        if isinstance(value, float):
+            return value
+        from evalkit.pipeline import parse_rate  # the reports' parser, loaded when one is given
+
+        name = param.opts[0] if param is not None and param.opts else "rate"
+        try:
+            return parse_rate(str(value), what=name)
+        except UsageError as exc:
+            self.fail(str(exc).removeprefix(f"{name}: "), param, ctx)
+
+
+RATE = Rate()
+"""The click type of every rate option (`--fail-under`, `--max-error-rate`)."""
 
 
 def _grouped(
@@ -40,16 +82,17 @@ def _grouped(
 _GATE_OPTIONS = (
     click.option(
         "--max-error-rate",
-        type=click.FloatRange(0, 1),
-        default=0.05,
+        type=RATE,
+        default="5%",
         show_default=True,
-        help="Exit 3 when more than this share of conversations end in error.",
+        help="Exit 3 when more than this share of conversations end in error (0.05 or 5%).",
     ),
     click.option(
         "--fail-under",
-        type=click.FloatRange(0, 1),
+        type=RATE,
         default=None,
-        help="Exit 1 when the pass rate is under this (default: exit 1 on any failure).",
+        help="Exit 1 when the pass rate is under this, e.g. 0.95 or 95% (default: exit 1 on "
+        "any failure).",
     ),
     click.option(
         "--max-regressions",
@@ -235,3 +278,148 @@ settings_options = _grouped(
 )
 """How a run behaves (concurrency, deadlines, retries, restarts, repeats, shard, the circuit
 breaker, the limits on what a target sends), given to the command as one `RunSettings`."""
+
+
+class _Items(click.ParamType[tuple[str, ...], Any]):
+    """A comma-separated list, each item one of `choices` (when there are any)."""
+
+    name = "list"
+
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        self.choices = choices
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, ...]:
+        """The items of a comma-separated value."""
+        if isinstance(value, tuple):
+            return tuple(map(str, value))
+        items = tuple(item.strip() for item in str(value).split(",") if item.strip())
+        unknown = sorted(set(items) - set(self.choices)) if self.choices else []
+        if unknown or not items:
+            self.fail(f"unknown kind(s): {', '.join(unknown) or '(none given)'}", param, ctx)
+        return items
+
+
+def _knob_type(knob: KnobFlag) -> click.ParamType[Any, Any] | type[int] | type[str]:
+    """The click type of a knob's value, from its field's type and bounds."""
+    if knob.item_type is not None:
+        return _Items(knob.choices)
+    if knob.choices:
+        return click.Choice(knob.choices)
+    if knob.value_type is float:
+        bounds = knob.bounds
+        return click.FloatRange(
+            bounds.min, bounds.max, min_open=bounds.min_open, max_open=bounds.max_open
+        )
+    return int if knob.value_type is int else str
+
+
+def _prefixed(flag: str, prefix: str) -> str:
+    return f"--{prefix}-{flag.removeprefix('--')}" if prefix else flag
+
+
+def knob_option(knob: KnobFlag, prefix: str = "") -> Callable[[_Command], _Command]:
+    """The click option of one emulator knob (`--fault-rate`; `--emulator-fault-rate`).
+
+    With a prefix (`emulator`) the flag is prefixed too. Its value reaches the command as
+    `dest` (`prefix_dest`); None (or nothing) when not given.
+    """
+    names = (
+        _prefixed(knob.flag.name, prefix),
+        *(_prefixed(alias, prefix) for alias in knob.flag.aliases),
+        f"{prefix}_{knob.dest}" if prefix else knob.dest,
+    )
+    if knob.value_type is bool:
+        return click.option(*names, is_flag=True, default=False, help=knob.help)
+    if knob.flag.repeat:
+        return click.option(*names, multiple=True, metavar=knob.flag.metavar, help=knob.help)
+    return click.option(
+        *names, type=_knob_type(knob), default=None, metavar=knob.flag.metavar, help=knob.help
+    )
+
+
+@dataclass(frozen=True)
+class EmulatorChoice:
+    """What `evalkit run` was told about the emulator: a profile, and knob flags on top."""
+
+    profile: Path | None
+    """`--emulator-profile`, if given."""
+    values: Mapping[str, object]
+    """The knob flags' values, by `KnobFlag.dest` (None, () or False: not given)."""
+
+    def knobs(self, default_profile: Path | None = None) -> Knobs | None:
+        """The knobs: the profile (or `default_profile`, the project's), the flags on top.
+
+        Returns:
+            None when no profile and no flag says anything (the emulator's defaults).
+
+        Raises:
+            UsageError: The flags make no valid knobs.
+            SuiteError: The profile cannot be read or is not a valid profile.
+        """
+        from evalkit.emulator import Knobs, load_knobs, with_flags
+
+        profile = self.profile or default_profile
+        given = any(v is not None and v is not False and v != () for v in self.values.values())
+        if profile is None and not given:
+            return None
+        base = load_knobs(profile) if profile is not None else Knobs()
+        return with_flags(base, self.values)
+
+
+def emulator_options(command: _Command) -> _Command:
+    """`--emulator-profile FILE` and each knob of `evalkit emulator` as `--emulator-<flag>`.
+
+    The command receives them as one `emulator: EmulatorChoice`. The framing is not among them:
+    the run's `--framing` is the emulator's.
+    """
+    from evalkit.emulator import Knobs, knob_flags  # when the command is defined, not at import
+
+    knobs = [k for k in knob_flags(Knobs) if k.path != ("framing",)]
+    dests = [f"emulator_{k.dest}" for k in knobs]
+
+    @functools.wraps(command)
+    def grouped(*args: Any, **kwargs: Any) -> Any:
+        values = {dest.removeprefix("emulator_"): kwargs.pop(dest) for dest in dests}
+        choice = EmulatorChoice(kwargs.pop("emulator_profile"), values)
+        return command(*args, emulator=choice, **kwargs)
+
+    decorated: Any = grouped
+    for knob in reversed(knobs):
+        decorated = knob_option(knob, "emulator")(decorated)
+    decorated = click.option(
+        "--emulator-profile",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="With the emulator: a YAML profile of its knobs (as `evalkit emulator --profile`; "
+        "default: `emulator_profile` in the project configuration); the --emulator-* flags "
+        "override it.",
+    )(decorated)
+    result: _Command = decorated
+    return result
+
+
+def _history(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> HistoryLocation | None:
+    """`--history`, else `EVALKIT_HISTORY_URL`, else the project configuration's, else None."""
+    from evalkit.history import configured_history, history_location
+
+    try:
+        return history_location(value) if value else configured_history(Path.cwd())
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+history_option = click.option(
+    "--history",
+    default=None,
+    metavar="PATH|URL",
+    envvar="EVALKIT_HISTORY_URL",
+    callback=_history,
+    help="The run history: a SQLite file, or postgresql://user@host/db shared by every CI job "
+    "(keep the password in PGPASSWORD or ~/.pgpass). Also EVALKIT_HISTORY_URL, or `history` in "
+    "the project configuration. [default: history.db under the output root]",
+)
+"""The `--history` option: the command gets a `history` argument, a `HistoryLocation` or None."""

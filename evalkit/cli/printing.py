@@ -2,19 +2,75 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.markup import escape
 
+from evalkit.configurations import MatrixOutcome
 from evalkit.pipeline import Change, Comparison, Finished, RunSide
-from evalkit.results import ConversationResult, RunInfo
+from evalkit.results import ConversationResult, RunInfo, Summary
 
-__all__ = ["print_comparison", "print_finished", "print_summary"]
+__all__ = ["print_comparison", "print_finished", "print_matrix", "print_summary"]
+
+
+_ID = re.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b")
+"""A session or request id inside an error message: errors that differ only by one are alike."""
+_EXAMPLES = 3
+"""Conversations named as examples of a group of alike errors."""
+
+
+def _first_reason(result: ConversationResult) -> str:
+    failed = [f"{f.field}: {f.reason}" for f in result.fields if not f.passed]
+    failed += [f"{c.check}: {c.reason}" for c in result.checks if not c.passed]
+    return failed[0] if failed else ""
+
+
+@dataclass
+class _Failing:
+    """One conversation's failed repeats: where it is, how many of its repeats failed, why."""
+
+    source: str
+    reason: str
+    failed: int = 0
+    runs: int = 0
+
+
+@dataclass
+class _Errors:
+    """Errors alike (one kind, one message but for ids): how many, and in which conversations."""
+
+    count: int = 0
+    names: dict[str, str] = field(default_factory=dict)
+    """`suite/id` → its source, in the order met."""
+
+
+def _rate_line(summary: Summary) -> str | None:
+    """`pass@3 95.0% [86.1%, 98.6%], pass^3 71.4% [...]; 2 flaky` for a run with repeats."""
+    if summary.k <= 1 or summary.pass_at_k is None or summary.pass_hat_k is None:
+        return None
+
+    def ci(interval: tuple[float, float] | None) -> str:
+        return f" [{interval[0]:.1%}, {interval[1]:.1%}]" if interval else ""
+
+    k = summary.k
+    flaky = f"; {len(summary.flaky)} flaky" if summary.flaky else ""
+    return (
+        f"pass@{k} {summary.pass_at_k:.1%}{ci(summary.pass_at_k_ci)} (one of {k} repeats "
+        f"passes), pass^{k} {summary.pass_hat_k:.1%}{ci(summary.pass_hat_k_ci)} (all {k} "
+        f"pass){flaky}"
+    )
 
 
 def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationResult]) -> None:
-    """The terminal summary: counts, pass rate, then one line per failure or error."""
+    """The terminal summary: counts, pass rate, pass@k and pass^k, then what went wrong, grouped.
+
+    The repeats of a conversation are one line (`failed 3 of 3`); errors alike (one kind, one
+    message but for ids) are one line with their count and a few of their conversations; the
+    retries and restarts of the run are counted.
+    """
     summary = info.summary
     rate = "—" if summary.pass_rate is None else f"{summary.pass_rate:.1%}"
     out.print(
@@ -22,24 +78,89 @@ def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationRes
         f"[red]{summary.failed} failed[/], [yellow]{summary.errors} errors[/]"
         f"{f', {summary.skipped} skipped' if summary.skipped else ''}; pass rate {rate}"
     )
-    heading = True
-    for result in results:  # streamed: a large run's failures are printed, not held
-        if result.status not in ("fail", "error"):
-            continue
-        if heading:
-            out.print("[bold]Failures and errors[/] (status, conversation, where, first reason):")
-            heading = False
-        if result.error is not None:
-            reason = f"{result.error.kind}: {result.error.message}"
-        else:
-            failed = [f"{f.field}: {f.reason}" for f in result.fields if not f.passed]
-            failed += [f"{c.check}: {c.reason}" for c in result.checks if not c.passed]
-            reason = failed[0] if failed else ""
-        style = "red" if result.status == "fail" else "yellow"
+    if (line := _rate_line(summary)) is not None:
+        out.print(escape(line))
+    runs: dict[tuple[str, str], int] = {}
+    failing: dict[tuple[str, str], _Failing] = {}
+    errors: dict[tuple[str, str], _Errors] = {}
+    retries = retried = restarts = restarted = 0
+    for result in results:  # streamed: counters and one entry per failing conversation
+        key = (result.suite, result.conversation_id)
+        runs[key] = runs.get(key, 0) + 1
+        count = len(result.all_retries())
+        retries, retried = retries + count, retried + bool(count)
+        restarts, restarted = restarts + len(result.restarts), restarted + bool(result.restarts)
+        if result.status == "fail":
+            entry = failing.setdefault(key, _Failing(result.source, _first_reason(result)))
+            entry.failed += 1
+        elif result.error is not None:
+            message = _ID.sub("<id>", result.error.message)
+            group = errors.setdefault((result.error.kind, message), _Errors())
+            group.count += 1
+            group.names.setdefault(f"{result.suite}/{result.conversation_id}", result.source)
+    if retries or restarts:
         out.print(
-            f"  [{style}]{result.status:<5}[/] {escape(result.suite)}/"
-            f"{escape(result.conversation_id)}  {escape(result.source)}  {escape(reason)}"
+            f"retries: {retries} request(s) in {retried} conversation(s); restarts: {restarts} "
+            f"in {restarted} conversation(s)"
         )
+    if failing:
+        out.print("[bold]Failures[/] (conversation, where, first reason):")
+    for key, entry in failing.items():
+        times = runs[key]
+        share = f"failed {entry.failed} of {times}: " if times > 1 else ""
+        out.print(
+            f"  [red]fail [/] {escape(key[0])}/{escape(key[1])}  {escape(entry.source)}  "
+            f"{escape(share + entry.reason)}"
+        )
+    if errors:
+        out.print("[bold]Errors[/] (grouped by kind and cause):")
+    for (kind, message), group in sorted(errors.items(), key=lambda item: -item[1].count):
+        if group.count == 1:
+            ((name, source),) = group.names.items()
+            out.print(
+                f"  [yellow]error[/] {escape(name)}  {escape(source)}  {escape(kind)}: "
+                f"{escape(message)}"
+            )
+            continue
+        examples = list(group.names)[:_EXAMPLES]
+        more = len(group.names) - len(examples)
+        listed = ", ".join(examples) + (f" and {more} more" if more else "")
+        out.print(
+            f"  [yellow]error[/] {escape(kind)}: {escape(message)}  [bold]×{group.count}[/] "
+            f"(e.g. {escape(listed)})"
+        )
+
+
+def print_matrix(out: Console, outcome: MatrixOutcome) -> None:
+    """A configuration matrix for a terminal: one line per configuration, the reports, the exit.
+
+    The matrix report itself (Markdown and HTML) is for reading in a browser or a PR, not in a
+    terminal: its path is printed.
+    """
+    for label, info, _ in outcome.runs:
+        s = info.summary
+        rate = "—" if s.pass_rate is None else f"{s.pass_rate:.1%}"
+        forms = ", ".join(f"{k}={v}" for k, v in sorted(info.target.form_ids.items()))
+        out.print(
+            f"configuration {escape(label)} ({escape(forms)}): {s.total} conversations, "
+            f"{s.passed} passed, {s.failed} failed, {s.errors} errors; pass rate {rate}"
+        )
+    statuses: dict[tuple[str, str, int], set[str]] = {}
+    for _, _, results in outcome.runs:
+        for result in results:
+            statuses.setdefault(result.key, set()).add(result.status)
+    differ = [f"{suite}/{cid}" for (suite, cid, _), seen in statuses.items() if len(seen) > 1]
+    if differ:
+        labels = ", ".join(label for label, _, _ in outcome.runs)
+        shown = ", ".join(dict.fromkeys(differ[:_EXAMPLES]))
+        out.print(
+            f"{len(differ)} conversation(s) have different verdicts across {escape(labels)}, "
+            f"e.g. {escape(shown)}"
+        )
+    if outcome.reports:
+        out.print(f"matrix: {escape(str(outcome.reports['markdown']))}")
+        out.print(f"matrix report: {escape(str(outcome.reports['html']))}")
+    out.print(f"exit {outcome.verdict.code}: {escape('; '.join(outcome.verdict.reasons))}")
 
 
 def _changes(out: Console, title: str, changes: list[Change], style: str) -> None:
@@ -59,7 +180,10 @@ def print_comparison(out: Console, comparison: Comparison) -> None:
             return "—"
         interval = side.pass_rate_ci
         ci = f" [{interval[0]:.1%}, {interval[1]:.1%}]" if interval else ""
-        return f"{side.pass_rate:.1%}{ci}"
+        repeated = ""
+        if side.pass_at_k is not None and side.pass_hat_k is not None:
+            repeated = f"; pass@{side.k} {side.pass_at_k:.1%}, pass^{side.k} {side.pass_hat_k:.1%}"
+        return f"{side.pass_rate:.1%}{ci}{repeated}"
 
     out.print(f"baseline  {escape(comparison.base.run_id)}: pass rate {rate(comparison.base)}")
     out.print(

@@ -12,10 +12,11 @@ from pathlib import Path
 import click
 
 from evalkit.cli.common import console
+from evalkit.cli.options import history_option
 from evalkit.cli.printing import print_summary
 from evalkit.errors import UsageError
 from evalkit.gates import EXIT_FAILED, EXIT_OK
-from evalkit.history import HISTORY_FILE
+from evalkit.history import HistoryLocation
 from evalkit.pipeline import MARKDOWN_LIMITS, FinishOptions, finish_run, parse_criterion, sign_off
 
 __all__ = ["report"]
@@ -51,20 +52,14 @@ __all__ = ["report"]
     help="Another run directory to compare with: its verdict, regressions and the extracted "
     "values that changed come first in the reports.",
 )
-@click.option(
-    "--history",
-    "history_db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help=f"The run history for the pass-rate trend [default: {HISTORY_FILE} beside RUN_DIR].",
-)
+@history_option
 def report(
     run_dir: Path,
     sign_off_page: bool,
     criteria: tuple[str, ...],
     markdown_limit: str,
     baseline: Path | None,
-    history_db: Path | None,
+    history: HistoryLocation | None,
 ) -> None:
     """Render the HTML and Markdown reports of RUN_DIR again (offline)."""
     if criteria and not sign_off_page:
@@ -72,7 +67,7 @@ def report(
     parsed = [parse_criterion(text) for text in criteria]
     options = FinishOptions(
         baseline=baseline,
-        history=history_db,
+        history=history,
         record=False,
         junit=False,
         markdown_max_bytes=MARKDOWN_LIMITS[markdown_limit],

@@ -5,29 +5,37 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evalkit.ci import git_context
-from evalkit.cli.common import console
-from evalkit.cli.options import gate_options, settings_options
-from evalkit.cli.printing import print_finished
+from evalkit.cli.common import console, project
+from evalkit.cli.options import (
+    EmulatorChoice,
+    emulator_options,
+    gate_options,
+    history_option,
+    settings_options,
+)
+from evalkit.cli.printing import print_finished, print_matrix
+from evalkit.cli.progress import DEFAULT_INTERVAL, progress
 from evalkit.cli.validate_cmd import suite_scope_options
 from evalkit.client import Mode
 from evalkit.configurations import parse_configs, run_configurations
-from evalkit.errors import UsageError
+from evalkit.errors import SuiteError, UsageError
 from evalkit.formcheck import check_suites
 from evalkit.gates import EXIT_INTERRUPTED, Gates
-from evalkit.loader import LoadOptions, SuiteFile
+from evalkit.history import HistoryLocation
+from evalkit.loader import LoadOptions, SuiteFile, discover
+from evalkit.loader.scope import ProjectSettings, form_folders, undefined_forms
 from evalkit.pipeline import Finished, FinishOptions, finish_run
-from evalkit.results import ConversationResult, TargetInfo, read_run
+from evalkit.results import Selection, TargetInfo, read_run
 from evalkit.runner import RunSettings, deferred_signals, planned_keys, run_sync
 from evalkit.runner.description import (
     FRAMINGS,
@@ -36,16 +44,20 @@ from evalkit.runner.description import (
     describe_target,
     open_target,
     parse_form_ids,
+    project_options,
     resumed_target,
 )
 from evalkit.runner.preflight import preflight
+from evalkit.runner.selection import select_suites
 from evalkit.runner.target import TargetName
 from evalkit.version import __version__
 
 __all__ = ["run"]
 
 
-def _finish_options(baseline: str | None, resume: Path | None, gates: Gates) -> FinishOptions:
+def _finish_options(
+    baseline: str | None, resume: Path | None, gates: Gates, history: HistoryLocation | None
+) -> FinishOptions:
     """What to do after the run: the baseline (checked now, before anything runs), gates, CI."""
     base: Path | Literal["last"] | None = None
     if baseline == "last":
@@ -61,43 +73,63 @@ def _finish_options(baseline: str | None, resume: Path | None, gates: Gates) -> 
     return FinishOptions(
         gates=gates,
         baseline=base,
+        history=history,
         step_summary=Path(step_summary) if step_summary else None,
     )
 
 
-@contextmanager
-def _progress(out: Console, total: int) -> Iterator[Callable[[ConversationResult], Any]]:
-    """A progress bar on a terminal; silence in CI logs."""
-    if not out.is_terminal:
-        yield lambda result: None
-        return
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=out, transient=True) as progress:
-        task = progress.add_task("conversations", total=total)
-        yield lambda result: progress.advance(task)
+def _files(paths: tuple[str, ...]) -> list[str]:
+    try:
+        return [str(f) for f in discover(paths)]
+    except SuiteError:
+        return []  # check_suites reports what discovery found wrong, with everything else
+
+
+def _selection(selection: Selection | None, resume: Path | None) -> Selection | None:
+    """The selection a run takes: the options', or for a resume the one in its `run.json`."""
+    if resume is None:
+        return selection
+    stored = read_run(resume)[0].selection
+    if selection is not None and selection != stored:
+        used = stored.describe() if stored is not None else "every conversation"
+        raise UsageError(f"a resumed run keeps its selection ({used}); drop {selection.describe()}")
+    return stored
 
 
 def _plan(
-    paths: tuple[str, ...], options: TargetOptions, resume: Path | None, scope: LoadOptions
+    paths: tuple[str, ...],
+    options: TargetOptions,
+    resume: Path | None,
+    scope: LoadOptions,
+    settings: ProjectSettings | None,
 ) -> tuple[list[SuiteFile], TargetInfo]:
-    """The suites and the target: the options', or for a resume the ones in its `run.json`."""
+    """The suites and the target: the options', or for a resume the ones in its `run.json`.
+
+    For a new run, the project configuration fills in the target options not given, and the
+    emulator's forms are looked for beside each suite, up to the project root, and in the
+    configured forms folder; a form none of them defines stops the run, saying where it looked.
+    """
     if resume is None:
         if not paths:
             raise UsageError("name the suites to run (files or directories), or --resume RUN_DIR")
+        files = _files(paths)
+        options = project_options(options, settings, files)
         description = describe_target(options, os.environ)
+        looked = form_folders(files, settings, given=options.forms)
+        forms = [folder for folder in looked if folder.is_dir()]
     else:
         info = read_run(resume)[0]
         description = resumed_target(info.target, options)
         paths = paths or tuple(s.path for s in info.suites)
+        forms = [Path(f) for f in description.forms]
     # Validated all at once (fields checked against the forms known), before anything is sent;
     # kept small: each file is read again when the run reaches it.
-    forms = [Path(f) for f in description.forms]
     checked = check_suites(paths, forms=forms, form_ids=description.form_ids, options=scope)
+    if resume is None and description.name == "emulator":
+        hint = "; give --forms DIR, or `forms` in the project configuration"
+        missing = undefined_forms([(s.path, s.form) for s in checked.suites], looked, hint=hint)
+        if missing:
+            raise SuiteError(missing)
     for note in checked.notes:
         console(stderr=True).print(f"note: {escape(note)}")
     return checked.suites, description
@@ -127,12 +159,7 @@ def _matrix(
             f"configuration {escape(label)}: form ids {escape(str(dict(t.form_ids)))}"
         ),
     )
-    if outcome.reports:
-        text = outcome.reports["markdown"].read_text(encoding="utf-8")
-        out.print(text, markup=False, highlight=False)
-        out.print(f"matrix: {outcome.reports['markdown']}")
-        out.print(f"matrix report: {outcome.reports['html']}")
-    out.print(f"exit {outcome.verdict.code}: {escape('; '.join(outcome.verdict.reasons))}")
+    print_matrix(out, outcome)
     sys.exit(outcome.verdict.code)
 
 
@@ -143,17 +170,21 @@ def _run_and_finish(
     settings: RunSettings,
     finish: FinishOptions,
     how: tuple[Path, Path | None, bool, bool],
+    knobs: dict[str, Any],
+    interval: float,
 ) -> tuple[Finished, list[int]]:
     """Run the conversations, then the pipeline; also the signals that came while finishing.
 
     `how` is the output root, the run to resume (or None), whether to retry its errors, and
-    whether to preflight the target first.
+    whether to preflight the target first; `knobs` go to the emulator; `interval` is the
+    seconds between progress lines without a terminal.
     """
     out_root, resume, retry_errors, check_first = how
     git = git_context(os.environ, Path(suites[0].path).parent if suites else Path.cwd())
-    total = sum(1 for _ in planned_keys(suites, repeat=settings.repeat, shard=settings.shard))
+    selected = select_suites(suites, settings.selection)
+    total = sum(1 for _ in planned_keys(selected, repeat=settings.repeat, shard=settings.shard))
     with ExitStack() as finishing:
-        with open_target(description, suites, os.environ) as target:
+        with open_target(description, suites, os.environ, **knobs) as target:
             out.print(
                 f"evalkit {__version__}: {'resuming' if resume else 'running'} {total} "
                 f"conversations from {len(suites)} suite(s) against {target.name} ({target.mode})"
@@ -161,7 +192,9 @@ def _run_and_finish(
             if check_first:
                 checked = asyncio.run(preflight(target, {s.form for s in suites}, settings))
                 out.print(f"preflight: {checked} form(s) answered")
-            with _progress(out, total) as advance:
+            if settings.selection is not None:
+                out.print(f"selection: {escape(settings.selection.describe())}")
+            with progress(out, total, interval=interval) as advance:
                 # From here to the last artifact, a signal stops the conversations (run_sync)
                 # or waits for the artifacts to be consistent (deferred), never cuts them.
                 held = finishing.enter_context(deferred_signals())
@@ -208,9 +241,9 @@ def _run_and_finish(
     "--out",
     "out_root",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
-    show_default=True,
-    help="Output root; the run goes to OUT/<run-id>/.",
+    default=None,
+    help="Output root; the run goes to OUT/<run-id>/. [default: `out` of the project "
+    "configuration, else reports]",
 )
 @click.option(
     "--form-id",
@@ -224,7 +257,45 @@ def _run_and_finish(
     "forms_dirs",
     multiple=True,
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Extra directory of *.form.yaml for the emulator (default: forms/ beside each suite).",
+    help="Extra directory of *.form.yaml for the emulator, looked in first (then forms/ beside "
+    "each suite and in its parents up to the project root, then the configured forms folder).",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="Run only the conversations with this tag (their own or their suite's); repeatable: "
+    "any of them.",
+)
+@click.option(
+    "--id",
+    "ids",
+    multiple=True,
+    metavar="PATTERN",
+    help="Run only the conversations whose id (or suite/id) matches this pattern, e.g. "
+    "'age-*' or 'contact-form/*'; repeatable: any of them.",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out the conversations whose id (or suite/id) matches this pattern; repeatable.",
+)
+@click.option(
+    "--exclude-tag",
+    "exclude_tags",
+    multiple=True,
+    metavar="TAG",
+    help="Leave out the conversations with this tag; repeatable.",
+)
+@click.option(
+    "--progress-interval",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_INTERVAL,
+    show_default=True,
+    help="Without a terminal (CI), seconds between progress lines (done/total, passed, failed, "
+    "errors, rate, ETA); 0: a line per conversation.",
 )
 @click.option(
     "--baseline",
@@ -263,15 +334,22 @@ def _run_and_finish(
 @suite_scope_options
 @settings_options
 @gate_options
+@history_option
+@emulator_options
 def run(
     paths: tuple[str, ...],
     target_name: TargetName | None,
     base_url: str | None,
     framing: Mode | None,
     rate_limit: float | None,
-    out_root: Path,
+    out_root: Path | None,
     form_id_pairs: tuple[str, ...],
     forms_dirs: tuple[Path, ...],
+    tags: tuple[str, ...],
+    ids: tuple[str, ...],
+    exclude: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+    progress_interval: float,
     baseline: str | None,
     configs: tuple[str, ...],
     resume: Path | None,
@@ -279,6 +357,8 @@ def run(
     preflight: bool,
     settings: RunSettings,
     gates: Gates,
+    history: HistoryLocation | None,
+    emulator: EmulatorChoice,
     includes_roots: tuple[Path, ...],
     checks_packages: tuple[str, ...],
 ) -> None:
@@ -295,13 +375,36 @@ def run(
     options = TargetOptions(
         target_name, base_url, framing, parse_form_ids(form_id_pairs), rate_limit, forms_dirs
     )
-    finish = _finish_options(baseline, resume, gates)
+    config = project()
+    if not paths and resume is None and config is not None and config.suites is not None:
+        paths = (os.path.relpath(config.suites),)  # the project's suites folder
+    root = out_root or (config.out if config is not None and config.out else Path("reports"))
+    finish = _finish_options(baseline, resume, gates, history)
     scope = LoadOptions(includes_roots=includes_roots, checks_packages=checks_packages)
-    suites, description = _plan(paths, options, resume, scope)
+    chosen = Selection(
+        tags=list(tags), ids=list(ids), exclude=list(exclude), exclude_tags=list(exclude_tags)
+    )
+    settings = replace(
+        settings, selection=_selection(chosen if chosen.describe() else None, resume)
+    )
+    suites, description = _plan(paths, options, resume, scope, config)
+    knobs = emulator.knobs(config.emulator_profile if config is not None else None)
+    if knobs is not None and description.name != "emulator":
+        raise UsageError("--emulator-* options and a profile go with the emulator target only")
     if configs:
-        _matrix(out, suites, description, configs, settings, gates, out_root, preflight)
+        if knobs is not None or settings.selection is not None:
+            raise UsageError("--config runs every conversation on the emulator's defaults")
+        _matrix(out, suites, description, configs, settings, gates, root, preflight)
+    given = knobs.model_fields_set - {"framing"} if knobs is not None else set()
     finished, held = _run_and_finish(
-        out, suites, description, settings, finish, (out_root, resume, retry_errors, preflight)
+        out,
+        suites,
+        description,
+        settings,
+        finish,
+        (root, resume, retry_errors, preflight),
+        {name: getattr(knobs, name) for name in given},
+        progress_interval,
     )
     print_finished(out, finished)
     if held and finished.verdict.code != EXIT_INTERRUPTED:

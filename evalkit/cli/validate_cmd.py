@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from evalkit.cli.common import project
+from evalkit.errors import SuiteError, UsageError
 from evalkit.formcheck import check_suites
-from evalkit.loader import LoadOptions
+from evalkit.loader import LoadOptions, discover
+from evalkit.loader.scope import form_folders
 
 __all__ = ["suite_scope_options", "validate"]
 
@@ -39,14 +43,15 @@ def suite_scope_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "--forms",
     "forms_dirs",
     multiple=True,
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Extra directory of form files to check field names against (default: forms/ beside "
-    "each suite).",
+    help="Extra directory of form files to check field names against, looked in first (then "
+    "forms/ beside each suite and in its parents up to the project root, then the configured "
+    "forms folder).",
 )
 @suite_scope_options
 def validate(
@@ -58,10 +63,22 @@ def validate(
     """Check the suites in PATHS without running them (exit 2 and every problem if broken).
 
     Matcher arguments, `python:` checks, suite names, and the field names and options of every
-    suite whose form is known are checked; a form that is not known is noted.
+    suite whose form is known are checked; a form that is not known is noted. Without PATHS,
+    the project configuration's suites folder.
     """
+    settings = project()
+    if not paths:
+        if settings is None or settings.suites is None:
+            raise UsageError("name the suites to check, or set `suites` in [tool.evalkit]")
+        paths = (os.path.relpath(settings.suites),)
+    try:
+        files = [str(f) for f in discover(paths)]
+    except SuiteError:
+        files = []  # check_suites reports it with everything else
+    looked = form_folders(files, settings, given=forms_dirs)
     options = LoadOptions(includes_roots=includes_roots, checks_packages=checks_packages)
-    checked = check_suites(list(paths), forms=forms_dirs, options=options)
+    forms = [folder for folder in looked if folder.is_dir()]
+    checked = check_suites(list(paths), forms=forms, options=options)
     suites = checked.suites
     total = sum(len(s.outline) for s in suites)
     for loaded in suites:

@@ -15,9 +15,9 @@ is read of every response.
 from __future__ import annotations
 
 from evalkit.client.auth import Credentials, Secret
-from evalkit.client.session import ACCEPT, API_PATH, WIX_BASE_URL, FormsClient, Mode
 from evalkit.client.limits import Limits
 from evalkit.client.retry import RetryPolicy, retry_after
+from evalkit.client.session import ACCEPT, API_PATH, WIX_BASE_URL, FormsClient, Mode
 
 __all__ = [
     "ACCEPT",

@@ -28,7 +28,14 @@ from evalkit.report.comparison import (
     ValueDiff,
     comparison_view,
 )
-from evalkit.report.criteria import Criterion, CriterionResult, evaluate_criteria, parse_criterion
+from evalkit.report.criteria import (
+    Criterion,
+    CriterionResult,
+    check_criteria,
+    evaluate_criteria,
+    parse_criterion,
+    parse_rate,
+)
 from evalkit.report.format import neutralize_markdown, wilson_interval
 from evalkit.report.matrix import (
     MATRIX_HTML_FILE,
@@ -68,12 +75,14 @@ __all__ = [
     "TrendPoint",
     "ValueDiff",
     "anchor",
+    "check_criteria",
     "comparison_view",
     "csp_for",
     "evaluate_criteria",
     "make_environment",
     "neutralize_markdown",
     "parse_criterion",
+    "parse_rate",
     "render_html",
     "render_markdown",
     "render_matrix_html",

@@ -148,6 +148,10 @@ class RunComparison:
     """`suite/id` of conversations whose repeats both passed and failed, in either run."""
     fields: list[FieldDeltaRow] = field(default_factory=list)
     """Per-field metrics in both runs, by field."""
+    repeats: (
+        tuple[int, tuple[float | None, float | None], tuple[float | None, float | None]] | None
+    ) = None
+    """With repeats: k, then (pass@k, pass^k) of the baseline and of the candidate."""
     diffs: list[ConversationDiff] = field(default_factory=list)
     """Per-conversation diffs of extracted values (empty without the baseline's results)."""
 
@@ -254,6 +258,15 @@ def _rows(changes: Sequence[Change]) -> list[Regression]:
     ]
 
 
+def _repeats(
+    comparison: Comparison,
+) -> tuple[int, tuple[float | None, float | None], tuple[float | None, float | None]] | None:
+    base, cand = comparison.base, comparison.candidate
+    if base.pass_at_k is None and cand.pass_at_k is None:
+        return None
+    return (cand.k, (base.pass_at_k, base.pass_hat_k), (cand.pass_at_k, cand.pass_hat_k))
+
+
 def comparison_view(
     comparison: Comparison,
     baseline: Sequence[ConversationResult] | None = None,
@@ -297,6 +310,7 @@ def comparison_view(
         candidate_pass_rate=comparison.candidate.pass_rate,
         baseline_interval=comparison.base.pass_rate_ci,
         candidate_interval=comparison.candidate.pass_rate_ci,
+        repeats=_repeats(comparison),
         p_value=comparison.p_value,
         alpha=comparison.alpha,
         paired=comparison.candidate.decided,

@@ -2,15 +2,22 @@
 
 A criterion names a measure of the run, a comparison and a threshold. Measures:
 
-- `pass_rate`, `error_rate`: rates in [0, 1] (a threshold may be written `95%`);
+- `pass_rate`, `error_rate`: rates;
 - `pass_rate_low`: the lower end of the pass rate's 95% Wilson interval, for "at least 95%, and
   not by luck";
+- `pass_at_k`, `pass_hat_k`: over repeats, the share of conversations where at least one of k
+  repeats passes, and where all k do;
 - `total`, `passed`, `failed`, `errors`, `skipped`, `flaky`: counts;
 - any latency statistic of the summary, in seconds: `turn_p95`, `first_chunk_max`, …;
-- `accuracy.<field>`: a field's accuracy.
+- `accuracy.<field>`: a field's accuracy (a rate).
 
-A criterion whose measure does not exist in the run (no pass rate because nothing was evaluated,
-a field never checked) is *not met*: a sign-off cannot rest on a number that was not measured.
+Every rate, here and in the gates (`--fail-under`, `--max-error-rate`), is read by one parser,
+`parse_rate`: `0.95` or `95%`; a bare number above 1 is an error that suggests the percentage.
+
+A criterion whose measure was not measured in the run (no pass rate because nothing was
+evaluated, no latency recorded) is *not met*: a sign-off cannot rest on a number that was not
+measured. A field the run never checked, while it checked others, is an error with a
+did-you-mean: `accuracy.emial` is a typo, not an unmet criterion.
 """
 
 from __future__ import annotations
@@ -21,11 +28,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from evalkit.errors import UsageError
+from evalkit.loader.messages import did_you_mean
 from evalkit.report.format import percent, seconds, wilson_interval
 from evalkit.report.views import flaky_keys
 from evalkit.results import ConversationResult, RunInfo
 
-__all__ = ["Criterion", "CriterionResult", "evaluate_criteria", "parse_criterion"]
+__all__ = [
+    "Criterion",
+    "CriterionResult",
+    "check_criteria",
+    "evaluate_criteria",
+    "parse_criterion",
+    "parse_rate",
+]
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -39,7 +54,49 @@ _SYNTAX = re.compile(
     r"^\s*(?P<measure>[A-Za-z_][\w.\-]*)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>[-+]?[\d.]+)(?P<pct>%?)\s*$"
 )
 _COUNTS = ("total", "passed", "failed", "errors", "skipped", "flaky")
-_RATES = ("pass_rate", "error_rate", "pass_rate_low")
+_RATES = ("pass_rate", "error_rate", "pass_rate_low", "pass_at_k", "pass_hat_k")
+_LATENCY = re.compile(r"(first_chunk|first_data|turn)_(p\d+|max|min)")
+_NUMBER = re.compile(r"^\s*(?P<value>[-+]?(?:\d+\.?\d*|\.\d+))\s*(?P<pct>%?)\s*$")
+
+
+def parse_rate(text: str | float, *, what: str = "rate") -> float:
+    """A rate as a fraction in [0, 1], written `0.95` or `95%`: the one parser of every rate.
+
+    `--fail-under`, `--max-error-rate`, the sign-off's criteria and the project configuration
+    read rates with it, so `95%` means the same everywhere and `95` is refused everywhere.
+
+    Args:
+        text: What the user wrote (a float is taken as a fraction).
+        what: How to name it in a message (`--fail-under`, `criterion 'pass_rate>=95'`).
+
+    Returns:
+        The rate, 0 to 1.
+
+    Raises:
+        UsageError: Not a number; a percentage outside 0–100%; or a bare number outside 0–1 (a
+            bare number above 1 gets the hint that a rate is 0.95 or 95%).
+    """
+    shown = str(text).strip()
+    match = _NUMBER.match(shown) if isinstance(text, str) else None
+    if isinstance(text, str) and match is None:
+        raise UsageError(f"{what}: {shown!r} is not a rate; write 0.95 or 95%")
+    value = float(match["value"]) if match is not None else float(text)
+    if match is not None and match["pct"]:
+        if not 0 <= value <= 100:
+            raise UsageError(f"{what}: {shown} is not a percentage between 0% and 100%")
+        return value / 100
+    if value > 1:
+        raise UsageError(
+            f"{what}: {shown} is not a rate; a rate is a fraction (0.95) or a percentage "
+            f"(95%): did you mean {shown}%?"
+        )
+    if value < 0:
+        raise UsageError(f"{what}: {shown} is not a rate; a rate is between 0 and 1 (or 0%–100%)")
+    return value
+
+
+def _is_rate(measure: str) -> bool:
+    return measure in _RATES or measure.startswith("accuracy.")
 
 
 @dataclass(frozen=True)
@@ -71,24 +128,54 @@ class CriterionResult:
 def parse_criterion(text: str) -> Criterion:
     """Parse `measure OP value`, e.g. `pass_rate>=0.95`, `failed==0`, `accuracy.email>=90%`.
 
+    A rate's value is read by `parse_rate` (`0.95` or `95%`); a count's or a latency's is a
+    plain number.
+
     Raises:
-        UsageError: The text is not a criterion, or names no known measure.
+        UsageError: The text is not a criterion, names no known measure (with a did-you-mean),
+            or its value does not suit the measure (`pass_rate>=95`, `failed==10%`).
     """
     match = _SYNTAX.match(text)
     if not match:
         raise UsageError(f"criterion {text!r}: expected MEASURE OP VALUE, e.g. pass_rate>=0.95")
     measure = match["measure"]
-    known = measure in _COUNTS or measure in _RATES or measure.startswith("accuracy.")
-    if not known and not re.fullmatch(r"(first_chunk|first_data|turn)_(p\d+|max|min)", measure):
-        names = ", ".join([*_RATES, *_COUNTS, "accuracy.<field>", "turn_p95", "first_chunk_p95"])
-        raise UsageError(f"criterion {text!r}: unknown measure {measure!r}; known: {names}")
-    try:
-        value = float(match["value"])
-    except ValueError as exc:
-        raise UsageError(f"criterion {text!r}: {match['value']!r} is not a number") from exc
-    if match["pct"]:
-        value /= 100
+    known = measure in _COUNTS or _is_rate(measure) or _LATENCY.fullmatch(measure)
+    if not known:
+        names = [*_RATES, *_COUNTS, "accuracy.<field>", "turn_p95", "first_chunk_p95"]
+        hint = did_you_mean(measure, [*_RATES, *_COUNTS, "turn_p95", "first_chunk_p95"])
+        raise UsageError(
+            f"criterion {text!r}: unknown measure {measure!r}{hint}; known: {', '.join(names)}"
+        )
+    written = f"{match['value']}{match['pct']}"
+    if _is_rate(measure):
+        value = parse_rate(written, what=f"criterion {text.strip()!r}")
+    elif match["pct"]:
+        raise UsageError(f"criterion {text!r}: {measure} is not a rate; drop the %")
+    else:
+        try:
+            value = float(match["value"])
+        except ValueError as exc:
+            raise UsageError(f"criterion {text!r}: {match['value']!r} is not a number") from exc
     return Criterion(measure, match["op"], value, text.strip())
+
+
+def check_criteria(criteria: Sequence[Criterion], info: RunInfo) -> None:
+    """Refuse a criterion on a field the run never checked, while it checked others.
+
+    Raises:
+        UsageError: `accuracy.<field>` names no field of the run (with a did-you-mean and the
+            fields there are).
+    """
+    fields = list(info.summary.fields)
+    if not fields:
+        return  # nothing was scored: every accuracy is unmeasured, hence not met
+    for criterion in criteria:
+        name = criterion.measure.removeprefix("accuracy.")
+        if criterion.measure.startswith("accuracy.") and name not in fields:
+            raise UsageError(
+                f"criterion {criterion.text!r}: no field {name!r} in this run"
+                f"{did_you_mean(name, fields)}; its fields: {', '.join(fields)}"
+            )
 
 
 def _measure(
@@ -100,6 +187,10 @@ def _measure(
         count = len(flaky_keys(results)) if measure == "flaky" else getattr(s, measure)
         return float(count), str(count)
     rate: float | None
+    if measure in ("pass_at_k", "pass_hat_k"):
+        rate = getattr(s, measure)
+        shown = percent(rate) if rate is None else f"{percent(rate)} (k={s.k})"
+        return rate, shown
     if measure == "pass_rate_low":
         interval = wilson_interval(s.passed, s.passed + s.failed)
         rate = interval[0] if interval else None
@@ -117,7 +208,12 @@ def _measure(
 def evaluate_criteria(
     criteria: Sequence[Criterion], info: RunInfo, results: Sequence[ConversationResult]
 ) -> list[CriterionResult]:
-    """Apply each criterion to the run, in the order given."""
+    """Apply each criterion to the run, in the order given.
+
+    Raises:
+        UsageError: A criterion names a field the run never checked (see `check_criteria`).
+    """
+    check_criteria(criteria, info)
     out = []
     for criterion in criteria:
         value, shown = _measure(criterion.measure, info, results)

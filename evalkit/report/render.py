@@ -63,6 +63,17 @@ _SERVER_RENDERED_FAILURES = 200
 """Failures rendered into the page itself (beyond them, the script's table lists the rest)."""
 
 
+def used_forms(info: RunInfo) -> list[tuple[str, str]]:
+    """(form key, form id) of the forms the run's suites used, sorted by key.
+
+    An emulator serves every form it found; the run used only some: "What ran" names those.
+    Without suites recorded, every form id of the target.
+    """
+    used = {suite.form for suite in info.suites}
+    ids = info.target.form_ids
+    return sorted((k, v) for k, v in ids.items() if not used or k in used)
+
+
 def make_environment() -> jinja2.Environment:
     """Build the Jinja2 environment for the report templates.
 
@@ -93,6 +104,7 @@ def make_environment() -> jinja2.Environment:
     env.filters["seconds"] = seconds
     env.filters["turn"] = turn_label
     env.filters["md"] = neutralize_markdown
+    env.filters["used_forms"] = used_forms
     return env
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +23,7 @@ __all__ = [
     "FieldResult",
     "FieldStats",
     "RunInfo",
+    "Selection",
     "Status",
     "SuiteInfo",
     "Summary",
@@ -315,6 +318,46 @@ class TargetInfo(OutputModel):
     """The emulator's extra form directories (besides `forms/` beside each suite)."""
 
 
+class Selection(OutputModel):
+    """Which conversations of the suites a run takes (`evalkit run --tag/--id/--exclude`).
+
+    A conversation is taken when it has one of `tags` (its own or its suite's; any tag when
+    empty) and its id matches one of `ids` (any id when empty), and it matches none of
+    `exclude` and has none of `exclude_tags`. Id patterns are shell-style (`age-*`) and match
+    the id or `suite/id`.
+    """
+
+    tags: list[str] = Field(default_factory=list)
+    """Take conversations with one of these tags."""
+    ids: list[str] = Field(default_factory=list)
+    """Take conversations whose id (or `suite/id`) matches one of these patterns."""
+    exclude: list[str] = Field(default_factory=list)
+    """Leave out conversations whose id (or `suite/id`) matches one of these patterns."""
+    exclude_tags: list[str] = Field(default_factory=list)
+    """Leave out conversations with one of these tags."""
+
+    def matches(self, suite: str, conversation_id: str, tags: Iterable[str]) -> bool:
+        """Whether the selection takes this conversation."""
+        names = (conversation_id, f"{suite}/{conversation_id}")
+        tagged = set(tags)
+
+        def named(patterns: list[str]) -> bool:
+            return any(fnmatch.fnmatchcase(name, p) for p in patterns for name in names)
+
+        if self.tags and not tagged & set(self.tags):
+            return False
+        if self.ids and not named(self.ids):
+            return False
+        return not named(self.exclude) and not tagged & set(self.exclude_tags)
+
+    def describe(self) -> str:
+        """The selection as the options that make it: `--tag smoke --exclude 'age-*'`."""
+        parts = [f"--tag {t}" for t in self.tags] + [f"--id {i}" for i in self.ids]
+        parts += [f"--exclude {e}" for e in self.exclude]
+        parts += [f"--exclude-tag {t}" for t in self.exclude_tags]
+        return " ".join(parts)
+
+
 class RunInfo(OutputModel):
     """`run.json`: how the run was made and what came of it."""
 
@@ -347,6 +390,8 @@ class RunInfo(OutputModel):
     """`--repeat`: every conversation ran this many times (None: as each suite says)."""
     shard: str | None = None
     """`i/n` when the run is one shard of a larger one."""
+    selection: Selection | None = None
+    """The conversations the run took, when not all (a resume keeps them)."""
     git_commit: str | None = None
     """The commit of the repository the suites came from, when known."""
     git_branch: str | None = None

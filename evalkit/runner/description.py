@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 from evalkit.client import WIX_BASE_URL, Credentials, Mode
 from evalkit.errors import UsageError
 from evalkit.loader import Suites
+from evalkit.loader.scope import ProjectSettings, form_folders
 from evalkit.results import TargetInfo
 from evalkit.runner.target import Target, TargetName, emulator_target
 
@@ -32,6 +33,7 @@ __all__ = [
     "describe_target",
     "open_target",
     "parse_form_ids",
+    "project_options",
     "resumed_target",
 ]
 
@@ -65,6 +67,54 @@ class TargetOptions:
     rate_limit: float | None = None
     forms: Sequence[Path] = ()
     flag: str = "--"
+
+
+def project_options(
+    options: TargetOptions,
+    project: ProjectSettings | None,
+    suites: Sequence[str | Path] = (),
+    *,
+    start: str | Path | None = None,
+) -> TargetOptions:
+    """The options a user gave, with the project configuration's where they gave none.
+
+    The target, base URL, framing and rate limit come from the configuration when not given
+    (its base URL only for a target that is not the emulator); its form ids sit under the ones
+    given. For the emulator, `forms` becomes every existing folder forms are looked for in
+    (`evalkit.loader.scope.form_folders`: the ones given, `forms/` beside each suite and its
+    parents up to the project root, the configured forms folder).
+
+    Args:
+        options: What the user gave (flags).
+        project: The project configuration, if any.
+        suites: The suite files to run (or, for `record`, the file it writes).
+        start: Where forms are looked for when there is no suite (the working folder).
+    """
+    kind = options.kind
+    base_url = options.base_url
+    if project is not None:
+        kind = kind or (project.target if project.target in TARGET_KINDS else None)
+        if base_url is None and (kind or "custom") != "emulator":
+            base_url = project.base_url
+    framing = options.framing
+    if framing is None and project is not None and project.framing in FRAMINGS:
+        framing = project.framing
+    rate_limit = options.rate_limit
+    if rate_limit is None and project is not None:
+        rate_limit = project.rate_limit
+    forms = list(options.forms)
+    if (kind or ("custom" if base_url else "emulator")) == "emulator":
+        found = form_folders(suites, project, given=options.forms, start=start)
+        forms = [folder for folder in found if folder.is_dir()]
+    return TargetOptions(
+        kind=kind,
+        base_url=base_url,
+        framing=framing,
+        form_ids={**(project.form_ids if project else {}), **options.form_ids},
+        rate_limit=rate_limit,
+        forms=forms,
+        flag=options.flag,
+    )
 
 
 def parse_form_ids(values: Sequence[str], *, option: str = "--form-id") -> dict[str, str]:

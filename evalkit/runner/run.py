@@ -35,6 +35,7 @@ from evalkit.results import (
 from evalkit.runner.clock import iso, utc_now
 from evalkit.runner.conversation import run_conversation
 from evalkit.runner.plan import WorkItem, planned_keys, suite_items
+from evalkit.runner.selection import select_suites
 from evalkit.runner.settings import RunSettings, client_for, redactor_for
 from evalkit.runner.target import Target
 from evalkit.suite import SuiteSource
@@ -108,6 +109,7 @@ def _start_or_resume(
             concurrency=settings.concurrency,
             repeat=settings.repeat,
             shard=f"{settings.shard[0]}/{settings.shard[1]}" if settings.shard else None,
+            selection=settings.selection,
             git_commit=git[0],
             git_branch=git[1],
         )
@@ -211,12 +213,14 @@ async def _run(
     resume: bool,
 ) -> RunOutcome:
     """The conversations of a run whose directory this process holds, then its summary."""
-    if resume:  # a resumed run repeats and shards as it started, unless told otherwise
+    if resume:  # a resumed run repeats, shards and selects as it started, unless told otherwise
         settings = replace(
             settings,
             repeat=settings.repeat or info.repeat,
             shard=settings.shard or parse_shard(info.shard),
+            selection=settings.selection or info.selection,
         )
+    suites = select_suites(suites, settings.selection)
     # The plan is followed lazily: suite files are built again as their turn comes, and only
     # the keys are counted up front (a run of any size holds the suites in flight, not all).
     planned = todo_count = 0

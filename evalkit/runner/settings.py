@@ -8,7 +8,7 @@ from typing import Any
 
 from evalkit.client import FormsClient, Limits, RetryPolicy
 from evalkit.errors import UsageError
-from evalkit.results import Redactor
+from evalkit.results import Redactor, Selection
 from evalkit.runner.target import Target
 
 __all__ = ["RunSettings", "client_for", "redactor_for"]
@@ -33,6 +33,8 @@ class RunSettings:
             remaining conversation's retries. 0 turns it off.
         limits: How much of each response is read (bytes per response and per message, chunks
             per turn, bytes of an error body); past one, the conversation is a `protocol` error.
+        selection: Run only the conversations it takes (tags, id patterns, exclusions); None
+            for all. Recorded in `run.json`; a resume keeps it.
     """
 
     concurrency: int = 4
@@ -45,6 +47,7 @@ class RunSettings:
     shard: tuple[int, int] | None = None
     limits: Limits = field(default_factory=Limits)
     breaker: int = 10
+    selection: Selection | None = None
 
     def __post_init__(self) -> None:
         if self.repeat is not None and self.repeat < 1:
