@@ -19,16 +19,11 @@ faults need.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -38,16 +33,10 @@ from evalkit.emulator.formfiles import load_forms
 from evalkit.emulator.forms import Form
 from evalkit.emulator.knobs import Knobs
 from evalkit.emulator.wire import ABORT_SCOPE_KEY
-from evalkit.errors import EvalkitError, UsageError
+from evalkit.errors import UsageError
+from evalkit.serving import LoopbackServer, serve_forever
 
 __all__ = ["EmulatorServer", "serve"]
-
-START_TIMEOUT = 10.0
-"""Seconds to wait for uvicorn to start accepting connections."""
-
-STOP_TIMEOUT = 10.0
-"""Seconds to wait for the server thread to finish."""
-
 
 Forms = Path | str | Mapping[str, Form]
 """A directory of `*.form.yaml` / `*.form.json` files, or forms already loaded, keyed by key."""
@@ -87,24 +76,20 @@ class EmulatorServer:
     ) -> None:
         self.forms = _forms(forms)
         self.host = host
-        self._requested_port = port
         self._app = create_app(self.forms, knobs)
-        self._socket: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served = LoopbackServer(
+            self._app, host=host, port=port, name="emulator", http=_AbortableH11
+        )
 
     @property
     def port(self) -> int:
         """The bound port (only while running)."""
-        if self._socket is None:
-            raise EvalkitError("the emulator is not running")
-        return int(self._socket.getsockname()[1])
+        return self._served.port
 
     @property
     def base_url(self) -> str:
         """The API root, e.g. `http://127.0.0.1:54321`; endpoints are under `/forms/ai/v1/...`."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self._served.root
 
     @property
     def form_ids(self) -> dict[str, str]:
@@ -129,35 +114,11 @@ class EmulatorServer:
             EvalkitError: The server is already running, or did not start in time.
             OSError: The address cannot be bound.
         """
-        if self._thread is not None:
-            raise EvalkitError("the emulator is already running")
-        sock = _bind(self.host, self._requested_port)
-        server = uvicorn.Server(_config(self._app, self.host))
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="evalkit-emulator", daemon=True
-        )
-        self._socket, self._server, self._thread = sock, server, thread
-        thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise EvalkitError(f"the emulator did not start on {self.host}")
-            time.sleep(0.01)
+        self._served.start()
 
     def stop(self) -> None:
         """Stop the server, wait for its thread, and release the socket; safe to call twice."""
-        server, thread, sock = self._server, self._thread, self._socket
-        self._server = self._thread = self._socket = None
-        if server is not None:
-            server.should_exit = True
-        if thread is not None:
-            thread.join(STOP_TIMEOUT)
-            if thread.is_alive() and server is not None:
-                server.force_exit = True  # open streams did not finish: cut them
-                thread.join(STOP_TIMEOUT)
-        if sock is not None:
-            sock.close()
+        self._served.stop()
 
     def __enter__(self) -> Self:
         self.start()
@@ -196,61 +157,15 @@ def serve(
         OSError: The address cannot be bound.
     """
     loaded = _forms(forms)
-    app = create_app(loaded, knobs)
-    sock = _bind(host, port)
-    server = uvicorn.Server(_config(app, host))
-    bound = f"[{host}]" if ":" in host else host
-    base_url = f"http://{bound}:{sock.getsockname()[1]}"
-    watcher = None
-    if on_ready is not None:
-        callback = on_ready
-        ids = {key: form.id for key, form in loaded.items()}
-
-        def notify() -> None:
-            while not server.started and not server.should_exit:
-                time.sleep(0.02)
-            if server.started:
-                callback(base_url, ids)
-
-        watcher = threading.Thread(target=notify, name="evalkit-emulator-ready", daemon=True)
-        watcher.start()
-    try:
-        server.run(sockets=[sock])  # handles SIGINT/SIGTERM itself, then re-raises them
-    except KeyboardInterrupt:
-        pass  # the server has already shut down cleanly
-    finally:
-        server.should_exit = True
-        sock.close()
-        if watcher is not None:
-            watcher.join(STOP_TIMEOUT)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when the
-    # listening socket says TCP; without it every response waits ~40 ms for a delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def _config(app: Starlette, host: str) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
+    ids = {key: form.id for key, form in loaded.items()}
+    ready = (lambda root: on_ready(root, ids)) if on_ready is not None else None
+    serve_forever(
+        create_app(loaded, knobs),
         host=host,
-        log_level="warning",
-        log_config=None,  # leave the host program's logging configuration alone
-        access_log=False,
-        lifespan="off",
-        ws="none",
+        port=port,
+        name="emulator",
+        on_ready=ready,
         http=_AbortableH11,
-        loop="asyncio",
-        timeout_graceful_shutdown=5,
     )
 
 

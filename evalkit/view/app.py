@@ -19,14 +19,8 @@ Database reads run in Starlette's thread pool, never on the event loop.
 from __future__ import annotations
 
 import ipaddress
-import socket
-import threading
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from types import TracebackType
-from typing import Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -35,6 +29,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from evalkit.errors import EvalkitError
+from evalkit.serving import LoopbackServer, serve_forever
 from evalkit.view.pages import (
     REPORT_CSP,
     NotFound,
@@ -50,8 +45,6 @@ from evalkit.view.pages import (
 
 __all__ = ["ViewServer", "create_app", "is_loopback", "serve"]
 
-START_TIMEOUT = 10.0
-"""Seconds to wait for uvicorn to start accepting connections."""
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -150,32 +143,6 @@ def create_app(settings: ViewSettings, *, allowed_hosts: Sequence[str] | None = 
     )
 
 
-def _config(app: Starlette, host: str) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=host,
-        log_level="warning",
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        ws="none",
-        loop="asyncio",
-        timeout_graceful_shutdown=2,
-    )
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 def _hosts(host: str) -> list[str] | None:
     """The host names a view bound to `host` answers: loopback names, or any when told so."""
     if is_loopback(host):
@@ -183,7 +150,7 @@ def _hosts(host: str) -> list[str] | None:
     return ["*"]  # bound beyond loopback on purpose: reachable by whatever name
 
 
-class ViewServer:
+class ViewServer(LoopbackServer):
     """The view served by uvicorn in a background thread; a context manager (for tests).
 
     Args:
@@ -193,64 +160,13 @@ class ViewServer:
     """
 
     def __init__(self, settings: ViewSettings, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self._requested_port = port
-        self._app = create_app(settings, allowed_hosts=_hosts(host))
-        self._socket: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        app = create_app(settings, allowed_hosts=_hosts(host))
+        super().__init__(app, host=host, port=port, name="view")
 
     @property
     def url(self) -> str:
         """The view's address, e.g. `http://127.0.0.1:54321/` (only while running)."""
-        if self._socket is None:
-            raise EvalkitError("the view is not running")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._socket.getsockname()[1]}/"
-
-    def start(self) -> None:
-        """Bind, start uvicorn in a thread, and wait until it accepts connections.
-
-        Raises:
-            EvalkitError: It did not start in time.
-            OSError: The address cannot be bound.
-        """
-        sock = _bind(self.host, self._requested_port)
-        server = uvicorn.Server(_config(self._app, self.host))
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="evalkit-view", daemon=True
-        )
-        self._socket, self._server, self._thread = sock, server, thread
-        thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise EvalkitError(f"the view did not start on {self.host}")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        """Stop the server and wait for its thread; safe to call twice."""
-        server, thread, sock = self._server, self._thread, self._socket
-        self._server = self._thread = self._socket = None
-        if server is not None:
-            server.should_exit = True
-        if thread is not None:
-            thread.join(5)
-        if sock is not None:
-            sock.close()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return self.root + "/"
 
 
 def serve(
@@ -271,29 +187,6 @@ def serve(
     Raises:
         OSError: The address cannot be bound.
     """
+    ready = (lambda root: on_ready(root + "/")) if on_ready is not None else None
     app = create_app(settings, allowed_hosts=_hosts(host))
-    sock = _bind(host, port)
-    server = uvicorn.Server(_config(app, host))
-    bound = f"[{host}]" if ":" in host else host
-    url = f"http://{bound}:{sock.getsockname()[1]}/"
-    watcher = None
-    if on_ready is not None:
-        callback = on_ready
-
-        def notify() -> None:
-            while not server.started and not server.should_exit:
-                time.sleep(0.02)
-            if server.started:
-                callback(url)
-
-        watcher = threading.Thread(target=notify, name="evalkit-view-ready", daemon=True)
-        watcher.start()
-    try:
-        server.run(sockets=[sock])  # handles SIGINT/SIGTERM itself
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.should_exit = True
-        sock.close()
-        if watcher is not None:
-            watcher.join(2)
+    serve_forever(app, host=host, port=port, name="view", on_ready=ready)
