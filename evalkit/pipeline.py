@@ -171,8 +171,8 @@ def _last_good(db_path: HistoryLocation, info: RunInfo) -> tuple[Path | None, st
     )
     if found is None:
         return None, (
-            "baseline: no earlier run of these suites and target met its gates "
-            f"(in {db_path}); nothing to compare with"
+            "baseline: no earlier run of these suites and target that met its gates has its "
+            f"run directory here (history: {db_path}); nothing to compare with"
         )
     return found, f"baseline: {found}"
 

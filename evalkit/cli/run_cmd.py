@@ -302,7 +302,8 @@ def _run_and_finish(
     default=None,
     metavar="RUN_DIR|last",
     help="Compare with a run directory, or with `last`: the latest run of the same suites and "
-    "target (in OUT/history.db) that met its gates. Shows regressions, fixes and a verdict.",
+    "target (in the history: --history, or OUT/history.db) that met its gates and whose run "
+    "directory is here. Shows regressions, fixes and a verdict.",
 )
 @click.option(
     "--config",
