@@ -10,11 +10,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from evalkit.client import Limits, RetryPolicy
+from evalkit.client import Limits, Mode, RetryPolicy
 from evalkit.errors import UsageError
 from evalkit.gates import Gates
-from evalkit.results import parse_shard
+from evalkit.loader import LoadOptions
+from evalkit.results import Selection, parse_shard
 from evalkit.runner import RunSettings
+from evalkit.runner.description import (
+    FRAMINGS,
+    TARGET_KINDS,
+    TargetOptions,
+    parse_form_ids,
+)
+from evalkit.runner.target import TargetName
 
 if TYPE_CHECKING:
     from evalkit.emulator import KnobFlag, Knobs
@@ -30,7 +38,10 @@ __all__ = [
     "gate_options",
     "history_option",
     "knob_option",
+    "scope_options",
+    "selection_options",
     "settings_options",
+    "target_options",
 ]
 
 
@@ -423,3 +434,148 @@ history_option = click.option(
     "the project configuration. [default: history.db under the output root]",
 )
 """The `--history` option: the command gets a `history` argument, a `HistoryLocation` or None."""
+
+
+_TARGET_OPTIONS = (
+    click.option(
+        "--target",
+        "target_name",
+        type=click.Choice(TARGET_KINDS),
+        default=None,
+        help="emulator (default): start the built-in emulator; wix: the real service "
+        "(WIX_API_KEY, WIX_SITE_ID); custom: any server at --base-url.",
+    ),
+    click.option("--base-url", default=None, help="API root of a server that speaks the API."),
+    click.option(
+        "--framing",
+        type=click.Choice(FRAMINGS),
+        default=None,
+        help="Streamed endpoints asking for this framing, or the unary endpoints. [default: sse]",
+    ),
+    click.option(
+        "--rate-limit",
+        type=click.FloatRange(min=0),
+        default=None,
+        help="Requests per minute for the whole run; 0 for none. [default: 200 for wix, else none]",
+    ),
+    click.option(
+        "--form-id",
+        "form_id_pairs",
+        multiple=True,
+        metavar="KEY=ID",
+        help="Map a suite's form key to the form id sent (repeatable).",
+    ),
+    click.option(
+        "--forms",
+        "forms_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        help="Extra directory of *.form.yaml for the emulator, looked in first (then forms/ beside "
+        "each suite and in its parents up to the project root, then the configured forms folder).",
+    ),
+)
+
+
+def _target(
+    *,
+    target_name: TargetName | None,
+    base_url: str | None,
+    framing: Mode | None,
+    rate_limit: float | None,
+    form_id_pairs: tuple[str, ...],
+    forms_dirs: tuple[Path, ...],
+) -> TargetOptions:
+    return TargetOptions(
+        target_name, base_url, framing, parse_form_ids(form_id_pairs), rate_limit, forms_dirs
+    )
+
+
+target_options = _grouped(
+    _TARGET_OPTIONS,
+    ("target_name", "base_url", "framing", "rate_limit", "form_id_pairs", "forms_dirs"),
+    _target,
+    "target",
+)
+"""What the run talks to (`--target`, `--base-url`, `--framing`, `--rate-limit`, `--form-id`,
+`--forms`), given to the command as one `TargetOptions` (see `evalkit.runner.description`)."""
+
+_SELECTION_OPTIONS = (
+    click.option(
+        "--tag",
+        "tags",
+        multiple=True,
+        metavar="TAG",
+        help="Run only the conversations with this tag (their own or their suite's); repeatable: "
+        "any of them.",
+    ),
+    click.option(
+        "--id",
+        "ids",
+        multiple=True,
+        metavar="PATTERN",
+        help="Run only the conversations whose id (or suite/id) matches this pattern, e.g. "
+        "'age-*' or 'contact-form/*'; repeatable: any of them.",
+    ),
+    click.option(
+        "--exclude",
+        multiple=True,
+        metavar="PATTERN",
+        help="Leave out the conversations whose id (or suite/id) matches this pattern; repeatable.",
+    ),
+    click.option(
+        "--exclude-tag",
+        "exclude_tags",
+        multiple=True,
+        metavar="TAG",
+        help="Leave out the conversations with this tag; repeatable.",
+    ),
+)
+
+
+def _selection(
+    *,
+    tags: tuple[str, ...],
+    ids: tuple[str, ...],
+    exclude: tuple[str, ...],
+    exclude_tags: tuple[str, ...],
+) -> Selection | None:
+    chosen = Selection(
+        tags=list(tags), ids=list(ids), exclude=list(exclude), exclude_tags=list(exclude_tags)
+    )
+    return chosen if chosen.describe() else None
+
+
+selection_options = _grouped(
+    _SELECTION_OPTIONS, ("tags", "ids", "exclude", "exclude_tags"), _selection, "selection"
+)
+"""Which conversations run (`--tag`, `--id`, `--exclude`, `--exclude-tag`), given to the
+command as one `Selection`, or None for every conversation."""
+
+_SCOPE_OPTIONS = (
+    click.option(
+        "--includes-root",
+        "includes_roots",
+        multiple=True,
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        metavar="DIR",
+        help="Let includes and `python:` checks also come from DIR (repeatable); by default they "
+        "stay under the folder named (a file's folder) or the configured suites folder.",
+    ),
+    click.option(
+        "--checks-package",
+        "checks_packages",
+        multiple=True,
+        metavar="NAME",
+        help="An importable package whose modules `python:` checks may name (repeatable); "
+        "otherwise checks come only from modules under the suites root.",
+    ),
+)
+
+
+def _scope(*, includes_roots: tuple[Path, ...], checks_packages: tuple[str, ...]) -> LoadOptions:
+    return LoadOptions(includes_roots=includes_roots, checks_packages=checks_packages)
+
+
+scope_options = _grouped(_SCOPE_OPTIONS, ("includes_roots", "checks_packages"), _scope, "scope")
+"""Where includes and `python:` checks may come from (`--includes-root`, `--checks-package`),
+given to the command as one `LoadOptions`."""

@@ -21,12 +21,13 @@ from evalkit.cli.options import (
     emulator_options,
     gate_options,
     history_option,
+    scope_options,
+    selection_options,
     settings_options,
+    target_options,
 )
 from evalkit.cli.printing import print_finished, print_matrix
 from evalkit.cli.progress import DEFAULT_INTERVAL, progress
-from evalkit.cli.validate_cmd import suite_scope_options
-from evalkit.client import Mode
 from evalkit.configurations import parse_configs, run_configurations
 from evalkit.errors import SuiteError, UsageError
 from evalkit.formcheck import check_suites
@@ -38,18 +39,14 @@ from evalkit.pipeline import Finished, FinishOptions, finish_run
 from evalkit.results import Selection, TargetInfo, read_run
 from evalkit.runner import RunSettings, deferred_signals, planned_keys, run_sync
 from evalkit.runner.description import (
-    FRAMINGS,
-    TARGET_KINDS,
     TargetOptions,
     describe_target,
     open_target,
-    parse_form_ids,
     project_options,
     resumed_target,
 )
 from evalkit.runner.preflight import preflight
 from evalkit.runner.selection import select_suites
-from evalkit.runner.target import TargetName
 from evalkit.version import __version__
 
 __all__ = ["run"]
@@ -217,77 +214,12 @@ def _run_and_finish(
 @click.command()
 @click.argument("paths", nargs=-1)
 @click.option(
-    "--target",
-    "target_name",
-    type=click.Choice(TARGET_KINDS),
-    default=None,
-    help="emulator (default): start the built-in emulator; wix: the real service "
-    "(WIX_API_KEY, WIX_SITE_ID); custom: any server at --base-url.",
-)
-@click.option("--base-url", default=None, help="API root of a server that speaks the API.")
-@click.option(
-    "--framing",
-    type=click.Choice(FRAMINGS),
-    default=None,
-    help="Streamed endpoints asking for this framing, or the unary endpoints. [default: sse]",
-)
-@click.option(
-    "--rate-limit",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Requests per minute for the whole run; 0 for none. [default: 200 for wix, else none]",
-)
-@click.option(
     "--out",
     "out_root",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Output root; the run goes to OUT/<run-id>/. [default: `out` of the project "
     "configuration, else reports]",
-)
-@click.option(
-    "--form-id",
-    "form_id_pairs",
-    multiple=True,
-    metavar="KEY=ID",
-    help="Map a suite's form key to the form id sent (repeatable).",
-)
-@click.option(
-    "--forms",
-    "forms_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Extra directory of *.form.yaml for the emulator, looked in first (then forms/ beside "
-    "each suite and in its parents up to the project root, then the configured forms folder).",
-)
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    metavar="TAG",
-    help="Run only the conversations with this tag (their own or their suite's); repeatable: "
-    "any of them.",
-)
-@click.option(
-    "--id",
-    "ids",
-    multiple=True,
-    metavar="PATTERN",
-    help="Run only the conversations whose id (or suite/id) matches this pattern, e.g. "
-    "'age-*' or 'contact-form/*'; repeatable: any of them.",
-)
-@click.option(
-    "--exclude",
-    multiple=True,
-    metavar="PATTERN",
-    help="Leave out the conversations whose id (or suite/id) matches this pattern; repeatable.",
-)
-@click.option(
-    "--exclude-tag",
-    "exclude_tags",
-    multiple=True,
-    metavar="TAG",
-    help="Leave out the conversations with this tag; repeatable.",
 )
 @click.option(
     "--progress-interval",
@@ -332,24 +264,19 @@ def _run_and_finish(
     help="Before the first conversation, open one dry-run session per form: a form the target "
     "does not know exits 2 with its answer, an unreachable target exits 3.",
 )
-@suite_scope_options
+@target_options
+@selection_options
+@scope_options
 @settings_options
 @gate_options
 @history_option
 @emulator_options
 def run(
     paths: tuple[str, ...],
-    target_name: TargetName | None,
-    base_url: str | None,
-    framing: Mode | None,
-    rate_limit: float | None,
+    target: TargetOptions,
+    selection: Selection | None,
+    scope: LoadOptions,
     out_root: Path | None,
-    form_id_pairs: tuple[str, ...],
-    forms_dirs: tuple[Path, ...],
-    tags: tuple[str, ...],
-    ids: tuple[str, ...],
-    exclude: tuple[str, ...],
-    exclude_tags: tuple[str, ...],
     progress_interval: float,
     baseline: str | None,
     configs: tuple[str, ...],
@@ -360,8 +287,6 @@ def run(
     gates: Gates,
     history: HistoryLocation | None,
     emulator: EmulatorChoice,
-    includes_roots: tuple[Path, ...],
-    checks_packages: tuple[str, ...],
 ) -> None:
     """Run the suites in PATHS (files or directories of *.eval.yaml) and write reports.
 
@@ -373,22 +298,13 @@ def run(
         raise UsageError("--retry-errors goes with --resume RUN_DIR")
     if configs and (resume is not None or baseline is not None):
         raise UsageError("--config runs a new matrix; it does not go with --resume or --baseline")
-    options = TargetOptions(
-        target_name, base_url, framing, parse_form_ids(form_id_pairs), rate_limit, forms_dirs
-    )
     config = project()
     if not paths and resume is None and config is not None and config.suites is not None:
         paths = (os.path.relpath(config.suites),)  # the project's suites folder
     root = out_root or (config.out if config is not None and config.out else Path("reports"))
     finish = _finish_options(baseline, resume, gates, history)
-    scope = LoadOptions(includes_roots=includes_roots, checks_packages=checks_packages)
-    chosen = Selection(
-        tags=list(tags), ids=list(ids), exclude=list(exclude), exclude_tags=list(exclude_tags)
-    )
-    settings = replace(
-        settings, selection=_selection(chosen if chosen.describe() else None, resume)
-    )
-    suites, description = _plan(paths, options, resume, scope, config)
+    settings = replace(settings, selection=_selection(selection, resume))
+    suites, description = _plan(paths, target, resume, scope, config)
     knobs = emulator.knobs(config.emulator_profile if config is not None else None)
     if knobs is not None and description.name != "emulator":
         raise UsageError("--emulator-* options and a profile go with the emulator target only")

@@ -3,43 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
 from evalkit.cli.common import project
+from evalkit.cli.options import scope_options
 from evalkit.errors import SuiteError, UsageError
 from evalkit.formcheck import check_suites
 from evalkit.loader import LoadOptions, discover
 from evalkit.loader.scope import form_folders
 
-__all__ = ["suite_scope_options", "validate"]
-
-
-def suite_scope_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """`--includes-root` and `--checks-package`: where includes and `python:` checks may come from.
-
-    The decorated command receives `includes_roots` and `checks_packages` (tuples).
-    """
-    function = click.option(
-        "--checks-package",
-        "checks_packages",
-        multiple=True,
-        metavar="NAME",
-        help="An importable package whose modules `python:` checks may name (repeatable); "
-        "otherwise checks come only from modules under the suites root.",
-    )(function)
-    return click.option(
-        "--includes-root",
-        "includes_roots",
-        multiple=True,
-        type=click.Path(file_okay=False, exists=True, path_type=Path),
-        metavar="DIR",
-        help="Let includes and `python:` checks also come from DIR (repeatable); by default they "
-        "stay under the folder named (a file's folder) or the configured suites folder.",
-    )(function)
+__all__ = ["validate"]
 
 
 @click.command()
@@ -53,12 +28,11 @@ def suite_scope_options(function: Callable[..., Any]) -> Callable[..., Any]:
     "forms/ beside each suite and in its parents up to the project root, then the configured "
     "forms folder).",
 )
-@suite_scope_options
+@scope_options
 def validate(
     paths: tuple[str, ...],
     forms_dirs: tuple[Path, ...],
-    includes_roots: tuple[Path, ...],
-    checks_packages: tuple[str, ...],
+    scope: LoadOptions,
 ) -> None:
     """Check the suites in PATHS without running them (exit 2 and every problem if broken).
 
@@ -76,7 +50,7 @@ def validate(
     except SuiteError:
         files = []  # check_suites reports it with everything else
     looked = form_folders(files, settings, given=forms_dirs)
-    options = LoadOptions(includes_roots=includes_roots, checks_packages=checks_packages)
+    options = scope
     forms = [folder for folder in looked if folder.is_dir()]
     checked = check_suites(list(paths), forms=forms, options=options)
     suites = checked.suites
