@@ -20,8 +20,9 @@ class TokenBucket:
 
     Args:
         per_minute: Sustained requests per minute.
-        burst: Requests that may go at once after a quiet period (default: one second's worth,
-            at least 1).
+        burst: Requests that may go at once after a quiet period (default: half a second's
+            worth, at least 1: a server that allows one second's worth then absorbs the jitter
+            of timers and networks).
         clock: Monotonic clock in seconds (injectable for tests).
     """
 
@@ -35,7 +36,7 @@ class TokenBucket:
         if per_minute <= 0:
             raise ValueError(f"a rate limit must be positive, got {per_minute}")
         self.rate = per_minute / 60.0
-        self.capacity = float(burst if burst is not None else max(1, int(self.rate)))
+        self.capacity = float(burst if burst is not None else max(1, int(self.rate / 2)))
         self._tokens = self.capacity
         self._clock = clock
         self._updated = clock()
@@ -52,8 +53,12 @@ class TokenBucket:
                 return 0.0
             wait = (1 - self._tokens) / self.rate
             await asyncio.sleep(wait)
-            self._tokens = 0.0
-            self._updated = self._clock()
+            # Refill from the time that really passed: a timer that fires late, or a busy event
+            # loop, would otherwise push every later token back by that much.
+            now = self._clock()
+            elapsed = (now - self._updated) * self.rate
+            self._tokens = min(self.capacity, self._tokens + elapsed) - 1
+            self._updated = now
             return wait
 
 

@@ -30,6 +30,25 @@ async def test_token_bucket_lets_a_burst_through_then_spaces_requests() -> None:
     assert 0.25 <= elapsed < 0.6  # three more tokens at 0.1 s each
 
 
+async def test_token_bucket_keeps_the_time_it_overslept() -> None:
+    # Clock readings: at creation, four acquires at t=0 (the fourth sleeps), then t=0.03 after
+    # that sleep (a timer three times late), then two more acquires at t=0.03.
+    readings = iter([0.0, 0.0, 0.0, 0.0, 0.0, 0.03, 0.03, 0.03])
+    bucket = TokenBucket(per_minute=6000, burst=3, clock=lambda: next(readings))  # 100 per s
+
+    waits = [await bucket.acquire() for _ in range(6)]
+
+    # The 30 ms that passed paid for three tokens: the one slept for, and two more.
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3] > 0
+    assert waits[4:] == [0.0, 0.0]
+
+
+def test_token_bucket_bursts_half_a_seconds_worth_by_default() -> None:
+    assert TokenBucket(per_minute=6000).capacity == 50
+    assert TokenBucket(per_minute=200).capacity == 1  # Wix's limit: one at a time
+
+
 def test_token_bucket_refuses_a_rate_of_zero() -> None:
     with pytest.raises(ValueError, match="positive"):
         TokenBucket(per_minute=0)
