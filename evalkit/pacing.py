@@ -1,20 +1,18 @@
-"""Back-pressure for a run: the request rate (known or found), AIMD for the concurrency.
+"""Back-pressure for a run: a token bucket for the request rate, AIMD for the concurrency.
 
-All are plain asyncio objects owned by one run (no module state). The token bucket keeps a run
-under a rate limit it was told (Wix documents 200 requests per minute per app instance); when it
-was told none, the adaptive rate finds the target's from its 429s. The adaptive limit halves the
-number of conversations in flight when the target answers 429 and grows it back by one per
-window of successes, never above the configured maximum.
+Both are plain asyncio objects owned by one run (no module state). The token bucket keeps a run
+under the target's documented rate limit (Wix: 200 requests per minute per app instance); the
+adaptive limit halves the number of conversations in flight when the target answers 429 and grows
+it back by one per window of successes, never above the configured maximum.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 
-__all__ = ["AdaptiveLimit", "AdaptiveRate", "TokenBucket"]
+__all__ = ["AdaptiveLimit", "TokenBucket"]
 
 
 class TokenBucket:
@@ -61,86 +59,6 @@ class TokenBucket:
             elapsed = (now - self._updated) * self.rate
             self._tokens = min(self.capacity, self._tokens + elapsed) - 1
             self._updated = now
-            return wait
-
-
-class AdaptiveRate:
-    """A request rate found from the target's 429s, for a run that was told no rate limit.
-
-    Against a fast target, halving the conversations in flight cannot bring the request rate
-    under a limit (one conversation at a time can still send faster than it): the rate itself
-    has to come down. So: no limit until the first 429; then the rate becomes `backoff` times
-    the lesser of the current rate and the successes of the last second (what the target did
-    take), and grows by `growth` a second until the next 429. The 429s of requests that were
-    already on their way when the rate came down (within `hold` seconds) do not lower it again.
-    Requests are spaced at the rate, with one interval of credit.
-
-    Args:
-        backoff: Factor of the rate on a 429.
-        growth: Relative growth of the rate per second.
-        hold: Seconds after a decrease during which further 429s are the same burst's.
-        clock: Monotonic clock in seconds.
-    """
-
-    MIN_RATE = 0.1
-    """Requests per second the rate never goes under (one every ten seconds)."""
-
-    def __init__(
-        self,
-        *,
-        backoff: float = 0.9,
-        growth: float = 0.005,
-        hold: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._backoff, self._growth, self._hold, self._clock = backoff, growth, hold, clock
-        self._rate: float | None = None
-        self._rate_at = 0.0
-        self._dropped_at = -float("inf")
-        self._successes: deque[float] = deque()
-        self._next = -float("inf")
-        self._lock = asyncio.Lock()
-
-    def rate(self) -> float | None:
-        """Requests per second now; None while no 429 has come (no limit)."""
-        if self._rate is None:
-            return None
-        grown: float = self._rate * (1 + self._growth) ** (self._clock() - self._rate_at)
-        return grown
-
-    def succeeded(self) -> None:
-        """Count a request the target took."""
-        now = self._clock()
-        self._successes.append(now)
-        while self._successes and self._successes[0] < now - 1.0:
-            self._successes.popleft()
-
-    def throttled(self) -> None:
-        """A 429: lower the rate (once per burst)."""
-        now = self._clock()
-        if now - self._dropped_at < self._hold:
-            return
-        while self._successes and self._successes[0] < now - 1.0:
-            self._successes.popleft()
-        taken = float(len(self._successes))
-        current = self.rate()
-        base = taken if current is None else min(current, taken)
-        self._rate = max(self.MIN_RATE, self._backoff * base)
-        self._rate_at = self._dropped_at = now
-
-    async def acquire(self) -> float:
-        """Wait until a request may be sent at the current rate; return the seconds waited."""
-        rate = self.rate()
-        if rate is None:
-            return 0.0
-        async with self._lock:  # first come, first served
-            interval = 1.0 / rate
-            now = self._clock()
-            at = max(self._next, now - interval)  # one interval of credit after a quiet time
-            self._next = at + interval
-            wait = max(0.0, at - now)
-            if wait:
-                await asyncio.sleep(wait)
             return wait
 
 

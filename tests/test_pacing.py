@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from evalkit.pacing import AdaptiveLimit, AdaptiveRate, TokenBucket
+from evalkit.pacing import AdaptiveLimit, TokenBucket
 
 pytestmark = pytest.mark.anyio
 
@@ -94,41 +94,3 @@ async def test_adaptive_limit_holds_callers_beyond_the_limit() -> None:
     await limit.release()
     await asyncio.wait_for(third, 1)
     assert limit.in_flight == 2
-
-
-async def test_adaptive_rate_sends_freely_until_the_first_429() -> None:
-    clock = FakeClock()
-    pace = AdaptiveRate(clock=clock)
-    for _ in range(100):
-        pace.succeeded()
-    assert pace.rate() is None
-    assert [await pace.acquire() for _ in range(5)] == [0.0] * 5
-
-
-def test_adaptive_rate_comes_down_to_what_the_target_took_and_grows_back() -> None:
-    clock = FakeClock()
-    pace = AdaptiveRate(backoff=0.9, growth=0.005, hold=1.0, clock=clock)
-    for step in range(150):  # 100 taken in the last second, 50 before it
-        clock.now = step / 100
-        pace.succeeded()
-    clock.now = 1.5
-    pace.throttled()
-    assert pace.rate() == pytest.approx(0.9 * 100)
-    clock.now = 2.0  # a 429 of a request already on its way: the same burst
-    pace.throttled()
-    assert pace.rate() == pytest.approx(90 * 1.005**0.5)
-    clock.now = 11.5
-    assert pace.rate() == pytest.approx(90 * 1.005**10)
-    pace.throttled()  # nothing taken in the last second: the floor, not zero
-    assert pace.rate() == AdaptiveRate.MIN_RATE
-
-
-async def test_adaptive_rate_spaces_requests_with_one_interval_of_credit() -> None:
-    clock = FakeClock()
-    pace = AdaptiveRate(clock=clock)
-    for _ in range(1000):
-        pace.succeeded()
-    pace.throttled()  # 900 a second: 1.1 ms apart
-    waits = [await pace.acquire() for _ in range(4)]
-    interval = 1 / 900
-    assert waits == pytest.approx([0.0, 0.0, interval, 2 * interval])

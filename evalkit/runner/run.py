@@ -16,7 +16,7 @@ from typing import Any
 from evalkit.errors import UsageError
 from evalkit.loader import Suites
 from evalkit.metrics import summarize
-from evalkit.pacing import AdaptiveLimit, AdaptiveRate, TokenBucket
+from evalkit.pacing import AdaptiveLimit, TokenBucket
 from evalkit.results import (
     RESULTS_FILE,
     RUN_FILE,
@@ -231,24 +231,19 @@ async def _run(
     stop = stop or asyncio.Event()
     breaker = CircuitBreaker(settings.breaker)
     limit = AdaptiveLimit(settings.concurrency)
-    # A rate the run was told is kept to; without one, the target's is found from its 429s.
-    pace = TokenBucket(target.rate_limit) if target.rate_limit else AdaptiveRate()
+    bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
 
     async def on_status(status: int) -> None:
         if status == 429:
             limit.throttled()
-            if isinstance(pace, AdaptiveRate):
-                pace.throttled()
         elif 200 <= status < 300:
             await limit.succeeded()
-            if isinstance(pace, AdaptiveRate):
-                pace.succeeded()
 
     client = client_for(
         target,
         settings,
         transport=transport,
-        throttle=pace.acquire,
+        throttle=bucket.acquire if bucket is not None else None,
         on_status=on_status,
     )
     with ResultsWriter(run_dir, secrets=redactor_for(target, client)) as writer:
