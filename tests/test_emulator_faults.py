@@ -128,7 +128,11 @@ def test_over_1000_requests_the_fault_counts_match_the_rate_and_what_the_client_
     with EmulatorServer(FORMS, Knobs(faults=faults)) as server, api(server) as http:
         for _ in range(1000):
             try:
-                status = str(http.post("", json={"formId": "contact"}).status_code)
+                status = str(
+                    http.post(
+                        str(http.base_url).rstrip("/"), json={"formId": "contact"}
+                    ).status_code
+                )
             except httpx2.TransportError:
                 status = "reset"
             seen[status] += 1
@@ -175,7 +179,7 @@ def test_server_errors_have_the_empty_wix_system_error_body(
     every_kind: dict[str, EmulatorServer], status: str
 ) -> None:
     with api(every_kind[status]) as http:
-        response = http.post("", json={"formId": "contact"})
+        response = http.post(str(http.base_url).rstrip("/"), json={"formId": "contact"})
     assert response.status_code == int(status)
     assert response.json() == {"message": "", "details": {}}
 
@@ -185,7 +189,7 @@ def test_a_reset_closes_the_connection_without_a_response(
 ) -> None:
     # A closed socket reads as "disconnected" (FIN) or "connection reset" (RST), by timing.
     with api(every_kind["reset"]) as http, pytest.raises(CLOSED):
-        http.post("", json={"formId": "contact"})
+        http.post(str(http.base_url).rstrip("/"), json={"formId": "contact"})
 
 
 @pytest.mark.parametrize(
@@ -251,7 +255,7 @@ def test_faults_after_processing_have_been_applied_to_the_session(
 def test_turn_latency_delays_the_first_byte() -> None:
     with EmulatorServer(FORMS, Knobs(latency=Latency(turn=0.15))) as server, api(server) as http:
         started = time.monotonic()
-        http.post("", json={"formId": "contact"})
+        http.post(str(http.base_url).rstrip("/"), json={"formId": "contact"})
         assert time.monotonic() - started >= 0.15
 
 
@@ -287,7 +291,9 @@ def test_garble_gives_a_plausible_wrong_value(value: Any, garbled: Any) -> None:
 
 def extracted(server: EmulatorServer, text: str) -> dict[str, Any]:
     with api(server) as http:
-        session = http.post("", json={"formId": "contact"}).json()["interactiveFormSession"]["id"]
+        session = http.post(str(http.base_url).rstrip("/"), json={"formId": "contact"}).json()[
+            "interactiveFormSession"
+        ]["id"]
         chunks = http.post(f"/{session}/send-user-message", json={"input": text}).json()
     return {
         c["textDataDetails"]["fieldTarget"]: c["textDataDetails"]["value"]
@@ -344,7 +350,7 @@ def test_auth_answers_with_wix_401_and_403_bodies(
     headers: dict[str, str], status: int, code: str | None
 ) -> None:
     with EmulatorServer(FORMS, Knobs(auth=AUTH)) as server, api(server, headers=headers) as http:
-        response = http.post("", json={"formId": "contact"})
+        response = http.post(str(http.base_url).rstrip("/"), json={"formId": "contact"})
     assert response.status_code == status
     if code is not None:
         assert response.json()["details"]["applicationError"]["code"] == code
@@ -354,7 +360,9 @@ def test_auth_answers_with_wix_401_and_403_bodies(
 def test_debug_chunks_come_only_when_asked_for_and_just_before_the_end() -> None:
     for debug in (False, True):
         with EmulatorServer(FORMS, Knobs(debug=debug)) as server, api(server) as http:
-            chunks = http.post("", json={"formId": "contact"}).json()["responseChunks"]
+            chunks = http.post(str(http.base_url).rstrip("/"), json={"formId": "contact"}).json()[
+                "responseChunks"
+            ]
         kinds = [c["chunkType"] for c in chunks]
         assert ("DEBUG" in kinds) is debug
         if debug:
@@ -364,7 +372,9 @@ def test_debug_chunks_come_only_when_asked_for_and_just_before_the_end() -> None
 
 def test_an_idle_session_expires() -> None:
     with EmulatorServer(FORMS, Knobs(session_ttl=0.1)) as server, api(server) as http:
-        session = http.post("", json={"formId": "contact"}).json()["interactiveFormSession"]["id"]
+        session = http.post(str(http.base_url).rstrip("/"), json={"formId": "contact"}).json()[
+            "interactiveFormSession"
+        ]["id"]
         assert http.post(f"/{session}/send-user-message", json={"input": "hi"}).status_code == 200
         time.sleep(0.15)
         response = http.post(f"/{session}/send-user-message", json={"input": "hi"})
@@ -372,15 +382,16 @@ def test_an_idle_session_expires() -> None:
     assert "expired" in response.json()["message"]
 
 
-def test_session_and_request_ids_are_reproducible() -> None:
+def test_session_ids_are_reproducible_and_request_ids_unique() -> None:
     ids = []
     for _ in range(2):
         with EmulatorServer(FORMS, Knobs(seed=9)) as server, api(server) as http:
-            response = http.post("", json={"formId": "contact"})
+            response = http.post(str(http.base_url).rstrip("/"), json={"formId": "contact"})
             ids.append(
                 (
                     response.json()["interactiveFormSession"]["id"],
                     response.headers["x-wix-request-id"],
                 )
             )
-    assert ids[0] == ids[1]
+    assert ids[0][0] == ids[1][0]  # the same seed gives the same session
+    assert ids[0][1] != ids[1][1]  # a request id is never repeated, as the service's are

@@ -69,7 +69,10 @@ def test_a_wix_form_runs_end_to_end_and_submits_with_a_checkout() -> None:
         EmulatorServer(WIX_FORMS) as server,
         httpx2.Client(base_url=server.base_url + API_ROOT, timeout=5) as http,
     ):
-        created = http.post("", json={"formId": server.form_ids["party"], "dryRun": True}).json()
+        created = http.post(
+            str(http.base_url).rstrip("/"),
+            json={"formId": server.form_ids["party"], "dryRun": True},
+        ).json()
         session = created["interactiveFormSession"]["id"]
         first = turn(http, session, "Hi, I'm Ada, ada@example.com")
         second = turn(http, session, "We'll be four")
@@ -275,7 +278,9 @@ def test_an_example_form_submits_with_a_checkout_only_when_it_sells_products(
         EmulatorServer(ROOT / "suites" / "forms") as server,
         httpx2.Client(base_url=server.base_url + API_ROOT, timeout=5) as http,
     ):
-        created = http.post("", json={"formId": key, "dryRun": True}).json()
+        created = http.post(
+            str(http.base_url).rstrip("/"), json={"formId": key, "dryRun": True}
+        ).json()
         session = created["interactiveFormSession"]["id"]
         answers = [turn(http, session, text) for text in messages]
     assert all("SUBMISSION" not in [c["chunkType"] for c in a] for a in answers[:-1])

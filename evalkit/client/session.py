@@ -27,6 +27,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote
@@ -43,13 +44,14 @@ from evalkit.protocol import (
     ChunkType,
     ClientTime,
     CreateSessionRequest,
+    GenerateFormSummaryRequest,
     SendMessageRequest,
 )
 from evalkit.results import Attempt, TimedChunk, TurnTranscript
-from evalkit.stream import NotAStream, StreamDecoder, parse_json, preview
+from evalkit.stream import InStreamError, NotAStream, StreamDecoder, parse_json, preview
 from evalkit.version import __version__
 
-__all__ = ["ACCEPT", "API_PATH", "WIX_BASE_URL", "FormsClient", "Mode"]
+__all__ = ["ACCEPT", "API_PATH", "WIX_BASE_URL", "FormsClient", "Mode", "RawAnswer"]
 
 WIX_BASE_URL = "https://www.wixapis.com"
 """The API root of the real service."""
@@ -65,6 +67,20 @@ ACCEPT: Mapping[str, str] = {
     "json-array": "application/json",
     "unary": "application/json",
 }
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """A response as it came, read up to the response limit (`FormsClient.post_raw`)."""
+
+    status: int
+    """The HTTP status."""
+    content_type: str
+    """The `Content-Type` header ("" without one)."""
+    body: bytes
+    """The body, or its first `Limits.response_bytes`."""
+    complete: bool
+    """False when the body went on past what was read."""
 
 
 class _Exchange:
@@ -172,8 +188,9 @@ class FormsClient:
         pool = httpx2.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
+        self._root = self.base_url + API_PATH
         self._http = httpx2.AsyncClient(
-            base_url=self.base_url + API_PATH,
+            base_url=self._root,
             headers=headers,
             transport=transport,
             timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -266,11 +283,15 @@ class FormsClient:
         """Ask for a plain-language summary of a Form Schemas `Form` object.
 
         Raises:
-            TargetError: The call failed, or its answer is not a summary.
+            TargetError: The call failed (a `WixApiError`, also for a Wix error body under a 2xx
+                status), or its answer is not a summary (`NotAStream`, quoting what arrived).
         """
         limits = self.limits
-        request = self._http.build_request("POST", "/generate-form-summary", json={"form": form})
+        body = GenerateFormSummaryRequest(form=form).wire()
+        request = self._http.build_request("POST", self._url("/generate-form-summary"), json=body)
         try:
+            if self._tokens is not None:
+                request.headers["Authorization"] = await self._tokens.header(self._http)
             response = await self._http.send(request, stream=True)
             try:
                 if not response.is_success:
@@ -285,9 +306,65 @@ class FormsClient:
             raise TargetError(f"{type(exc).__name__}: {exc}", kind="transport") from exc
         if not whole:
             raise response_too_long(limits.response_bytes)
-        value = parse_json(content)[0]
-        summary = value.get("formSummary") if isinstance(value, dict) else None
+        try:
+            value = parse_json(content)[0] if content.strip() else None
+        except StreamError:
+            value = None
+        if isinstance(value, dict) and InStreamError.looks_like(value):
+            raise InStreamError(value, response.status_code)
+        # `{}` is an answer (proto3-JSON leaves a null summary out); anything else is not.
+        if not isinstance(value, dict) or (value and "formSummary" not in value):
+            content_type = response.headers.get("content-type")
+            shown = repr(content_type) if content_type else "none"
+            raise NotAStream(
+                f"HTTP {response.status_code}: not the API's answer (an object with a "
+                f"formSummary): content type {shown}, first bytes {preview(content)}"
+            )
+        summary = value.get("formSummary")
         return summary if isinstance(summary, str) else None
+
+    async def post_raw(self, path: str, body: dict[str, Any], *, accept: str | None) -> RawAnswer:
+        """POST once, with no retry, and return what came back as it came (for `evalkit probe`).
+
+        Args:
+            path: Below the API path ("" for the unary create).
+            body: The JSON body.
+            accept: The `Accept` header; None sends none.
+
+        Raises:
+            TargetError: No answer (kind `transport` or `timeout`).
+        """
+        request = self._http.build_request("POST", self._url(path), json=body)
+        if accept is None:
+            del request.headers["Accept"]
+        else:
+            request.headers["Accept"] = accept
+        try:
+            if self._tokens is not None:
+                request.headers["Authorization"] = await self._tokens.header(self._http)
+            response = await self._http.send(request, stream=True)
+            try:
+                content, whole = await read_at_most(response, self.limits.response_bytes)
+            finally:
+                await response.aclose()
+        except httpx2.TimeoutException as exc:
+            raise TargetError(f"timed out: {type(exc).__name__}", kind="timeout") from exc
+        except httpx2.HTTPError as exc:
+            raise TargetError(f"{type(exc).__name__}: {exc}", kind="transport") from exc
+        return RawAnswer(
+            status=response.status_code,
+            content_type=response.headers.get("content-type", ""),
+            body=content,
+            complete=whole,
+        )
+
+    def _url(self, path: str) -> str:
+        """The absolute URL of an endpoint: `path` ("" for the unary create) below the API path.
+
+        Never joined onto a base URL, which would end the create path with a slash that the
+        service's router does not match.
+        """
+        return self._root + path
 
     async def _exchange(
         self,
@@ -313,7 +390,7 @@ class FormsClient:
         self, path: str, body: dict[str, Any], exchange: _Exchange, trace: str | None
     ) -> None:
         request = self._http.build_request(
-            "POST", path, json=body, headers={"Accept": ACCEPT[self.mode]}
+            "POST", self._url(path), json=body, headers={"Accept": ACCEPT[self.mode]}
         )
         attempt = 0
         while True:

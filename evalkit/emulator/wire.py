@@ -3,7 +3,9 @@
 A streamed body is framed by the request's `Accept` header: `text/event-stream` gives Server-Sent
 Events (one `data: <json>` event per message), `application/x-ndjson` one JSON message per line,
 `application/json` a JSON array written message by message; anything else (`*/*`, no header) gives
-the app's default.
+the app's default (the `framing` knob): a JSON array unless told otherwise, because the official
+SDK sends `Accept: */*` and reads the whole body with one `res.json()` (docs/emulator.md, "Stream
+framing").
 
 `Body` sends a list of framed pieces with the delays and the fault planned for them. Closing a
 connection without a proper end (a reset, a cut) needs the server's help: the emulator's uvicorn

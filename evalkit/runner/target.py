@@ -124,8 +124,9 @@ def emulator_target(
                 if s.form in unknown
             ]
         )
-    framing = "sse" if mode == "unary" else mode
-    with EmulatorServer(definitions, Knobs(framing=framing, **knobs)) as server:
+    # A streamed mode is also the emulator's framing; under `unary` it keeps its own default.
+    framing = {} if mode == "unary" else {"framing": mode}
+    with EmulatorServer(definitions, Knobs(**framing, **knobs)) as server:
         ids = {**server.form_ids, **(form_ids or {})}
         yield Target(
             name="emulator",

@@ -19,6 +19,9 @@ unwrapped; a bare chunk (``{"chunkType": ...}``) is wrapped.
 
 Whatever a target sends, what comes out can be stored, scored, read back and rendered:
 
+* A Wix error body (`{"message", "details": {"applicationError": ...}}`) where a message was due
+  is the service's error inside the stream: `InStreamError` (a `WixApiError`), with its code and
+  description, after the messages before it.
 * A body that is not a stream of messages at all (an HTML page, a gRPC body, bytes that are
   neither JSON nor SSE) raises `NotAStream` at once, quoting the content type and the first
   bytes, escaped.
@@ -43,7 +46,14 @@ from typing import Any
 
 from evalkit.errors import StreamError
 from evalkit.protocol import Framing
-from evalkit.stream.errors import HEAD, LimitExceeded, NotAStream, PermanentStreamError, preview
+from evalkit.stream.errors import (
+    HEAD,
+    InStreamError,
+    LimitExceeded,
+    NotAStream,
+    PermanentStreamError,
+    preview,
+)
 from evalkit.stream.jsontext import (
     MAX_DEPTH,
     WS,
@@ -57,6 +67,7 @@ from evalkit.stream.sse import SseParser, sse_start
 __all__ = [
     "MAX_DEPTH",
     "MESSAGE_BYTES",
+    "InStreamError",
     "LimitExceeded",
     "NotAStream",
     "PermanentStreamError",

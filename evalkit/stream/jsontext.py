@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from evalkit.errors import StreamError
-from evalkit.stream.errors import message_too_long, preview
+from evalkit.stream.errors import InStreamError, message_too_long, preview
 
 __all__ = [
     "MAX_DEPTH",
@@ -51,12 +51,15 @@ def normalize_message(obj: Any) -> list[dict[str, Any]]:
         Messages with optional ``responseChunk`` and ``interactiveFormSession`` keys.
 
     Raises:
-        StreamError: The value is not an object, or is an error object sent inside the stream.
+        StreamError: The value is not an object, or is an error object sent inside the stream
+            (a Wix error body is an `InStreamError`, with its code and description).
     """
     if not isinstance(obj, dict):
         raise StreamError(f"expected a JSON object as a message, got {type(obj).__name__}")
     if set(obj) == {"result"} and isinstance(obj["result"], dict):
         obj = obj["result"]
+    if InStreamError.looks_like(obj):
+        raise InStreamError(obj)
     if isinstance(obj.get("error"), dict) and "responseChunk" not in obj:
         error = obj["error"]
         text = error.get("message") or json.dumps(error)[:200]
