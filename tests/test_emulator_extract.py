@@ -183,6 +183,23 @@ def test_find_options_by_value_label_or_synonym(text: str, expected: list[str]) 
         pytest.param("I'm Sorry about that", None, id="capitalised-non-name"),
         pytest.param("call me at 555 010 2030", None, id="call-me-at"),
         pytest.param("I'm Jane from Berlin", ("Jane", None), id="stops-at-from"),
+        pytest.param(
+            "My name is Dr. Anna-Maria O'Neil",
+            ("Anna-Maria", "O'Neil"),
+            id="title-hyphen-apostrophe",
+        ),
+        pytest.param("I am Mr. Smith", ("Smith", None), id="title-is-not-the-first-name"),
+        pytest.param("this is Prof Li Wei", ("Li", "Wei"), id="title-without-dot"),
+        pytest.param("Hi, I'm Mrs Jones", ("Jones", None), id="title-mrs"),
+        pytest.param("Ms. Kim here; I'm Ms. Kim Lee", ("Kim", "Lee"), id="title-ms"),
+        pytest.param("I'm Jan van der Berg", ("Jan", "van der Berg"), id="particles-van-der"),
+        pytest.param(
+            "my name is ludwig von beethoven", ("Ludwig", "von Beethoven"), id="particle-von"
+        ),
+        pytest.param("I'm Maria de la Cruz", ("Maria", "de la Cruz"), id="particles-de-la"),
+        pytest.param("my name is anna-maria", ("Anna-Maria", None), id="hyphen-capitalised"),
+        pytest.param("I'm Jane's mother", ("Jane", None), id="possessive-is-not-a-name"),
+        pytest.param("I'm Jane and", ("Jane", None), id="and-is-not-a-surname"),
     ],
 )
 def test_find_names(text: str, expected: tuple[str, str | None] | None) -> None:
@@ -246,6 +263,24 @@ def test_is_correction(text: str, expected: bool) -> None:
             id="free-text-full-name-is-split",
         ),
         pytest.param("Haddad.", "last_name", {"last_name": "Haddad"}, id="free-text-last-name"),
+        pytest.param(
+            "My name is Dr. Anna-Maria O'Neil",
+            None,
+            {"first_name": "Anna-Maria", "last_name": "O'Neil"},
+            id="intro-with-title",
+        ),
+        pytest.param(
+            "Dr. Anna-Maria O'Neil",
+            "first_name",
+            {"first_name": "Anna-Maria", "last_name": "O'Neil"},
+            id="free-text-name-with-title",
+        ),
+        pytest.param(
+            "jan van der berg",
+            "first_name",
+            {"first_name": "Jan", "last_name": "van der Berg"},
+            id="free-text-name-with-particles",
+        ),
         pytest.param("hello", "first_name", {}, id="greeting-is-not-a-name"),
         pytest.param("yes", "first_name", {}, id="yes-is-not-a-name"),
         pytest.param(

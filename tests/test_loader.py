@@ -260,6 +260,24 @@ CASES = [
         id="matcher-two-names",
     ),
     pytest.param(
+        HEAD + "      - user: hi\n        expect:\n          email: {emial: x@y.z}\n",
+        "s.eval.yaml:8: conversations[0].turns[0].expect.email: a mapping expectation "
+        "names exactly one matcher (found none); unknown matcher `emial` (did you mean "
+        "`email`?); valid matchers: equals, text, approx, "
+        "regex, one_of, contains, set, subset, absent, present, date, time, email, phone, fuzzy, "
+        "not, all_of, any_of, python. To expect an object value, write {equals: {...}}",
+        id="matcher-name-misspelt",
+    ),
+    pytest.param(
+        HEAD + "      - user: hi\n        expect:\n          age: {not: {aprox: 30, abs: 1}}\n",
+        "s.eval.yaml:8: conversations[0].turns[0].expect.age: a mapping expectation "
+        "names exactly one matcher (found none); unknown matcher `aprox` (did you mean "
+        "`approx`?); valid matchers: equals, text, approx, "
+        "regex, one_of, contains, set, subset, absent, present, date, time, email, phone, fuzzy, "
+        "not, all_of, any_of, python. To expect an object value, write {equals: {...}}",
+        id="matcher-name-misspelt-nested",
+    ),
+    pytest.param(
         "- just\n- a list\n",
         "s.eval.yaml:1: a suite must be a mapping with `suite`, `form` and `conversations`, "
         "found a list",

@@ -30,6 +30,8 @@ from datetime import date
 from evalkit.emulator.dates import find_dates, find_times
 from evalkit.emulator.finders import (
     NOT_NAMES,
+    PARTICLES,
+    TITLES,
     Found,
     Value,
     capitalise,
@@ -114,6 +116,7 @@ _FILLER = re.compile(
 _TEXT_FILLER = re.compile(
     r"^(?:(?:sure|ok|okay|yes|yeah|hi|hello|hey|well|um|uh|oh|so)\s*[,:!.-]+\s*)+", re.IGNORECASE
 )
+_TITLE = re.compile(r"(?:" + "|".join(sorted(TITLES)) + r")\b\.?\s+", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[,;!?\n]|\.(?:\s|$)|\s(?:and|but)\s")
 _ALL_OPTIONS = re.compile(r"\b(?:all of (?:them|those|the above)|everything)\b", re.IGNORECASE)
 _CUE_GAP = re.compile(r"\s*(?:(?:number|address|is|was|:|=|-)\s*)*")  # "email is ", "phone: "
@@ -307,6 +310,8 @@ class _Run:
             return
         filler = (_TEXT_FILLER if field.type == "text" else _FILLER).match(self.text, lo, hi)
         lo = filler.end() if filler else lo
+        title = _TITLE.match(self.text, lo, hi) if field.type == "name" else None
+        lo = title.end() if title else lo  # "Dr. Anna-Maria O'Neil": the title is not the name
         if self.results or field.type != "text":
             hi = min(hi, _clause_end(self.text, lo))
         start, end = _trimmed(self.text, lo, hi)
@@ -326,15 +331,19 @@ class _Run:
         if not 1 <= len(words) <= 4 or re.search(r"[\d@]", value) or words[0].lower() in NOT_NAMES:
             return
         last = self._name_field("last")
+        surname = len(words) == 2 or all(w.lower() in PARTICLES for w in words[1:-1])
         if (
             field.name_part == "first"
-            and len(words) == 2
+            and len(words) >= 2
+            and surname
             and last
             and last.target not in self.results
         ):
             second = start + value.index(words[1], len(words[0]))
             self.add(field, capitalise(words[0]), start, start + len(words[0]))
-            self.add(last, capitalise(words[1]), second, second + len(words[1]))
+            self.add(
+                last, capitalise(value[second - start :], surname=True), second, start + len(value)
+            )
         else:
             self.add(field, capitalise(value), start, start + len(value))
 

@@ -16,6 +16,8 @@ __all__ = [
     "ISO_DATE",
     "NOT_NAMES",
     "NUMERIC_DATE",
+    "PARTICLES",
+    "TITLES",
     "Found",
     "Value",
     "capitalise",
@@ -89,14 +91,23 @@ _CORRECTION = re.compile(
     r"change (?:it|that) to)\b",
     re.IGNORECASE,
 )
-_NAME_WORD = r"[^\W\d_][^\W\d_'\-]*"
+_NAME_WORD = r"[^\W\d_]+(?:(?:-|['’](?!s\b))[^\W\d_]+)*"
+"""A word of a name: letters joined by hyphens or apostrophes ("Anna-Maria", "O'Neil")."""
+TITLES = frozenset(_words("dr mr mrs ms mx miss prof sir"))
+"""Titles before a name: they are not part of it."""
+PARTICLES = frozenset(
+    _words("van von der den de del della da di du la le ter ten dos das bin ibn al")
+)
+"""Particles that belong to the surname after them ("van der Berg", "de la Cruz")."""
+_TITLE = r"(?:(?i:" + "|".join(sorted(TITLES)) + r")\.?\s+)?"
+_SURNAME = r"(?:(?i:" + "|".join(sorted(PARTICLES)) + rf")\s+)*{_NAME_WORD}"
 _NAME_CUE_ANY = re.compile(
-    rf"\b(?:my name is|my name's|name's|name is|call me|you can call me)\s+({_NAME_WORD})"
-    rf"(?:\s+({_NAME_WORD}))?",
+    rf"\b(?:my name is|my name's|name's|name is|call me|you can call me)\s+{_TITLE}({_NAME_WORD})"
+    rf"(?:\s+({_SURNAME}))?",
     re.IGNORECASE,
 )
 _NAME_CUE_CAPS = re.compile(
-    rf"\b(?:[Ii]'m|[Ii] am|[Tt]his is)\s+({_NAME_WORD})(?:\s+({_NAME_WORD}))?"
+    rf"\b(?:[Ii]'m|[Ii] am|[Tt]his is)\s+{_TITLE}({_NAME_WORD})(?:\s+({_SURNAME}))?"
 )
 NOT_NAMES = frozenset(
     _words(
@@ -230,16 +241,21 @@ def find_options(text: str, field: FormField, *, synonyms: bool = True) -> list[
 
 
 def find_names(text: str) -> list[tuple[Found, Found | None]]:
-    """Find names after an introduction: (first word, following word when it is a name too)."""
+    """Find names after an introduction: (first name, surname when one follows).
+
+    A title before the name is not part of it ("Dr. Anna-Maria O'Neil" → "Anna-Maria",
+    "O'Neil"); a surname keeps its particles ("Jan van der Berg" → "Jan", "van der Berg").
+    """
     found = []
     for regex in (_NAME_CUE_ANY, _NAME_CUE_CAPS):
         for m in regex.finditer(text):
-            if m.group(1).lower() in NOT_NAMES or (regex is _NAME_CUE_CAPS and _lower(m, 1)):
+            word = m.group(1).lower()
+            if word in NOT_NAMES or word in TITLES or (regex is _NAME_CUE_CAPS and _lower(m, 1)):
                 continue
             first = Found(capitalise(m.group(1)), m.start(1), m.end(1))
             last = None
             if m.group(2) and m.group(2).lower() not in NOT_NAMES and not _lower(m, 2, m.group(1)):
-                last = Found(capitalise(m.group(2)), m.start(2), m.end(2))
+                last = Found(capitalise(m.group(2), surname=True), m.start(2), m.end(2))
             found.append((first, last))
     return sorted(found, key=lambda pair: pair[0].start)
 
@@ -258,13 +274,30 @@ def non_overlapping(found: list[Found]) -> list[Found]:
     return kept
 
 
-def capitalise(name: str) -> str:
-    """Capitalise the words of a name that are all lower case ("jane doe" → "Jane Doe")."""
-    return " ".join(w[:1].upper() + w[1:] if w.islower() else w for w in name.split())
+def capitalise(name: str, *, surname: bool = False) -> str:
+    """Capitalise the words of a name that are all lower case ("jane doe" → "Jane Doe").
+
+    Each part of a hyphenated word is capitalised ("anna-maria" → "Anna-Maria"); a particle
+    after the first word keeps its case ("ludwig van beethoven" → "Ludwig van Beethoven").
+
+    Args:
+        name: The name as written.
+        surname: Whether it is a surname alone, whose first word may be a particle too.
+    """
+    words = name.split()
+    return " ".join(
+        word
+        if not word.islower() or ((number or surname) and word in PARTICLES)
+        else "-".join(part[:1].upper() + part[1:] for part in word.split("-"))
+        for number, word in enumerate(words)
+    )
 
 
 def _lower(m: re.Match[str], group: int, previous: str | None = None) -> bool:
-    """A word that must be capitalised (after a capitalised first name, or after "I'm") is not."""
-    word = m.group(group)
+    """A word that must be capitalised (after a capitalised first name, or after "I'm") is not.
+
+    Of a surname, the word after its particles is the one that must be ("van der Berg").
+    """
+    word = m.group(group).split()[-1]
     needs_caps = previous is None or previous[:1].isupper()
     return needs_caps and not word[:1].isupper()

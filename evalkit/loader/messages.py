@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from evalkit.loader.reader import Loc, Source, quote
-from evalkit.suite import MAX_INPUT_CHARS, Conversation, Suite
+from evalkit.suite import MATCHER_NAMES, MAX_INPUT_CHARS, Conversation, Suite
 
 __all__ = ["AUTHORING_KEYS", "did_you_mean", "found", "message", "where"]
 
@@ -21,6 +21,8 @@ AUTHORING_KEYS: dict[type[BaseModel], tuple[str, ...]] = {
 }
 """Keys the loader expands away before validation, listed with a model's own keys in messages."""
 
+_NO_MATCHER = "names exactly one matcher (found none)"
+"""The loader's words for an expectation mapping whose keys name no matcher."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _SHAPES = {  # pydantic error types about the shape of a value, and the shape wanted
     "dict_type": "a mapping (`key: value` lines)",
@@ -133,4 +135,33 @@ def message(error: ErrorDetails, source: Source | None) -> str:
         return f"{at} is `{shown}`; use one of {error.get('ctx', {}).get('expected', '')}"
     if kind in _SHAPES:
         return f"{at} must be {_SHAPES[kind]}, found {found(source)}"
-    return f"{at}: {error['msg'].removeprefix('Value error, ')}"
+    text = error["msg"].removeprefix("Value error, ")
+    if kind == "value_error" and _NO_MATCHER in text:
+        text = text.replace(_NO_MATCHER, _NO_MATCHER + _matcher_hint(value), 1)
+    return f"{at}: {text}"
+
+
+def _matcher_hint(value: Any) -> str:
+    """`; unknown matcher `emial` (did you mean `email`?)` for the first misspelt matcher name.
+
+    The mapping that names no matcher may be nested in a composite (`not`, `all_of`, `any_of`);
+    each mapping that names none offers its keys.
+    """
+    for key in _unmatched_keys(value):
+        hint = did_you_mean(key, MATCHER_NAMES)
+        if hint:
+            return f"; unknown matcher `{key}`{hint}"
+    return ""
+
+
+def _unmatched_keys(value: Any) -> Iterable[str]:
+    """The keys of the mappings in `value` that name no matcher, outermost first."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _unmatched_keys(item)
+    elif isinstance(value, dict):
+        named = [key for key in value if key in MATCHER_NAMES]
+        if not named:
+            yield from (str(key) for key in value)
+        for key in named:
+            yield from _unmatched_keys(value[key])

@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import groupby
 from typing import overload
 from urllib.parse import quote
 
@@ -32,6 +33,7 @@ __all__ = [
     "ConversationView",
     "FieldRow",
     "LazyViews",
+    "ProblemGroup",
     "RunDigest",
     "TrendPoint",
     "WarningRow",
@@ -223,6 +225,46 @@ class LazyViews(Sequence[ConversationView]):
 
 
 @dataclass(frozen=True)
+class ProblemGroup:
+    """A conversation's failed (or errored) repeats, shown once in the failure list.
+
+    A conversation that ran once is a group of one, shown as it always was; one that ran N
+    times says how many of them went wrong (`failed 3 of 3`), its repeats beneath.
+    """
+
+    status: str
+    """fail or error: failed and errored repeats of one conversation are two groups."""
+    runs: int
+    """How many times the conversation ran (all its repeats, whatever their status)."""
+    count: int
+    """How many of them have this status (the report may show fewer, to keep within a size)."""
+    repeats: list[ConversationView]
+    """Its repeats with this status that the report shows, worst first."""
+
+    @property
+    def first(self) -> ConversationView:
+        """The worst of its repeats."""
+        return self.repeats[0]
+
+    @property
+    def repeated(self) -> bool:
+        """Whether the conversation ran more than once (and is shown as a group)."""
+        return self.runs > 1
+
+    @property
+    def anchor(self) -> str:
+        """The group's link target: `suite/id`, each part percent-encoded."""
+        result = self.first.result
+        return "/".join(quote(part, safe="-._~") for part in (result.suite, result.conversation_id))
+
+    @property
+    def share(self) -> str:
+        """How many of its runs went wrong: `failed 3 of 3`, `error in 1 of 3`."""
+        verb = "failed" if self.status == "fail" else "error in"
+        return f"{verb} {self.count} of {self.runs}"
+
+
+@dataclass(frozen=True)
 class RunDigest:
     """What the reports need of a run's results, gathered in one pass over them.
 
@@ -235,7 +277,8 @@ class RunDigest:
     flaky: frozenset[tuple[str, str]]
     """(suite, id) of the conversations whose repeats both passed and failed."""
     problems: LazyViews
-    """Errors, then failures, each with the most failing verdicts first, then by key."""
+    """Errors, then failures, each with the most failing verdicts first, then by key; the
+    repeats of a conversation with one status together, at the place of the worst of them."""
     errors: LazyViews
     """The errors among them."""
     failures: LazyViews
@@ -254,13 +297,52 @@ class RunDigest:
     """Seconds of every exchange."""
     repeats: int
     """Repeats per conversation: the highest repeat number plus one (1 for no results)."""
+    runs: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(suite, id) → how many times that conversation ran."""
+    outcomes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(status, suite, id) → how many of its runs have that status."""
+
+    def by_conversation(self, views: Iterable[ConversationView]) -> Iterator[ProblemGroup]:
+        """Group problems by conversation and status, a group at a time.
+
+        Lazy, as reports render a run of any size: a group holds only its own views.
+        `problems` keeps the repeats of a conversation with one status next to each other (at
+        the place of its worst one), so a slice of it groups the same way, cut short at most in
+        its last group; views of one conversation that are not next to each other make two
+        groups.
+
+        Args:
+            views: Problems of this run, e.g. a slice of `problems`.
+
+        Yields:
+            One group per conversation and status, with its views in the order given.
+        """
+
+        def key(view: ConversationView) -> tuple[str, str, str]:
+            return (view.result.status, view.result.suite, view.result.conversation_id)
+
+        for (status, suite, cid), members in groupby(views, key=key):
+            shown = list(members)
+            yield ProblemGroup(
+                status=status,
+                runs=self.runs.get((suite, cid), len(shown)),
+                count=self.outcomes.get((status, suite, cid), len(shown)),
+                repeats=shown,
+            )
 
 
 def digest(results: Sequence[ConversationResult]) -> RunDigest:
-    """Gather what the reports need from `results` (in any order), reading each result once."""
+    """Gather what the reports need from `results` (in any order), reading each result once.
+
+    Problems are errors, then failures, the worst first; the repeats of one conversation that
+    went wrong the same way stay together, at the place of the worst of them.
+    """
     ordered = by_key(results)
     repeats = RepeatTally()
-    problems: list[tuple[tuple[bool, int, tuple[str, str, int]], int]] = []
+    problems: list[tuple[tuple[int, tuple[str, str, int]], int]] = []
+    runs: dict[tuple[str, str], int] = {}
+    outcomes: dict[tuple[str, str, str], int] = {}
+    best: dict[tuple[str, str, str], tuple[int, tuple[str, str, int]]] = {}
     warnings: list[WarningRow] = []
     suites: set[str] = set()
     tags: set[str] = set()
@@ -269,6 +351,7 @@ def digest(results: Sequence[ConversationResult]) -> RunDigest:
     highest = 0
     for position, r in enumerate(ordered):
         repeats.add(r)
+        runs[r.suite, r.conversation_id] = runs.get((r.suite, r.conversation_id), 0) + 1
         suites.add(r.suite)
         tags.update(r.tags)
         fields.update(f.field for f in r.fields)
@@ -279,7 +362,11 @@ def digest(results: Sequence[ConversationResult]) -> RunDigest:
                 first.append(turn.first_chunk_s)
         if r.status in ("error", "fail"):
             badness = sum(not f.passed for f in r.fields) + sum(not c.passed for c in r.checks)
-            problems.append(((r.status != "error", -badness, r.key), position))
+            order = (-badness, r.key)
+            problems.append((order, position))
+            group = (r.status, r.suite, r.conversation_id)
+            outcomes[group] = outcomes.get(group, 0) + 1
+            best[group] = min(best.get(group, order), order)
         if r.warnings:
             where = anchor(r.suite, r.conversation_id, r.repeat)
             warnings.extend(
@@ -287,9 +374,17 @@ def digest(results: Sequence[ConversationResult]) -> RunDigest:
                 for text in r.warnings
             )
     flaky = frozenset(repeats.flaky())
-    problems.sort()
+    # Errors first; then each group (a conversation's repeats of one status) at the place of
+    # its worst, and within it the worst first. A group of one sorts as (-badness, key).
+
+    def rank(item: tuple[tuple[int, tuple[str, str, int]], int]) -> tuple[object, ...]:
+        order, position = item
+        r = ordered[position]
+        return (r.status != "error", best[r.status, r.suite, r.conversation_id], order)
+
+    problems.sort(key=rank)
     worst = [position for (_, position) in problems]
-    errors = [position for (order, position) in problems if not order[0]]
+    errors = [position for (_, position) in problems if ordered[position].status == "error"]
     return RunDigest(
         results=ordered,
         flaky=flaky,
@@ -303,6 +398,8 @@ def digest(results: Sequence[ConversationResult]) -> RunDigest:
         first_chunk_s=first,
         turn_s=total,
         repeats=highest + 1,
+        runs=runs,
+        outcomes=outcomes,
     )
 
 
