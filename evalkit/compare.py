@@ -15,7 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.metrics import RepeatTally, add_field_verdicts, field_stats, mcnemar_exact, wilson
+from evalkit.metrics.slots import SlotTally
 from evalkit.results import ConversationResult, FieldStats, Key, RunInfo, Status, in_key_order
+from evalkit.results.models import SlotMetrics
 
 __all__ = [
     "Change",
@@ -105,6 +107,20 @@ class RunSide(CompareModel):
     """The run's pass@k (at least one of k repeats passes), when it repeated conversations."""
     pass_hat_k: float | None = None
     """The run's pass^k (all k repeats pass), when it repeated conversations."""
+    slot_filling: dict[str, float | None] | None = None
+    """Slot-filling figures over the paired conversations with a verdict (`SLOT_FIGURES`: joint
+    and average goal accuracy, slot precision, recall and F1; docs/metrics.md); None when no
+    turn of them was judged."""
+
+
+SLOT_FIGURES = (
+    "joint_goal_accuracy",
+    "average_goal_accuracy",
+    "precision",
+    "recall",
+    "f1",
+)
+"""The slot-filling figures a comparison puts side by side, in order."""
 
 
 class Comparison(CompareModel):
@@ -168,7 +184,7 @@ class Comparison(CompareModel):
         return f"{counts}, {p}: within noise"
 
 
-def _side(info: RunInfo, passed: int, decided: int) -> RunSide:
+def _side(info: RunInfo, passed: int, decided: int, slots: SlotMetrics | None) -> RunSide:
     return RunSide(
         run_id=info.run_id,
         target=f"{info.target.name} {info.target.base_url}".strip(),
@@ -184,6 +200,9 @@ def _side(info: RunInfo, passed: int, decided: int) -> RunSide:
             }
             if info.summary.k > 1
             else {}
+        ),
+        slot_filling=(
+            None if slots is None else {name: getattr(slots, name) for name in SLOT_FIGURES}
         ),
     )
 
@@ -253,6 +272,7 @@ def compare_runs(
     decided = [0, 0]
     paired_fields: tuple[dict[str, FieldStats], dict[str, FieldStats]] = ({}, {})
     repeats = (RepeatTally(), RepeatTally())  # per run, for the flaky conversations
+    slots = (SlotTally(), SlotTally())  # per run, over the paired conversations
     for key, b, c in _pairs(base_results, cand_results):
         for tally, side in zip(repeats, (b, c), strict=True):
             if side is not None:
@@ -267,6 +287,7 @@ def compare_runs(
             passed[number] += side.status == "pass"
             decided[number] += 1
             add_field_verdicts(paired_fields[number], side)
+            slots[number].add(side)
         pair = (b.status, c.status)
         if pair == ("pass", "fail"):
             buckets["regressions"].append(_change(key, b, c))
@@ -291,8 +312,8 @@ def compare_runs(
         )
     flaky = sorted({f"{suite}/{cid}" for tally in repeats for suite, cid in tally.flaky()})
     return Comparison(
-        base=_side(base_info, passed[0], decided[0]),
-        candidate=_side(cand_info, passed[1], decided[1]),
+        base=_side(base_info, passed[0], decided[0], slots[0].metrics()),
+        candidate=_side(cand_info, passed[1], decided[1], slots[1].metrics()),
         flaky=flaky,
         fields=fields,
         p_value=mcnemar_exact(len(buckets["regressions"]), len(buckets["fixes"])),

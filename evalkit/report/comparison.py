@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from evalkit.compare import Change, Comparison, FieldDelta
+from evalkit.compare import SLOT_FIGURES, Change, Comparison, FieldDelta
 from evalkit.report.format import NONE, compact_json, percent
 from evalkit.report.views import anchor
 from evalkit.results import ConversationResult, lookup
@@ -154,6 +154,9 @@ class RunComparison:
     """With repeats: k, then (pass@k, pass^k) of the baseline and of the candidate."""
     diffs: list[ConversationDiff] = field(default_factory=list)
     """Per-conversation diffs of extracted values (empty without the baseline's results)."""
+    slots: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """Slot-filling figures over the paired conversations: (name, baseline, candidate, points),
+    when either side has them."""
 
     @property
     def moved_fields(self) -> list[FieldDeltaRow]:
@@ -267,6 +270,26 @@ def _repeats(
     return (cand.k, (base.pass_at_k, base.pass_hat_k), (cand.pass_at_k, cand.pass_hat_k))
 
 
+_SLOT_LABELS = {
+    "joint_goal_accuracy": "Joint goal accuracy",
+    "average_goal_accuracy": "Average goal accuracy",
+    "precision": "Slot precision",
+    "recall": "Slot recall",
+    "f1": "Slot F1",
+}
+
+
+def _slot_rows(comparison: Comparison) -> list[tuple[str, str, str, str]]:
+    base, cand = comparison.base.slot_filling, comparison.candidate.slot_filling
+    if base is None and cand is None:
+        return []
+    rows: list[tuple[str, str, str, str]] = []
+    for name in SLOT_FIGURES:
+        b, c = (base or {}).get(name), (cand or {}).get(name)
+        rows.append((_SLOT_LABELS[name], percent(b), percent(c), _points(b, c)))
+    return rows
+
+
 def comparison_view(
     comparison: Comparison,
     baseline: Sequence[ConversationResult] | None = None,
@@ -321,4 +344,5 @@ def comparison_view(
         flaky=list(comparison.flaky),
         fields=[_delta_row(d) for d in comparison.fields],
         diffs=diffs,
+        slots=_slot_rows(comparison),
     )

@@ -23,6 +23,7 @@ import jinja2
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
+from evalkit.metrics.slots import confusion_axes
 from evalkit.report.charts import field_bars, latency_histograms, trend
 from evalkit.report.comparison import RunComparison
 from evalkit.report.criteria import Criterion, evaluate_criteria
@@ -39,6 +40,7 @@ from evalkit.report.views import (
     verdict,
 )
 from evalkit.results import ConversationResult, RunInfo, write_atomically
+from evalkit.results.models import SlotMetrics
 
 __all__ = [
     "GITHUB_STEP_SUMMARY_LIMIT",
@@ -132,6 +134,17 @@ def csp_for(script: str) -> str:
     )
 
 
+ConfusionTable = tuple[str, list[str], list[str], dict[str, dict[str, int]]]
+"""A choice field's confusion: (field, rows, columns, expected → extracted → count)."""
+
+
+def confusion_tables(slots: SlotMetrics | None) -> list[ConfusionTable]:
+    """The confusion tables of the choice fields, each with its rows and columns in order."""
+    if slots is None:
+        return []
+    return [(name, *confusion_axes(table), table) for name, table in slots.confusion.items()]
+
+
 def _context(
     info: RunInfo,
     run: RunDigest,
@@ -152,8 +165,11 @@ def _context(
         "problems": run.problems,
         "errors": run.errors,
         "failures": run.failures,
+        "by_conversation": run.by_conversation,  # problems → one group per conversation
         "flaky": sorted(run.flaky),
         "fields": sorted(info.summary.fields.items()),
+        "slots": info.summary.slot_filling,
+        "confusion": confusion_tables(info.summary.slot_filling),
         "latency_columns": columns,
         "latency_rows": rows,
         "warnings": run.warnings,

@@ -1,7 +1,9 @@
 """Aggregates over a run's results: counts, pass and error rates, per-field stats, latency.
 
 Errors are never counted as passes or failures: the pass rate is passed / (passed + failed) and
-the error rate is reported beside it.
+the error rate is reported beside it. The slot-filling metrics of the dialogue-state literature
+(joint and average goal accuracy, slot precision/recall/F1, confusion of choice fields) are in
+`evalkit.metrics.slots`; `summarize` counts them in the same pass.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from array import array
 from collections.abc import Iterable, MutableSequence, Sequence
 from dataclasses import dataclass
 
+from evalkit.metrics.slots import SlotTally
 from evalkit.results import ConversationResult, FieldStats, Summary
 
 __all__ = [
@@ -214,9 +217,11 @@ def summarize(results: Iterable[ConversationResult]) -> Summary:
     repeats = RepeatTally()
     fields: dict[str, FieldStats] = {}
     first, total = array("d"), array("d")  # 8 bytes a value: a float object takes 32
+    slots = SlotTally()
     for result in results:
         counts[result.status] += 1
         repeats.add(result)
+        slots.add(result)
         add_field_verdicts(fields, result)
         _add_latencies(first, total, result)
     rows = sum(counts.values())
@@ -236,4 +241,5 @@ def summarize(results: Iterable[ConversationResult]) -> Summary:
         error_rate=counts["error"] / rows if rows else None,
         fields=dict(sorted(fields.items())),
         latency=_latency(first, total),
+        slot_filling=slots.metrics(),
     )
