@@ -33,7 +33,16 @@ from typing import Any, Literal
 
 from evalkit.matchers import MISSING, match, normalize_text, show
 from evalkit.results import CheckResult, FieldOutcome, FieldResult, TurnTranscript
-from evalkit.suite import Check, Conversation, Defaults, StringPolicy, Turn, UnexpectedPolicy
+from evalkit.results.models import SimulationInfo
+from evalkit.suite import (
+    Check,
+    Conversation,
+    Defaults,
+    Persona,
+    StringPolicy,
+    Turn,
+    UnexpectedPolicy,
+)
 
 __all__ = [
     "Score",
@@ -232,16 +241,133 @@ def _unexpected(
     return results, warnings
 
 
+def _asked_fields(
+    transcript: Sequence[TurnTranscript], asked: Sequence[str | None] | None
+) -> list[str | None]:
+    """The field each assistant turn asked for: the simulator's reading, else the last prompt's."""
+    found: list[str | None] = []
+    for number, turn in enumerate(transcript):
+        if asked is not None and number < len(asked):
+            found.append(asked[number])
+        else:
+            prompts = prompted_fields(turn)
+            found.append(prompts[-1] if prompts else None)
+    return found
+
+
+def _score_persona(
+    persona: Persona,
+    prefill: Mapping[str, Any],
+    transcript: Sequence[TurnTranscript],
+    simulation: SimulationInfo | None,
+    strings: StringPolicy,
+    policy: UnexpectedPolicy,
+) -> tuple[list[FieldResult], list[CheckResult], list[str], dict[str, Any]]:
+    """The verdicts of a persona conversation.
+
+    The final state against the persona's values, fields asked again after they were
+    extracted, and the turns taken. With the simulator's record, a value the persona never
+    gave (the assistant never asked, nor did the person volunteer it) is not scored: it is
+    reported as never asked.
+    """
+    asked = simulation.asked if simulation is not None else None
+    given: set[str] | None = None
+    if simulation is not None:
+        given = {name for answer in simulation.answers for name in answer}
+    state: dict[str, Any] = dict(prefill)
+    seen: set[str] = set()
+    reasks: list[tuple[int, str]] = []
+    for number, (turn, field_asked) in enumerate(
+        zip(transcript, _asked_fields(transcript, asked), strict=True)
+    ):
+        state.update(turn.current_values or {})
+        values = extracted_values(turn)
+        state.update(values)
+        seen.update(values)
+        if field_asked is not None and field_asked in seen:
+            reasks.append((number, field_asked))
+    fields: list[FieldResult] = []
+    warnings: list[str] = []
+    checks: list[CheckResult] = []
+    never = [
+        name
+        for name in persona.values
+        if given is not None and name not in given and name not in persona.declines
+    ]
+    for name, value in persona.values.items():
+        if name in never and name not in state:
+            continue
+        check = (
+            Check(matcher="absent", value=True)
+            if name in persona.declines
+            else value.expect or Check(value=value.value)
+        )
+        fields.append(_field_result(name, check, state.get(name, MISSING), None, strings))
+    if never:
+        reason = f"never asked for {', '.join(never)}, so the persona did not give it"
+        checks.append(CheckResult(check="never_asked", turn=None, passed=True, reason=reason))
+    if policy != "ignore":
+        for name in sorted(seen - set(persona.values) - set(prefill)):
+            reason = f"extracted {show(state.get(name))} but the persona gives no {name}"
+            fields.append(
+                FieldResult(
+                    field=name,
+                    turn=None,
+                    matcher="unexpected",
+                    actual=state.get(name),
+                    outcome="unexpected",
+                    passed=policy != "fail",
+                    score=0.0,
+                    reason=reason,
+                )
+            )
+            if policy == "warn":
+                warnings.append(reason)
+    if persona.re_asks != "ignore":
+        for number, name in reasks:
+            reason = f"{_where(number)} asked for {name} again after it was extracted"
+            checks.append(
+                CheckResult(
+                    check="re_ask", turn=number, passed=persona.re_asks != "fail", reason=reason
+                )
+            )
+            if persona.re_asks == "warn":
+                warnings.append(reason)
+    given_count = len(given) if given is not None else len(persona.values) - len(persona.declines)
+    fewest = max(1, given_count - persona.volunteers)
+    turns = max(0, len(transcript) - 1)
+    checks.append(
+        CheckResult(
+            check="turns",
+            turn=None,
+            passed=True,
+            reason=f"{turns} user turn(s); the fewest possible for this persona: {fewest}",
+        )
+    )
+    return fields, checks, warnings, state
+
+
 def score_conversation(
-    conversation: Conversation, defaults: Defaults, transcript: Sequence[TurnTranscript]
+    conversation: Conversation,
+    defaults: Defaults,
+    transcript: Sequence[TurnTranscript],
+    simulation: SimulationInfo | None = None,
 ) -> Score:
     """Score one conversation.
+
+    A persona conversation is scored on its final state against the persona's values (a
+    declined field must not be extracted), on fields asked again after they were extracted
+    (`persona.re_asks`), on submission (expected unless `submitted: false`), and reports the
+    turns taken.
 
     Args:
         conversation: The conversation as written in the suite.
         defaults: The suite's defaults (a conversation's own settings take precedence).
         transcript: Session creation first, then one entry per user turn. A shorter transcript
             (a conversation cut short) scores the missing turns as if nothing came back.
+        simulation: For a persona conversation, what the simulator did: the field each
+            assistant turn asked for as it understood it, and the fields it gave. Without it, a
+            turn's last prompt `fieldTarget` counts as what it asked, and every value is scored.
 
     Returns:
         Every verdict, the final state and the overall status.
@@ -274,13 +400,23 @@ def score_conversation(
                 CheckResult(check="reply", turn=number, passed=result.passed, reason=result.reason)
             )
         checks += _prompt_checks(turn, record, number)
+    if conversation.persona is not None:
+        found, more, notes, state = _score_persona(
+            conversation.persona, conversation.prefill, transcript, simulation, strings, policy
+        )
+        fields += found
+        checks += more
+        warnings += notes
     for name, check in (conversation.final or {}).items():
         fields.append(_field_result(name, check, state.get(name, MISSING), None, strings))
     submitted = was_submitted(transcript)
-    if conversation.submitted is not None:
-        passed = submitted == conversation.submitted
+    expected = conversation.submitted
+    if expected is None and conversation.persona is not None:
+        expected = True
+    if expected is not None:
+        passed = submitted == expected
         said = "a SUBMISSION arrived" if submitted else "no SUBMISSION arrived"
-        wanted = "expected one" if conversation.submitted else "expected none"
+        wanted = "expected one" if expected else "expected none"
         checks.append(
             CheckResult(check="submitted", turn=None, passed=passed, reason=f"{said}; {wanted}")
         )

@@ -31,10 +31,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictStr,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "COMPOSITE_MATCHERS",
@@ -48,6 +51,8 @@ __all__ = [
     "Defaults",
     "LoadedSuite",
     "MatcherName",
+    "Persona",
+    "PersonaValue",
     "StringPolicy",
     "Suite",
     "Turn",
@@ -267,8 +272,111 @@ class Turn(StrictModel):
     """Options (values or labels) the select prompts of this turn must show, in any order."""
 
 
+def _persona_value(raw: Any) -> Any:
+    """A persona value as written: a bare value, or `{value: ..., expect: ..., say: ...}`."""
+    if isinstance(raw, PersonaValue):
+        return raw
+    if isinstance(raw, dict) and "value" in raw and set(raw) <= {"value", "expect", "say"}:
+        return raw
+    return {"value": raw}
+
+
+class PersonaValue(StrictModel):
+    """One value a persona gives: the value, how to score it, and optionally what to say."""
+
+    value: Any
+    """The value the person gives (text, number, boolean, date text, option value or list)."""
+    expect: Expectation | None = None
+    """How the form's final value is scored; the default matcher for the value's type if unset."""
+    say: StrictStr | None = None
+    """Exactly what the person says when asked for this field (else a seeded template)."""
+
+
+PersonaValueAsWritten = Annotated[
+    PersonaValue,
+    BeforeValidator(_persona_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": ["string", "number", "boolean", "null", "array"],
+                    "description": "The value, scored with the default matcher for its type.",
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "value": {"description": "The value the person gives."},
+                        "expect": {
+                            "$comment": "evalkit:Expectation",
+                            "description": "How the form's final value is scored.",
+                        },
+                        "say": {"type": "string", "description": "Exactly what the person says."},
+                    },
+                    "required": ["value"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+"""A persona value as written: bare, or `{value, expect, say}`."""
+
+
+class Persona(StrictModel):
+    """A simulated user: the values this person would give and how they talk.
+
+    A deterministic simulator answers whatever the assistant asks, from these values only: it
+    never invents a value the persona lacks ("I don't have one").
+    """
+
+    name: StrictStr = ""
+    """Who this is, for reports (e.g. `terse mobile user`)."""
+    values: Annotated[dict[str, PersonaValueAsWritten], Field(min_length=1)]
+    """The values this person would give, by field target: a bare value, or
+    `{value: ..., expect: <expectation>, say: "..."}`."""
+    style: Literal["terse", "chatty"] = "terse"
+    """`terse`: just the value; `chatty`: the value in a sentence, with some filler."""
+    volunteers: Annotated[int, Field(ge=0, le=50)] = 0
+    """How many further fields (in the order of `values`) the first message gives unasked."""
+    selects: Literal["label", "value"] = "label"
+    """Answer select prompts with the option's label (`Phone call`) or its value (`phone_call`)."""
+    numbers: Literal["digits", "words"] = "digits"
+    """Write whole numbers as digits (`32`) or words (`thirty-two`)."""
+    dates: Literal["iso", "written", "us"] = "iso"
+    """Write dates as `2026-11-27`, `27 November 2026` or `11/27/2026`."""
+    declines: list[StrictStr] = Field(default_factory=list)
+    """Fields this person will not give even when asked ("I'd rather not say"); scored as not
+    extracted."""
+    corrects: dict[str, Any] = Field(default_factory=dict)
+    """Per field, a wrong value this person gives the first time it is asked, and corrects in
+    their next message ("Sorry, I got that wrong: my email is ..."); scored on the right one."""
+    phrases: dict[str, list[StrictStr]] = Field(default_factory=dict)
+    """Extra words per field target that, in a question, mean the assistant asks for it."""
+    max_turns: Annotated[int, Field(ge=1, le=200)] = 20
+    """The most user messages the simulator sends."""
+    stall_turns: Annotated[int, Field(ge=1, le=50)] = 3
+    """Stop after this many turns in a row in which nothing was extracted."""
+    re_asks: UnexpectedPolicy = "warn"
+    """A field asked again after it was extracted: `fail`, `warn` or `ignore`."""
+
+    @model_validator(mode="after")
+    def _declines_known(self) -> Persona:
+        wrong = [c for c in self.corrects if c not in self.values or c in self.declines]
+        if wrong:
+            raise ValueError(
+                f"corrects names {', '.join(wrong)}: a correction needs a value the persona gives"
+            )
+        unknown = [d for d in self.declines if d not in self.values]
+        if unknown:
+            raise ValueError(
+                f"declines names {', '.join(unknown)}, which the persona has no value for "
+                "(a value it lacks is never invented, so it need not be declined)"
+            )
+        return self
+
+
 class Conversation(StrictModel):
-    """A multi-turn conversation with its expectations."""
+    """A multi-turn conversation with its expectations: scripted `turns`, or a `persona`."""
 
     id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=200)]
     """Unique within the suite; letters, digits, `_`, `.`, `-`."""
@@ -280,8 +388,10 @@ class Conversation(StrictModel):
     """`currentValues` sent when the session is created."""
     client_time: ClientTimeSpec | None = None
     """Overrides the suite's `client_time`."""
-    turns: Annotated[list[Turn], Field(min_length=1)]
-    """The user's messages, in order."""
+    persona: Persona | None = None
+    """A simulated user who answers what the assistant asks, instead of fixed `turns`."""
+    turns: list[Turn]
+    """The user's messages, in order (a conversation gives `turns` or a `persona`)."""
     final: dict[str, Expectation] | None = None
     """Expected state at the end: prefill, then `set` and extractions in order, last write wins."""
     submitted: bool | None = None
@@ -295,6 +405,27 @@ class Conversation(StrictModel):
     """Overrides the suite default."""
     strings: StringPolicy | None = None
     """Overrides the suite default."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _persona_has_no_turns(cls, data: Any) -> Any:
+        """A persona conversation has no scripted turns (`turns` is required of the others)."""
+        if isinstance(data, dict) and "persona" in data and "turns" not in data:
+            return {**data, "turns": []}
+        return data
+
+    @field_validator("turns")
+    @classmethod
+    def _some_turns(cls, turns: list[Turn], info: ValidationInfo) -> list[Turn]:
+        if not turns and info.data.get("persona") is None and "persona" in info.data:
+            raise PydanticCustomError("too_short", "a conversation needs at least one turn")
+        return turns
+
+    @model_validator(mode="after")
+    def _turns_or_persona(self) -> Conversation:
+        if self.persona is not None and self.turns:
+            raise ValueError("a conversation gives `turns` or a `persona`, not both")
+        return self
 
 
 class Suite(StrictModel):

@@ -259,7 +259,7 @@ def test_fixture_suite_expands_vars_includes_matrix_and_defaults(
             {},
             [
                 "s.eval.yaml:5: conversations[0]: unknown key `matrx` (did you mean `matrix`?); "
-                "valid keys: id, description, tags, prefill, client_time, turns, final, "
+                "valid keys: id, description, tags, prefill, client_time, persona, turns, final, "
                 "submitted, no_errors, repeat, unexpected_fields, strings, vars, matrix"
             ],
             id="misspelled-authoring-key",

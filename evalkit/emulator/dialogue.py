@@ -29,18 +29,19 @@ import math
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evalkit.emulator import chunks as make
 from evalkit.emulator.chunks import display_value, number
 from evalkit.emulator.extract import Context, Extraction, extract
-from evalkit.emulator.faults import Noise, garble
+from evalkit.emulator.faults import Noise, garble, unit
 from evalkit.emulator.forms import Form, FormField
 from evalkit.protocol import ClientTime, ResponseChunk
 
 __all__ = [
     "DRY_RUN_SUBMISSION_ID",
+    "AskOrder",
     "Session",
     "display_value",
     "open_session",
@@ -52,6 +53,16 @@ DRY_RUN_SUBMISSION_ID = "00000000-0000-0000-0000-000000000000"
 """The submission (and checkout) id of a dry run: visibly not a real one."""
 
 _SUBMISSION_NAMESPACE = uuid.UUID("6f1d3c2e-7a4b-4c5d-8e9f-0a1b2c3d4e5f")
+
+AskOrder = Literal["form", "shuffled"]
+"""The order the assistant asks the missing fields in: the form's, or a seeded one per session."""
+
+# The other ways a shuffled session phrases a question ({label}: the field's label, lowercased).
+_PHRASINGS = (
+    "Could you tell me your {label}?",
+    "And what's your {label}?",
+    "Next, I'll need your {label}. What is it?",
+)
 
 
 @dataclass
@@ -72,6 +83,9 @@ class Session:
         turns: User messages answered so far.
         noise: Extraction noise, or None.
         debug: Add a DEBUG chunk before END_OF_RESPONSE.
+        ask_order: `form` (the form's order and questions) or `shuffled` (a seeded order per
+            session, several phrasings per question).
+        seed: The seed of the shuffled order and phrasings.
         last_seen: When the session was last used (monotonic seconds), for expiry.
     """
 
@@ -88,6 +102,8 @@ class Session:
     turns: int = 0
     noise: Noise | None = None
     debug: bool = False
+    ask_order: AskOrder = "form"
+    seed: int = 0
     last_seen: float = 0.0
 
     @property
@@ -256,11 +272,24 @@ def _with_debug(
 
 
 def _missing(session: Session) -> FormField | None:
-    for form_field in session.form.fields:
-        value = session.values.get(form_field.target)
-        if form_field.required and (value is None or value == "" or value == []):
-            return form_field
-    return None
+    missing = [
+        form_field
+        for form_field in session.form.fields
+        if form_field.required and session.values.get(form_field.target) in (None, "", [])
+    ]
+    if session.ask_order == "shuffled":
+        missing.sort(key=lambda f: unit(session.seed, "ask-order", session.key, f.target))
+    return missing[0] if missing else None
+
+
+def _question(session: Session, form_field: FormField) -> str:
+    """The form's question, or under `shuffled` one of several phrasings, seeded per turn."""
+    if session.ask_order != "shuffled":
+        return form_field.ask()
+    choices = (form_field.ask(), *_PHRASINGS)
+    pick = unit(session.seed, "phrasing", session.key, session.turns, form_field.target)
+    label = form_field.label[:1].lower() + form_field.label[1:]
+    return choices[int(pick * len(choices))].format(label=label)
 
 
 def _next_step(session: Session, again: FormField | None) -> list[ResponseChunk]:
@@ -268,7 +297,7 @@ def _next_step(session: Session, again: FormField | None) -> list[ResponseChunk]
     ask = again or _missing(session)
     if ask is not None:
         session.asked = ask.target
-        return [make.text(ask.ask()), *make.prompt(ask), make.end(success=True)]
+        return [make.text(_question(session, ask)), *make.prompt(ask), make.end(success=True)]
     session.submitted, session.asked = True, None
     bought = any(f.products and session.values.get(f.target) for f in session.form.fields)
     submission_id = DRY_RUN_SUBMISSION_ID

@@ -10,7 +10,7 @@ when it is stale.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -20,6 +20,7 @@ from evalkit.suite import (
     MATCHER_NAMES,
     MATCHER_OPTIONS,
     Conversation,
+    Persona,
     Suite,
     Turn,
 )
@@ -56,14 +57,37 @@ class Include(BaseModel):
     """Variables for the included items; they win over the included file's own `vars`."""
 
 
+_Var = Annotated[StrictStr, Field(pattern=r"^\{\{.*\}\}$")]
+"""A trait written as a variable (`"{{ style }}"`), filled in before validation."""
+
+
+class PersonaTemplate(Persona):
+    """A persona as written: any trait may be a `{{ variable }}` a matrix row fills in."""
+
+    # Widened on purpose: this model only describes the file for the schema, never validates.
+    style: Literal["terse", "chatty"] | _Var = "terse"  # type: ignore[assignment]
+    """`terse`: just the value; `chatty`: the value in a sentence, with some filler."""
+    volunteers: Annotated[int, Field(ge=0, le=50)] | _Var = 0  # type: ignore[assignment]
+    """How many further fields (in the order of `values`) the first message gives unasked."""
+    selects: Literal["label", "value"] | _Var = "label"  # type: ignore[assignment]
+    """Answer select prompts with the option's label (`Phone call`) or its value (`phone_call`)."""
+    numbers: Literal["digits", "words"] | _Var = "digits"  # type: ignore[assignment]
+    """Write whole numbers as digits (`32`) or words (`thirty-two`)."""
+    dates: Literal["iso", "written", "us"] | _Var = "iso"  # type: ignore[assignment]
+    """Write dates as `2026-11-27`, `27 November 2026` or `11/27/2026`."""
+
+
 class ConversationTemplate(Conversation):
     """A conversation as written: `{{ variables }}` in its id and text; a `matrix` repeats it."""
 
     id: Annotated[StrictStr, Field(max_length=200)]
     """Unique within the suite; letters, digits, `_`, `.`, `-` (after `{{ }}` are filled in)."""
     # Widened on purpose: this model only describes the file for the schema, never validates.
-    turns: Annotated[list[Turn | Include], Field(min_length=1)]  # type: ignore[assignment]
-    """The user's messages, in order; `- include: file` inserts turns from a file."""
+    turns: list[Turn | Include] = Field(default_factory=list)  # type: ignore[assignment]
+    """The user's messages, in order; `- include: file` inserts turns from a file (a
+    conversation gives `turns` or a `persona`)."""
+    persona: PersonaTemplate | None = None
+    """A simulated user who answers what the assistant asks, instead of fixed `turns`."""
     vars: dict[str, Any] = Field(default_factory=dict)
     """Variables for this conversation: `{{ name }}` in its text is replaced by the value."""
     matrix: list[dict[str, Any]] | dict[str, list[Any]] | None = None

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from evalkit.client import FormsClient
-from evalkit.errors import TargetError, WixApiError
+from evalkit.errors import SuiteError, TargetError, WixApiError
 from evalkit.protocol import ClientTime
 from evalkit.results import Attempt, ConversationResult, ErrorInfo, TurnTranscript
+from evalkit.results.models import SimulationInfo
 from evalkit.runner.clock import iso, utc_now
 from evalkit.runner.plan import WorkItem
 from evalkit.runner.settings import RunSettings, redactor_for
 from evalkit.runner.target import Target
 from evalkit.scoring import score_conversation, transcript_warnings
+from evalkit.simulate import FieldHint, Simulator, seed_for
 from evalkit.stream import PermanentStreamError
 from evalkit.suite import LoadedSuite
 
@@ -33,6 +37,42 @@ def _client_time(loaded: LoadedSuite, index: int) -> ClientTime | None:
     if spec is None:
         return None
     return ClientTime(current_time=spec.current_time, time_zone=spec.time_zone)
+
+
+@functools.lru_cache(maxsize=64)
+def _form_hints(directories: tuple[str, ...], key: str) -> tuple[FieldHint, ...]:
+    """What the simulator may know of a form: labels, questions and options of its fields.
+
+    Read from the form files the emulator would use (given directories, then `forms/` beside
+    the suite); a form found nowhere, or a broken file, gives no hints (the persona's own keys
+    and phrases still place questions).
+    """
+    from evalkit.emulator.formfiles import load_forms  # only persona conversations need it
+
+    for directory in directories:
+        try:
+            forms = load_forms(Path(directory))
+        except SuiteError:
+            continue
+        form = forms.get(key) or next((f for f in forms.values() if f.id == key), None)
+        if form is not None:
+            return tuple(
+                FieldHint(
+                    target=f.target,
+                    label=f.label,
+                    phrases=(f.question,) if f.question else (),
+                    options=tuple((o.value, o.label) for o in f.options),
+                )
+                for f in form.fields
+            )
+    return ()
+
+
+def _hints(target: Target, item: WorkItem) -> tuple[FieldHint, ...]:
+    suite = item.loaded.suite
+    beside = str(Path(item.loaded.path).parent / "forms")
+    directories = tuple(d for d in (*target.forms, beside) if Path(d).is_dir())
+    return _form_hints(directories, target.form_ids.get(suite.form, suite.form))
 
 
 def _began(exc: TargetError) -> bool:
@@ -57,8 +97,14 @@ async def _session(
     settings: RunSettings,
     transcript: list[TurnTranscript],
     session_number: int = 1,
+    simulator: Simulator | None = None,
+    answers: list[list[str]] | None = None,
 ) -> str:
-    """Run one conversation on one session, appending every exchange to `transcript`."""
+    """Run one conversation on one session, appending every exchange to `transcript`.
+
+    A scripted conversation sends its turns; a persona conversation asks `simulator` for each
+    next message from the transcript so far, until it stops.
+    """
     trace = _trace(target, item, session_number)
     loop = asyncio.get_running_loop()
     suite = item.loaded.suite
@@ -79,6 +125,21 @@ async def _session(
     transcript.append(created)
     if not created.session_id:
         raise TargetError("the create response named no session id", kind="protocol")
+    if simulator is not None:
+        number = 0
+        while (step := simulator.next_message(transcript)).utterance is not None:
+            number += 1
+            reply = await client.send_message(
+                created.session_id,
+                step.utterance,
+                turn=number,
+                deadline=deadline(),
+                trace=trace(number),
+            )
+            transcript.append(reply)
+            if answers is not None:
+                answers.append(list(step.answers))
+        return created.session_id
     for number, turn in enumerate(conversation.turns, start=1):
         reply = await client.send_message(
             created.session_id,
@@ -116,10 +177,20 @@ async def run_conversation(
     restarts: list[Attempt] = []
     abandoned: list[list[TurnTranscript]] = []
     base.update(restarts=restarts, abandoned=abandoned)  # filled in as sessions are given up
+    persona = conversation.persona
+    seed = seed_for(suite.suite, conversation.id, item.repeat)
+    if persona is not None:  # an error result carries the seed too
+        base["simulation"] = SimulationInfo(seed=seed, persona=persona.name)
+    simulator: Simulator | None = None
+    answers: list[list[str]] = []
     for session_number in range(1, settings.restarts + 2):
         transcript: list[TurnTranscript] = []
+        if persona is not None:  # a fresh session starts a fresh simulated user, same seed
+            simulator, answers = Simulator(persona, seed, _hints(target, item)), []
         try:
-            session_id = await _session(client, target, item, settings, transcript, session_number)
+            session_id = await _session(
+                client, target, item, settings, transcript, session_number, simulator, answers
+            )
         except TargetError as exc:
             if isinstance(exc.partial, TurnTranscript):
                 transcript.append(exc.partial)
@@ -142,8 +213,18 @@ async def run_conversation(
         break
     # Nothing scoring derives (joined texts, reasons) may rebuild a secret the target echoed.
     redactor_for(target, client).transcript(transcript)
+    simulation: SimulationInfo | None = base.pop("simulation", None)
+    if simulator is not None and persona is not None:
+        simulation = SimulationInfo(
+            seed=seed,
+            persona=persona.name,
+            asked=list(simulator.asked),
+            answers=answers,
+            stop=simulator.stop,
+            notes=list(simulator.notes),
+        )
     try:
-        score = score_conversation(conversation, suite.defaults, transcript)
+        score = score_conversation(conversation, suite.defaults, transcript, simulation)
     except Exception as exc:  # as above: whatever a target sent, the run goes on
         return _error_result(base, transcript, exc, clock)
     return ConversationResult(
@@ -156,6 +237,7 @@ async def run_conversation(
         warnings=score.warnings,
         final_state=score.final_state,
         submitted=score.submitted,
+        simulation=simulation,
         duration_s=time.perf_counter() - clock,
     )
 
