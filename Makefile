@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 LINTED := evalkit tests $(wildcard bench)
 
-.PHONY: demo test format clean browser postgres bench
+.PHONY: demo test format clean browser postgres bench sdk
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: evalkit needs Python >= 3.11; set PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -41,12 +41,23 @@ PG_BIN := /usr/lib/postgresql/15/bin
 postgres:
 	@test -x $(PG_BIN)/initdb || { $(call apt_install,postgresql); }
 
-test: $(STAMP) browser postgres
+# The official Wix JavaScript SDK, pinned, for tests/test_sdk_wire.py (which drives the emulator
+# with it) and scripts that read its typings (tests/sdk/). Installed with npm (Node 20) into a
+# cache folder that ignores itself, only when missing.
+SDK_DIR      := .cache/sdk
+SDK_PACKAGES := @wix/sdk@1.21.16 @wix/auto_sdk_forms_interactive-form-sessions@1.0.88
+sdk:
+	@test -f $(SDK_DIR)/node_modules/@wix/auto_sdk_forms_interactive-form-sessions/package.json \
+	  && test -f $(SDK_DIR)/node_modules/@wix/sdk/package.json || { \
+	  mkdir -p $(SDK_DIR) && printf '*\n' > .cache/.gitignore && \
+	  npm install --prefix $(SDK_DIR) --no-audit --no-fund --loglevel=error $(SDK_PACKAGES); }
+
+test: $(STAMP) browser postgres sdk
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2  # two workers: the machine has two cores
 
 format: $(STAMP)
 	$(BIN)/ruff format $(LINTED)

@@ -54,8 +54,10 @@ def run_case(case: str, args: argparse.Namespace, suites: Path, out: Path) -> di
         received, refused = server.stats.requests, server.stats.rate_limited
     if child.returncode not in (0, 1):
         raise SystemExit(f"evalkit run exited {child.returncode}:\n{child.stdout}")
-    (info_file,) = (out / case).glob("*/run.json")
-    info = json.loads(info_file.read_text(encoding="utf-8"))
+    found = sorted((out / case).glob("*/run.json"))
+    if len(found) != 1:
+        raise SystemExit(f"no run.json under {out / case}; evalkit run said:\n{child.stdout}")
+    info = json.loads(found[0].read_text(encoding="utf-8"))
     span = (
         datetime.fromisoformat(info["finished_at"]) - datetime.fromisoformat(info["started_at"])
     ).total_seconds()

@@ -38,8 +38,8 @@ def test_every_declared_knob_has_its_flag_and_its_help() -> None:
     assert [f.flag.name for f in flags] == [
         "--framing", "--seed", "--turn-latency", "--chunk-delay", "--latency", "--fault-rate",
         "--fault-kinds", "--retry-after", "--stall-seconds", "--noise-rate", "--noise-kinds",
-        "--noise-field", "--auth-token", "--auth-site-id", "--debug", "--session-ttl",
-        "--rate-limit", "--rate-burst",
+        "--noise-field", "--auth-token", "--auth-site-id", "--debug", "--ask-order",
+        "--session-ttl", "--rate-limit", "--rate-burst",
     ]  # fmt: skip
     text = " ".join(result.output.split())
     for flag in flags:

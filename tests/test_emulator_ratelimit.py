@@ -18,10 +18,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalkit.client import FormsClient, RetryPolicy
-from evalkit.emulator import Auth, EmulatorServer, Faults, Knobs, create_app, load_forms
+from evalkit.emulator import (
+    Auth,
+    EmulatorServer,
+    Faults,
+    Knobs,
+    create_app,
+    load_forms,
+    load_knobs,
+)
 from evalkit.emulator.app import API_ROOT
 from evalkit.emulator.faults import EmulatorStats
 from evalkit.emulator.ratelimit import MAX_KEYS, RateLimiter, retry_after_text
+from evalkit.errors import SuiteError
 
 FORMS = load_forms(Path(__file__).resolve().parent.parent / "suites" / "forms")
 CREATE = {"formId": "contact", "dryRun": True}
@@ -229,3 +238,13 @@ def test_evalkit_honours_the_retry_after_of_the_limit() -> None:
     assert refused >= 1
     assert [r.cause for r in retries] == ["HTTP 429"] * refused
     assert all(0 < r.wait_s <= 0.1 for r in retries)
+
+
+def test_a_profile_sets_the_limit(tmp_path: Path) -> None:
+    profile = tmp_path / "limited.yaml"
+    profile.write_text("rate_limit: 200\nrate_burst: 3\n", encoding="utf-8")
+    knobs = load_knobs(profile)
+    assert (knobs.rate_limit, knobs.rate_burst) == (200, 3)
+    profile.write_text("rate_burst: 3\n", encoding="utf-8")
+    with pytest.raises(SuiteError, match="rate limit"):
+        load_knobs(profile)

@@ -42,7 +42,13 @@ COMMANDS: Mapping[str, tuple[str, str, str]] = {
     "init": ("authoring_cmd", "init", "Scaffold a starter suite from a form."),
     "history": ("history_cmd", "history", "Print pass rate, error rate and field accuracy."),
     "merge": ("merge_cmd", "merge", "Merge the shards' RUN_DIRS into one run in OUT."),
+    "rescore": (
+        "rescore_cmd",
+        "rescore",
+        "Score the transcripts of RUN_DIR again against the suites as they are now (offline).",
+    ),
     "view": ("view_cmd", "view", "Browse a run history in a web browser (read-only)."),
+    "probe": ("probe_cmd", "probe", "Show what a target really answers for each stream framing."),
 }
 """Command name → (module in `evalkit.cli`, attribute, the line `evalkit --help` shows)."""
 

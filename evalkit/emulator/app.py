@@ -10,7 +10,10 @@ Each message of a streamed body is `{"responseChunk": {...}}`, and the first als
 `interactiveFormSession`; `wire.py` frames them. Errors are Wix error bodies: `{"message",
 "details": {"applicationError": {code, description, data}}}`, or `{"details": {"validationError":
 {"fieldViolations": [...]}}}` for a request field that breaks a rule (e.g. an input over 10,000
-characters). Every response has an `X-Wix-Request-Id`.
+characters). Every response has an `X-Wix-Request-Id`, new for every request.
+
+Paths are matched exactly, as the service's router does: the unary create is
+``/forms/ai/v1/interactive-form-sessions`` and nothing else (a trailing slash is a 404).
 
 Every request gets a sequence number in arrival order. With it, and the knobs' seeds, the request's
 fault and delays and (for a new session) its id and noise are decided, so the same seed and the same
@@ -30,6 +33,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -134,9 +138,9 @@ def create_app(
     knobs = (knobs or Knobs()).seeded()
     emulator = _Emulator(forms, knobs, clock)
     routes = [
+        # Exactly this path, as the service's router matches it: `.../interactive-form-sessions/`
+        # is a 404 there, so it is one here too (a client that adds the slash must fail here).
         Route(API_ROOT, emulator.create, methods=["POST"]),
-        # A client that joins paths onto a base URL may add a slash; a redirect would lose the POST.
-        Route(f"{API_ROOT}/", emulator.create, methods=["POST"]),
         Route(f"{API_ROOT}/create-streamed", emulator.create_streamed, methods=["POST"]),
         Route(f"{API_ROOT}/generate-form-summary", emulator.summary, methods=["POST"]),
         Route(f"{API_ROOT}/{{session_id}}/send-user-message", emulator.send, methods=["POST"]),
@@ -148,9 +152,10 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(_RequestIdMiddleware, seed=knobs.seed)],
+        middleware=[Middleware(_RequestIdMiddleware)],
         exception_handlers={ApiError: api_error, HTTPException: http_error, Reset: reset},
     )
+    app.router.redirect_slashes = False  # a slash too many is a 404, as on the service
     app.state.stats = emulator.stats
     return app
 
@@ -240,7 +245,7 @@ class _Emulator:
         raise ApiError(429, description, {"applicationError": error}, {"Retry-After": after})
 
     async def _create(self, request: Request, call: _Call) -> tuple[Session, list[ResponseChunk]]:
-        body = parse(CreateSessionRequest, await json_body(request))
+        body = parse(CreateSessionRequest, _with_current_time(await json_body(request)))
         form = self.forms.get(body.form_id) or self.by_id.get(body.form_id.lower())
         if form is None:
             raise ApiError.application(404, "NOT_FOUND", f"Form {body.form_id!r} was not found")
@@ -265,6 +270,8 @@ class _Emulator:
             noise=self.knobs.noise,
             debug=self.knobs.debug,
             last_seen=self.clock(),
+            ask_order=self.knobs.ask_order,
+            seed=self.knobs.seed,
         )
         chunks = open_session(session, body.current_values)
         self._forget_idle()
@@ -350,21 +357,38 @@ class _Emulator:
         )
 
 
-class _RequestIdMiddleware:
-    """Give every response an `X-Wix-Request-Id` header, as the real service does."""
+def _with_current_time(body: Any) -> Any:
+    """A create body whose `clientTime` lacks `currentTime`, given the server's clock.
 
-    def __init__(self, app: ASGIApp, seed: int = 0) -> None:
+    The SDK types `clientTime.currentTime` as optional (and sends a `clientTime` with only a
+    `timeZone` as it is given); the service then has its own clock to go by. Without any
+    `clientTime`, the body is left as it is (relative dates are then not read).
+    """
+    if not isinstance(body, dict):
+        return body
+    client_time = body.get("clientTime")
+    if isinstance(client_time, dict) and client_time.get("currentTime") is None:
+        now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        body = {**body, "clientTime": {**client_time, "currentTime": now}}
+    return body
+
+
+class _RequestIdMiddleware:
+    """Give every response an `X-Wix-Request-Id` header, as the real service does.
+
+    Each id is new (a random UUID), as the service's are: a request id names one request among
+    all of them, so two emulators (or two runs with one seed) never share one. Nothing seeded
+    depends on it, so a run stays reproducible.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.seed = seed
-        self.count = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Numbered in arrival order, so a run with the same seed gets the same ids.
-        request_id = str(uuid.uuid5(_IDS, f"request:{self.seed}:{self.count}"))
-        self.count += 1
+        request_id = str(uuid.uuid4())
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

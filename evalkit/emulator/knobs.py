@@ -28,6 +28,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from evalkit.emulator.dialogue import AskOrder
 from evalkit.emulator.faults import Auth, Faults, Latency, Noise
 from evalkit.emulator.flags import Flag
 from evalkit.emulator.ratelimit import RateLimiter
@@ -56,8 +57,8 @@ class Knobs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    framing: Annotated[Framing, Flag("--framing")] = "sse"
-    """Framing of streamed responses when the request's `Accept` does not choose one."""
+    framing: Annotated[Framing, Flag("--framing")] = "json-array"
+    """Framing of streamed responses when `Accept` does not choose one (`*/*`, none)."""
     seed: Annotated[int, Flag("--seed")] = 0
     """The seed of every knob without its own, and of session and request ids."""
     latency: Latency = Field(default_factory=Latency)
@@ -70,6 +71,10 @@ class Knobs(BaseModel):
     """Credentials every request must carry (none by default)."""
     debug: Annotated[bool, Flag("--debug")] = False
     """Add DEBUG chunks to every response."""
+    ask_order: Annotated[AskOrder, Flag("--ask-order")] = "form"
+    """`form`: ask the missing required fields in the form's order, with the form's questions;
+    `shuffled`: like a language model, each session asks them in its own seeded order, each
+    question phrased one of several ways."""
     session_ttl: Annotated[float, Flag("--session-ttl")] = Field(default=DEFAULT_SESSION_TTL, gt=0)
     """Seconds a session may sit idle before it expires (then 404)."""
     rate_limit: Annotated[float | None, Flag("--rate-limit", default_text="none")] = Field(

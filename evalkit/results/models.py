@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from evalkit.errors import ErrorKind, UsageError
 from evalkit.protocol import Framing
@@ -24,6 +24,10 @@ __all__ = [
     "FieldStats",
     "RunInfo",
     "Selection",
+    "SimulationInfo",
+    "SlotCounts",
+    "SlotMetrics",
+    "SlotOutcome",
     "Status",
     "SuiteInfo",
     "Summary",
@@ -157,6 +161,24 @@ class CheckResult(OutputModel):
     """Why, in words."""
 
 
+class SimulationInfo(OutputModel):
+    """What the persona simulator did in a persona conversation (none for scripted ones)."""
+
+    seed: int
+    """The seed its phrasing was drawn with (from the conversation's key and repeat)."""
+    persona: str = ""
+    """The persona's name."""
+    asked: list[str | None] = Field(default_factory=list)
+    """The field each assistant turn asked for, as the simulator understood it (session
+    creation first; None where it could not tell)."""
+    answers: list[list[str]] = Field(default_factory=list)
+    """The fields each user turn gave values for, in order."""
+    stop: str = ""
+    """Why it stopped: `submitted`, `max turns`, `no progress`, `nothing to say`."""
+    notes: list[str] = Field(default_factory=list)
+    """The simulator's own trouble (a question it could not place), never the target's."""
+
+
 class ConversationResult(OutputModel):
     """One row of `results.jsonl`: a conversation, its transcript and its verdict."""
 
@@ -198,6 +220,8 @@ class ConversationResult(OutputModel):
     """Accumulated values at the end: prefill, `set` and extractions, last write wins."""
     submitted: bool = False
     """Whether a SUBMISSION chunk arrived."""
+    simulation: SimulationInfo | None = None
+    """For a persona conversation: the simulator's seed, what it understood and its notes."""
     started_at: str = ""
     """ISO-8601 UTC start time."""
     duration_s: float = 0.0
@@ -243,6 +267,106 @@ class FieldStats(OutputModel):
         return self.accuracy
 
 
+SlotOutcome = Literal["correct", "wrong", "missing", "unexpected", "empty"]
+"""How one field of the dialogue state came out in one turn (docs/metrics.md): the predicted
+value matches the expected one; both are filled and differ; only the expected one is filled; only
+the predicted one is; neither is (the SGD convention: correct)."""
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+class SlotCounts(OutputModel):
+    """Outcomes of one field (or of all) in the dialogue state, one per judged turn."""
+
+    correct: int = 0
+    """Expected filled, predicted matches it: a true positive."""
+    wrong: int = 0
+    """Both filled, not matching: a false positive and a false negative."""
+    missing: int = 0
+    """Expected filled, predicted empty: a false negative."""
+    unexpected: int = 0
+    """Expected empty, predicted filled: a false positive."""
+    empty: int = 0
+    """Both empty: correct for joint goal accuracy, no count for precision or recall."""
+
+    def add(self, outcome: SlotOutcome, times: int = 1) -> None:
+        """Count an outcome."""
+        setattr(self, outcome, getattr(self, outcome) + times)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def goal_accuracy(self) -> float | None:
+        """Correct / (correct + wrong + missing): over the turns the expected state fills it."""
+        return _share(self.correct, self.correct + self.wrong + self.missing)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def precision(self) -> float | None:
+        """TP / (TP + FP) = correct / (correct + wrong + unexpected); None if nothing predicted."""
+        return _share(self.correct, self.correct + self.wrong + self.unexpected)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def recall(self) -> float | None:
+        """TP / (TP + FN) = correct / (correct + wrong + missing); None if nothing expected."""
+        return self.goal_accuracy
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def f1(self) -> float | None:
+        """2TP / (2TP + FP + FN), the harmonic mean of precision and recall (or None)."""
+        tp, fp = self.correct, self.wrong + self.unexpected
+        return _share(2 * tp, 2 * tp + fp + self.wrong + self.missing)
+
+
+class SlotMetrics(OutputModel):
+    """The standard slot-filling metrics of a run (definitions and sources: docs/metrics.md)."""
+
+    turns: int = 0
+    """Judged turns: user turns with at least one field verdict, of passed or failed results."""
+    joint_correct: int = 0
+    """Judged turns whose every judged field was correct (or empty in both states)."""
+    slots: SlotCounts = Field(default_factory=SlotCounts)
+    """Outcomes over every judged (turn, field): the micro counts."""
+    fields: dict[str, SlotCounts] = Field(default_factory=dict)
+    """The same per field, sorted by name."""
+    confusion: dict[str, dict[str, dict[str, int]]] = Field(default_factory=dict)
+    """Choice fields (a select prompt named them in the run): expected option → extracted option
+    → count, over the turns' verdicts; `nothing` stands for no value."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def joint_goal_accuracy(self) -> float | None:
+        """joint_correct / turns."""
+        return _share(self.joint_correct, self.turns)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def average_goal_accuracy(self) -> float | None:
+        """Correct / judged fields the expected state fills (SGD's average goal accuracy)."""
+        return self.slots.goal_accuracy
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def precision(self) -> float | None:
+        """Micro slot precision."""
+        return self.slots.precision
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def recall(self) -> float | None:
+        """Micro slot recall."""
+        return self.slots.recall
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def f1(self) -> float | None:
+        """Micro slot F1."""
+        return self.slots.f1
+
+
 class Summary(OutputModel):
     """The headline numbers of a run."""
 
@@ -282,6 +406,10 @@ class Summary(OutputModel):
     """Per-field counts, sorted by field name."""
     latency: dict[str, float] = Field(default_factory=dict)
     """Turn latency percentiles in seconds: first_chunk_p50/p95/max, turn_p50/p95/max."""
+    slot_filling: SlotMetrics | None = None
+    """Joint and average goal accuracy, slot precision/recall/F1 and the choice fields'
+    confusion (docs/metrics.md); None when no turn had a field verdict (or the run predates
+    them)."""
 
 
 class SuiteInfo(OutputModel):
@@ -396,6 +524,9 @@ class RunInfo(OutputModel):
     """The commit of the repository the suites came from, when known."""
     git_branch: str | None = None
     """Its branch, when known."""
+    rescored_from: str | None = None
+    """The run id whose stored transcripts this run scored again (`evalkit rescore`); None for
+    a run that sent its own requests."""
     summary: Summary = Field(default_factory=Summary)
     """Headline numbers."""
 
