@@ -172,32 +172,30 @@ def hostile() -> Iterator[ThreadingHTTPServer]:
 
 async def run_one(
     tmp_path: Path, server: ThreadingHTTPServer, scenario: str, **settings: Any
-) -> tuple[ConversationResult, float]:
+) -> ConversationResult:
     (tmp_path / "s.eval.yaml").write_text(SUITE)
     host, port = server.server_address[:2]
     target = Target(name="custom", base_url=f"http://{host}:{port}", form_ids={"contact": scenario})
     settings.setdefault("retry", FAST)
-    started = time.perf_counter()
     outcome = await run_async(
         load_suites([tmp_path / "s.eval.yaml"]),
         target,
         out_root=tmp_path / "runs",
         settings=RunSettings(**settings),
     )
-    elapsed = time.perf_counter() - started
     info, results = read_run(outcome.run_dir)  # every row reads back
     (result,) = results
     # Whatever the target sent, the reports render and JUnit is written.
     render_html(info, results)
     render_markdown(info, results)
     write_junit(outcome.run_dir, info, results)
-    return result, elapsed
+    return result
 
 
 async def test_a_lone_surrogate_is_kept_escaped_with_a_warning(
     tmp_path: Path, hostile: ThreadingHTTPServer
 ) -> None:
-    result, _ = await run_one(tmp_path, hostile, "surrogate")
+    result = await run_one(tmp_path, hostile, "surrogate")
     assert result.status == "pass"
     turn = result.transcript[1]
     assert turn.chunks[0].chunk["textDetails"]["text"] == "\\ud800"
@@ -208,70 +206,64 @@ async def test_a_lone_surrogate_is_kept_escaped_with_a_warning(
 async def test_an_endless_error_body_is_read_only_in_part(
     tmp_path: Path, hostile: ThreadingHTTPServer
 ) -> None:
-    result, elapsed = await run_one(tmp_path, hostile, "error-endless")
+    result = await run_one(tmp_path, hostile, "error-endless")
     assert result.error is not None
     assert (result.status, result.error.kind, result.error.status) == ("error", "http", 500)
     assert "xxxx" in result.error.message
     assert "not read" in result.error.message
     assert len(result.error.message) < 6000
     assert len(result.transcript[1].retries) == 3
-    assert elapsed < 10
 
 
 async def test_an_endless_stream_of_valid_chunks_stops_at_the_chunk_limit(
     tmp_path: Path, hostile: ThreadingHTTPServer
 ) -> None:
     limits = Limits(chunks_per_turn=500)
-    result, elapsed = await run_one(tmp_path, hostile, "endless-text", limits=limits)
+    result = await run_one(tmp_path, hostile, "endless-text", limits=limits)
     assert result.error is not None
     assert (result.status, result.error.kind, result.error.turn) == ("error", "protocol", 1)
     assert "500 chunks" in result.error.message
     assert len(result.transcript[1].chunks) == 500  # what arrived within the limit is kept
     assert result.restarts == []  # a restart would only meet the same runaway stream
-    assert elapsed < 10
 
 
 async def test_a_body_of_nothing_but_comments_stops_at_the_response_limit(
     tmp_path: Path, hostile: ThreadingHTTPServer
 ) -> None:
     limits = Limits(response_bytes=2**20)
-    result, elapsed = await run_one(tmp_path, hostile, "endless-comments", limits=limits)
+    result = await run_one(tmp_path, hostile, "endless-comments", limits=limits)
     assert result.error is not None
     assert (result.error.kind, result.error.turn) == ("protocol", 1)
     assert "1,048,576 bytes" in result.error.message
     assert result.restarts == []
-    assert elapsed < 10
 
 
 async def test_one_huge_message_stops_at_the_message_limit(
     tmp_path: Path, hostile: ThreadingHTTPServer
 ) -> None:
-    result, elapsed = await run_one(tmp_path, hostile, "huge-message")
+    result = await run_one(tmp_path, hostile, "huge-message")
     assert result.error is not None
     assert (result.error.kind, result.error.turn) == ("protocol", 1)
     assert "a message of more than 1,048,576 bytes" in result.error.message
     assert result.restarts == []
-    assert elapsed < 10
 
 
 async def test_the_turn_deadline_cancels_a_read_that_never_pauses(
     tmp_path: Path, hostile: ThreadingHTTPServer
 ) -> None:
     limits = Limits(chunks_per_turn=10**9, response_bytes=10**12)
-    result, elapsed = await run_one(
-        tmp_path, hostile, "drip", limits=limits, turn_timeout=1.0, restarts=0
-    )
+    result = await run_one(tmp_path, hostile, "drip", limits=limits, turn_timeout=1.0, restarts=0)
     assert result.error is not None
     assert (result.error.kind, result.error.turn) == ("timeout", 1)
     assert result.transcript[1].chunks  # what arrived before the deadline is kept
-    assert elapsed < 2.5
+    # "timeout", not "truncated": the deadline cut the read, or the drip (10 s) would have ended.
 
 
 @pytest.mark.parametrize("scenario", ["deep-ndjson", "deep-sse"])
 async def test_json_nested_too_deep_is_a_protocol_error_with_the_partial_turn(
     tmp_path: Path, hostile: ThreadingHTTPServer, scenario: str
 ) -> None:
-    result, _ = await run_one(tmp_path, hostile, scenario, restarts=0)
+    result = await run_one(tmp_path, hostile, scenario, restarts=0)
     assert result.error is not None
     assert (result.error.kind, result.error.turn) == ("protocol", 1)
     assert "nested deeper than 64" in result.error.message
@@ -291,7 +283,7 @@ async def test_a_body_that_is_not_a_stream_is_a_protocol_error_and_not_restarted
     tmp_path: Path, hostile: ThreadingHTTPServer, scenario: str, seen: list[str]
 ) -> None:
     before = hostile.creates.count(scenario)  # type: ignore[attr-defined]
-    result, _ = await run_one(tmp_path, hostile, scenario)
+    result = await run_one(tmp_path, hostile, scenario)
     assert result.error is not None
     assert (result.status, result.error.kind, result.error.turn) == ("error", "protocol", 1)
     for text in seen:
@@ -304,7 +296,7 @@ async def test_a_body_that_is_not_a_stream_is_a_protocol_error_and_not_restarted
 async def test_invalid_utf8_in_an_sse_stream_is_a_protocol_error_with_the_partial_turn(
     tmp_path: Path, hostile: ThreadingHTTPServer
 ) -> None:
-    result, _ = await run_one(tmp_path, hostile, "bad-utf8", restarts=0)
+    result = await run_one(tmp_path, hostile, "bad-utf8", restarts=0)
     assert result.error is not None
     assert (result.status, result.error.kind, result.error.turn) == ("error", "protocol", 1)
     assert "invalid UTF-8" in result.error.message
