@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import httpx2
 import pytest
@@ -609,3 +610,38 @@ async def test_an_endless_token_answer_is_read_only_in_part() -> None:
             await client.send_message("s", "x")
     assert info.value.kind == "protocol"
     assert body.sent < 2**20
+
+
+async def test_a_compressed_answer_is_never_expanded() -> None:
+    # One small gzip piece could expand to gigabytes before any byte count sees it: evalkit asks
+    # for no compression, and refuses an answer that comes compressed anyway.
+    seen: list[httpx2.Request] = []
+    bomb = gzip.compress(b"data: " + b" " * 50_000_000 + b"\n\n")
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+        return httpx2.Response(200, content=bomb, headers=headers)
+
+    async with client_for(handler) as client:
+        with pytest.raises(NotAStream, match=r"compressed \(gzip\)") as caught:
+            await client.create_session("f-1")
+    assert seen[0].headers["accept-encoding"] == "identity"
+    assert caught.value.partial.chunks == []
+
+
+async def test_a_compressed_error_body_is_quoted_as_it_came_not_expanded() -> None:
+    bomb = gzip.compress(b"x" * 50_000_000)
+
+    class Body(httpx2.AsyncByteStream):  # as off the network: not read yet
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield bomb
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(400, stream=Body(), headers={"content-encoding": "gzip"})
+
+    async with client_for(handler) as client:
+        with pytest.raises(WixApiError) as caught:
+            await client.create_session("f-1")
+    assert caught.value.status == 400
+    assert "x" * 100 not in str(caught.value)

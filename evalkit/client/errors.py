@@ -8,20 +8,32 @@ from evalkit.errors import StreamError, WixApiError
 from evalkit.protocol import WixErrorBody
 from evalkit.stream import parse_json
 
-__all__ = ["api_error", "read_at_most"]
+__all__ = ["api_error", "compression", "read_at_most"]
+
+
+def compression(response: httpx2.Response) -> str | None:
+    """The body's `Content-Encoding` when it is compressed (evalkit asks for none), else None.
+
+    A compressed piece is expanded whole before any byte count sees it, so one small piece could
+    become gigabytes: evalkit sends `Accept-Encoding: identity` and never decompresses.
+    """
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    return encoding if encoding not in ("", "identity") else None
 
 
 async def read_at_most(response: httpx2.Response, limit: int) -> tuple[bytes, bool]:
     """Read at most `limit` bytes of a body; the rest is left unread (closing drops it).
 
-    A body that breaks while it is read counts as what arrived before the break.
+    A body that breaks while it is read counts as what arrived before the break. A compressed
+    body is read as it came, never expanded (see `compression`).
 
     Returns:
         The bytes read, and False when the body went on past `limit`.
     """
     data = bytearray()
+    pieces = response.aiter_raw() if compression(response) else response.aiter_bytes()
     try:
-        async for piece in response.aiter_bytes():
+        async for piece in pieces:
             data += piece
             if len(data) > limit:
                 return bytes(data[:limit]), False

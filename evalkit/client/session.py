@@ -35,7 +35,7 @@ from urllib.parse import quote
 import httpx2
 
 from evalkit.client.auth import Credentials, Tokens
-from evalkit.client.errors import api_error, read_at_most
+from evalkit.client.errors import api_error, compression, read_at_most
 from evalkit.client.limits import Limits, response_too_long, too_many_chunks
 from evalkit.client.retry import RetryPolicy, retry_after
 from evalkit.errors import ErrorKind, StreamError, TargetError
@@ -177,7 +177,11 @@ class FormsClient:
         self._throttle = throttle
         self._on_status = on_status
         self._rng = random.Random(seed)
-        headers = {"User-Agent": f"evalkit/{__version__}", "Content-Type": "application/json"}
+        headers = {
+            "User-Agent": f"evalkit/{__version__}",
+            "Content-Type": "application/json",
+            "Accept-Encoding": "identity",  # never expanded: see client.errors.compression
+        }
         if credentials is not None:
             headers.update(credentials.headers())
         self._tokens = (
@@ -452,6 +456,14 @@ class FormsClient:
                 return self.retry.backoff(attempt, self._rng)
             raise exchange.fail(api_error(status, content, response.headers, complete=whole))
         content_type = response.headers.get("content-type")
+        if (encoding := compression(response)) is not None:
+            raise exchange.fail(
+                NotAStream(
+                    f"HTTP {status}: the answer is compressed ({encoding}) though evalkit asked "
+                    "for none (Accept-Encoding: identity); a compressed body is not expanded, "
+                    "so that it cannot grow without bound"
+                )
+            )
         decoder = StreamDecoder(content_type, max_message_bytes=limits.message_bytes)
         received = 0
         try:
