@@ -64,7 +64,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix $(LINTED)
 
 # Benchmarks (not tests; minutes, and they want a quiet machine): see docs/benchmarks.md.
-BENCHES := overhead latency memory offline peer startup hostile ratelimit
+BENCHES := overhead latency memory offline peer startup hostile ratelimit simulator
 bench: $(STAMP)
 	@for b in $(BENCHES); do $(BIN)/python bench/bench_$$b.py || exit 1; done
 

@@ -5,6 +5,10 @@ person at a terminal, or a list of utterances), and `recorded_suite` turns the t
 suite whose expectations are the values the target extracted, to review and keep. The clock the
 session was created with is written into the suite, so relative dates ("tomorrow") replay the same.
 
+`suite_from_run` does the same for the persona conversations of a stored run: the simulated
+utterances become scripted turns, what the target extracted the expectations, so a persona run
+that went well becomes a fixed regression suite.
+
 `starter_suite` scaffolds a suite from a form definition: one conversation per required field
 (the fields before it pre-filled, so the assistant asks for it), plus one that fills them all.
 """
@@ -20,8 +24,9 @@ from typing import Any
 from evalkit.client import FormsClient
 from evalkit.emulator import Form
 from evalkit.emulator.forms import FormField
+from evalkit.errors import UsageError
 from evalkit.protocol import ClientTime
-from evalkit.results import TurnTranscript
+from evalkit.results import ConversationResult, RunInfo, TurnTranscript
 from evalkit.runner import Target
 from evalkit.scoring import extracted_values, was_submitted
 from evalkit.suite import Suite
@@ -34,6 +39,7 @@ __all__ = [
     "recorded_suite",
     "sample_answer",
     "starter_suite",
+    "suite_from_run",
 ]
 
 NextMessage = Callable[[TurnTranscript], str | None]
@@ -119,28 +125,118 @@ def recorded_suite(
         A suite with one conversation: every turn's extractions, the final state, and whether the
         form was submitted.
     """
-    turns: list[dict[str, Any]] = []
-    state: dict[str, Any] = dict(extracted_values(recording.transcript[0]))
-    for exchange in recording.transcript[1:]:
-        values = extracted_values(exchange)
-        state.update(values)
-        turns.append(
-            {"user": exchange.user or "", "expect": {k: _expected(v) for k, v in values.items()}}
-        )
-    conversation: dict[str, Any] = {
-        "id": conversation_id,
-        "description": f"Recorded at {recording.client_time}; the expectations are what the "
-        "target extracted then.",
-        "turns": turns,
-        "final": {k: _expected(v) for k, v in state.items()},
-        "submitted": was_submitted(recording.transcript),
-    }
+    description = (
+        f"Recorded at {recording.client_time}; the expectations are what the target extracted then."
+    )
+    conversation = _scripted(recording.transcript, conversation_id, description)
     return Suite.model_validate(
         {
             "suite": suite_name,
             "form": recording.form,
             "client_time": {"current_time": recording.client_time, "time_zone": time_zone},
             "conversations": [conversation],
+        }
+    )
+
+
+def _scripted(
+    transcript: Sequence[TurnTranscript], conversation_id: str, description: str
+) -> dict[str, Any]:
+    """A session as a scripted conversation.
+
+    Its messages become turns, each expecting what was extracted in it; then the final state,
+    whether it was submitted, and the prefill it was created with.
+    """
+    prefill = dict(transcript[0].current_values or {})
+    state: dict[str, Any] = {**prefill, **extracted_values(transcript[0])}
+    turns: list[dict[str, Any]] = []
+    for exchange in transcript[1:]:
+        values = extracted_values(exchange)
+        state.update(exchange.current_values or {})
+        state.update(values)
+        turns.append(
+            {"user": exchange.user or "", "expect": {k: _expected(v) for k, v in values.items()}}
+        )
+    conversation: dict[str, Any] = {"id": conversation_id, "description": description}
+    if prefill:
+        conversation["prefill"] = prefill
+    conversation.update(
+        turns=turns,
+        final={k: _expected(v) for k, v in state.items()},
+        submitted=was_submitted(transcript),
+    )
+    return conversation
+
+
+def suite_from_run(
+    info: RunInfo,
+    results: Sequence[ConversationResult],
+    *,
+    suite: str | None = None,
+    suite_name: str | None = None,
+) -> Suite:
+    """Turn the persona conversations of a stored run into a scripted suite.
+
+    Each persona conversation that passed or failed (an error has no whole session to replay)
+    becomes a conversation whose turns are the simulated utterances and whose expectations are
+    what the target extracted in each, with the final state and the submission, as `record`
+    writes them. Repeats become `<id>-r<repeat>`.
+
+    Args:
+        info: The run's `run.json` (for the suites' forms).
+        results: Its results.
+        suite: The persona suite to take, when the run has several.
+        suite_name: The new suite's name (default: `<suite>-recorded`).
+
+    Returns:
+        The suite, to review and keep.
+
+    Raises:
+        UsageError: The run has no persona conversation to take, or several suites and no
+            `suite` to choose one.
+    """
+    taken = [
+        r
+        for r in results
+        if r.simulation is not None
+        and r.status in ("pass", "fail")
+        and len(r.transcript) > 1
+        and (suite is None or r.suite == suite)
+    ]
+    names = sorted({r.suite for r in taken})
+    if not names:
+        where = f" of suite {suite!r}" if suite else ""
+        raise UsageError(
+            f"run {info.run_id} has no persona conversation{where} that ran to a verdict"
+        )
+    if len(names) > 1:
+        raise UsageError(
+            f"run {info.run_id} has persona conversations of several suites ({', '.join(names)}); "
+            "choose one with --suite"
+        )
+    (name,) = names
+    forms = {s.name: s.form for s in info.suites}
+    if name not in forms:
+        raise UsageError(f"run {info.run_id}: run.json names no form for suite {name!r}")
+    repeated = {r.conversation_id for r in taken if r.repeat}
+    conversations = [
+        _scripted(
+            r.transcript,
+            f"{r.conversation_id}-r{r.repeat}"
+            if r.conversation_id in repeated
+            else r.conversation_id,
+            f"Recorded from the persona {r.simulation.persona or r.conversation_id!r} "
+            f"(seed {r.simulation.seed}) of run {info.run_id}; the expectations are what the "
+            "target extracted then.",
+        )
+        for r in taken
+        if r.simulation is not None
+    ]
+    return Suite.model_validate(
+        {
+            "suite": suite_name or f"{name}-recorded",
+            "form": forms[name],
+            "conversations": conversations,
         }
     )
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evalkit.compare_diffs import Category, ConversationDifferences, category_counts
+from evalkit.compare_diffs import conversation_differences as _differences
 from evalkit.metrics import RepeatTally, add_field_verdicts, field_stats, mcnemar_exact, wilson
 from evalkit.metrics.slots import SlotTally
 from evalkit.results import ConversationResult, FieldStats, Key, RunInfo, Status, in_key_order
@@ -150,6 +152,14 @@ class Comparison(CompareModel):
     """Exact McNemar p-value of regressions vs fixes."""
     alpha: float
     """Significance level of the verdict."""
+    differences: list[ConversationDifferences] = Field(default_factory=list)
+    """Typed differences of each paired conversation with a verdict in both runs that changed
+    (evalkit.compare_diffs), in key order."""
+
+    @property
+    def difference_counts(self) -> dict[Category, int]:
+        """How many field changes of each category, every category present, in order."""
+        return category_counts(self.differences)
 
     @property
     def significant(self) -> bool:
@@ -273,6 +283,7 @@ def compare_runs(
     paired_fields: tuple[dict[str, FieldStats], dict[str, FieldStats]] = ({}, {})
     repeats = (RepeatTally(), RepeatTally())  # per run, for the flaky conversations
     slots = (SlotTally(), SlotTally())  # per run, over the paired conversations
+    differences: list[ConversationDifferences] = []
     for key, b, c in _pairs(base_results, cand_results):
         for tally, side in zip(repeats, (b, c), strict=True):
             if side is not None:
@@ -283,6 +294,8 @@ def compare_runs(
         if "error" in (b.status, c.status) or "skipped" in (b.status, c.status):
             buckets["errors"].append(_change(key, b, c))
             continue
+        if (changed := _differences(b, c)) is not None:
+            differences.append(changed)
         for number, side in enumerate((b, c)):
             passed[number] += side.status == "pass"
             decided[number] += 1
@@ -318,6 +331,7 @@ def compare_runs(
         fields=fields,
         p_value=mcnemar_exact(len(buckets["regressions"]), len(buckets["fixes"])),
         alpha=alpha,
+        differences=differences,
         **buckets,
     )
 

@@ -8,6 +8,7 @@ granularity it needs::
     ├── TargetError         the target could not give an answer (transport, HTTP status, stream)
     │   ├── WixApiError     the target answered with a non-2xx status and a Wix error body
     │   └── StreamError     a response body that cannot be decoded, or ends too early
+    ├── SimulatorError      the LLM persona simulator got no usable answer (not the target's)
     ├── RunFileError        a run directory that cannot be read (missing, or of an unknown version)
     └── UsageError          options that contradict each other
 
@@ -25,6 +26,7 @@ __all__ = [
     "EvalkitError",
     "Problem",
     "RunFileError",
+    "SimulatorError",
     "StreamError",
     "SuiteError",
     "TargetError",
@@ -32,8 +34,11 @@ __all__ = [
     "WixApiError",
 ]
 
-ErrorKind = Literal["transport", "http", "timeout", "truncated", "protocol", "internal"]
-"""Why the harness could not get an answer: the closed set stored as `error.kind` in results."""
+ErrorKind = Literal[
+    "transport", "http", "timeout", "truncated", "protocol", "internal", "simulator"
+]
+"""Why the harness could not get an answer: the closed set stored as `error.kind` in results.
+`simulator` is the persona simulator's own trouble (its endpoint failed), never the target's."""
 
 
 class EvalkitError(Exception):
@@ -126,6 +131,16 @@ class StreamError(TargetError):
     """A response body that cannot be decoded (`protocol`) or that ends too early (`truncated`)."""
 
     kind: ErrorKind = "protocol"
+
+
+class SimulatorError(EvalkitError):
+    """The LLM-backed persona simulator got no usable answer from its chat endpoint.
+
+    Stored on the conversation's result as an `error` of kind `simulator`: the target was not
+    at fault, so it is never a failure and never counts toward the target's circuit breaker.
+    """
+
+    kind: ErrorKind = "simulator"
 
 
 class RunFileError(EvalkitError):

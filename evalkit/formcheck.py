@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from evalkit.emulator import Form, load_forms
@@ -152,9 +152,7 @@ def check_suites(
     keys = set(definitions) | set((form_ids or {}).keys())
     wanted = _for_keys(keys, definitions, form_ids or {})
     base = options or LoadOptions()
-    loaded = LoadOptions(
-        includes_roots=base.includes_roots, checks_packages=base.checks_packages, forms=wanted
-    )
+    loaded = replace(base, forms=wanted)
     try:
         suites = index_suites(paths, options=loaded)
     except SuiteError as exc:

@@ -56,9 +56,11 @@ class Gates:
     """Significance level of the regression verdict."""
     max_error_rate: float = 0.05
     """Highest share of conversations that may end in error before the run counts as unmeasured."""
+    min_coverage: float | None = None
+    """Lowest acceptable coverage the run observed of its forms (`Summary.coverage`)."""
 
     def __post_init__(self) -> None:
-        for name in ("fail_under", "max_error_rate"):
+        for name in ("fail_under", "max_error_rate", "min_coverage"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
                 hint = f"; did you mean {value / 100:g} ({value:g}%)?" if 1 < value <= 100 else ""
@@ -104,6 +106,8 @@ def evaluate_gates(info: RunInfo, gates: Gates, comparison: Comparison | None) -
             failed.append(f"pass rate {shown} is under --fail-under {gates.fail_under:.1%}")
     elif summary.failed:
         failed.append(f"{summary.failed} conversation(s) failed")
+    if gates.min_coverage is not None:
+        failed += _coverage_gate(info, gates.min_coverage)
     if comparison is not None:
         count = len(comparison.regressions)
         if gates.max_regressions is not None and count > gates.max_regressions:
@@ -115,3 +119,24 @@ def evaluate_gates(info: RunInfo, gates: Gates, comparison: Comparison | None) -
     if failed:
         return Verdict(EXIT_FAILED, tuple(failed))
     return Verdict(EXIT_OK, ("all gates met",))
+
+
+_LISTED = 20
+"""Uncovered items a coverage gate's reason lists before it says how many more there are."""
+
+
+def _coverage_gate(info: RunInfo, minimum: float) -> list[str]:
+    """The coverage gate's reason, listing the uncovered items; empty when it is met."""
+    coverage = info.summary.coverage
+    rate = coverage.overall.rate if coverage is not None else None
+    if coverage is None or rate is None:
+        return [
+            f"no coverage to check against --min-coverage {minimum:.1%}: the run records no form"
+        ]
+    if rate >= minimum:
+        return []
+    gaps = coverage.uncovered()
+    listed = "; ".join(gaps[:_LISTED]) + (
+        f"; and {len(gaps) - _LISTED} more" if len(gaps) > _LISTED else ""
+    )
+    return [f"coverage {rate:.1%} is under --min-coverage {minimum:.1%}; uncovered: {listed}"]

@@ -156,7 +156,7 @@ def _merged_info(
         "concurrency": sum(info.concurrency for info in infos),
         "interrupted": any(info.interrupted for info in infos) or not all(finished),
         "resumed": sum(info.resumed for info in infos),
-        "summary": summarize(results),
+        "summary": summarize(results, infos[0]),
     }
     if "shard" in RunInfo.model_fields:
         update["shard"] = None

@@ -203,7 +203,7 @@ def _finish(run_dir: Path, options: FinishOptions) -> Finished:
     info, results = read_run(run_dir)
     if not info.finished_at:
         # Killed before it could finish: the rows are all there is. Count them, say so.
-        info = info.model_copy(update={"summary": summarize(results), "interrupted": True})
+        info = info.model_copy(update={"summary": summarize(results, info), "interrupted": True})
         write_run_info(run_dir, info)
     db_path = history_location(options.history or run_dir.parent / HISTORY_FILE)
     base_dir, note = None, None
@@ -213,7 +213,7 @@ def _finish(run_dir: Path, options: FinishOptions) -> Finished:
         if options.baseline.resolve() == run_dir.resolve():
             raise UsageError(f"--baseline {options.baseline} is the run itself: compare another")
         base_dir = options.baseline
-    comparison, base_results = None, None
+    comparison = None
     if base_dir is not None:
         base_info, base_results = read_run(base_dir)
         comparison = compare_runs(base_info, base_results, info, results, alpha=options.gates.alpha)
@@ -223,7 +223,6 @@ def _finish(run_dir: Path, options: FinishOptions) -> Finished:
         results,
         markdown_max_bytes=options.markdown_max_bytes,
         comparison=comparison,
-        baseline_results=base_results,
         history=history_trend(db_path, info),
     )
     junit = write_junit(run_dir, info, results) if options.junit else None
@@ -307,7 +306,7 @@ def compare_dirs(
     cand_info, cand_results = read_run(cand_dir)
     comparison = compare_runs(base_info, base_results, cand_info, cand_results, alpha=gates.alpha)
     if html is not None or markdown is not None:
-        view = comparison_view(comparison, base_results, cand_results)
+        view = comparison_view(comparison)
         if html is not None:
             html.write_text(render_html(cand_info, cand_results, comparison=view), encoding="utf-8")
         if markdown is not None:

@@ -223,7 +223,7 @@ def rescore_run(
             "finished_at": _iso(datetime.now(UTC)),
             "suites": _suite_infos(suites, {s.name for s in info.suites}),
             "rescored_from": info.run_id,
-            "summary": summarize(StoredResults(out_dir / RESULTS_FILE)),
+            "summary": summarize(StoredResults(out_dir / RESULTS_FILE), info),
         }
     )
     write_run_info(out_dir, new_info)

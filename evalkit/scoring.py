@@ -48,6 +48,8 @@ __all__ = [
     "Score",
     "assistant_text",
     "extracted_values",
+    "fewest_turns",
+    "never_asked",
     "offered_options",
     "prompted_fields",
     "score_conversation",
@@ -93,7 +95,9 @@ def extracted_values(turn: TurnTranscript) -> dict[str, Any]:
     """The TEXT_DATA values of one turn by field target (the last one wins for a repeated field)."""
     values: dict[str, Any] = {}
     for chunk in _chunks(turn, "TEXT_DATA"):
-        details = chunk.get("textDataDetails") or {}
+        details = chunk.get("textDataDetails")
+        if not isinstance(details, dict):  # a stored chunk is as it came: maybe malformed
+            continue
         target = details.get("fieldTarget")
         if isinstance(target, str) and target:
             values[target] = details.get("value")
@@ -117,7 +121,8 @@ def prompted_fields(turn: TurnTranscript) -> list[str]:
     fields: list[str] = []
     for chunk in turn.chunks:
         key = _PROMPTS.get(str(chunk.chunk.get("chunkType")))
-        target = (chunk.chunk.get(key) or {}).get("fieldTarget") if key else None
+        details = chunk.chunk.get(key) if key else None
+        target = details.get("fieldTarget") if isinstance(details, dict) else None
         if isinstance(target, str) and target and target not in fields:
             fields.append(target)
     return fields
@@ -255,6 +260,31 @@ def _asked_fields(
     return found
 
 
+def never_asked(persona: Persona, answers: Sequence[Sequence[str]]) -> list[str]:
+    """The persona's values it never gave: not asked for, not volunteered, not declined.
+
+    Args:
+        persona: The persona.
+        answers: The fields each user turn gave values for (`SimulationInfo.answers`).
+    """
+    given = {name for answer in answers for name in answer}
+    return [n for n in persona.values if n not in given and n not in persona.declines]
+
+
+def fewest_turns(persona: Persona, answers: Sequence[Sequence[str]] | None) -> int:
+    """The fewest user turns the persona could have needed.
+
+    One per value it gave, less those its first message volunteers; with no `answers` (no
+    simulator record), one per value it does not decline.
+    """
+    given = (
+        len({name for answer in answers for name in answer})
+        if answers is not None
+        else len(persona.values) - len(persona.declines)
+    )
+    return max(1, given - persona.volunteers)
+
+
 def _score_persona(
     persona: Persona,
     prefill: Mapping[str, Any],
@@ -271,9 +301,7 @@ def _score_persona(
     reported as never asked.
     """
     asked = simulation.asked if simulation is not None else None
-    given: set[str] | None = None
-    if simulation is not None:
-        given = {name for answer in simulation.answers for name in answer}
+    answers = simulation.answers if simulation is not None else None
     state: dict[str, Any] = dict(prefill)
     seen: set[str] = set()
     reasks: list[tuple[int, str]] = []
@@ -289,11 +317,7 @@ def _score_persona(
     fields: list[FieldResult] = []
     warnings: list[str] = []
     checks: list[CheckResult] = []
-    never = [
-        name
-        for name in persona.values
-        if given is not None and name not in given and name not in persona.declines
-    ]
+    never = never_asked(persona, answers) if answers is not None else []
     for name, value in persona.values.items():
         if name in never and name not in state:
             continue
@@ -333,8 +357,7 @@ def _score_persona(
             )
             if persona.re_asks == "warn":
                 warnings.append(reason)
-    given_count = len(given) if given is not None else len(persona.values) - len(persona.declines)
-    fewest = max(1, given_count - persona.volunteers)
+    fewest = fewest_turns(persona, answers)
     turns = max(0, len(transcript) - 1)
     checks.append(
         CheckResult(

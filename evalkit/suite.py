@@ -45,6 +45,7 @@ __all__ = [
     "MATCHER_NAMES",
     "MATCHER_OPTIONS",
     "REPLY_MATCHERS",
+    "VARIANT_KINDS",
     "Check",
     "ClientTimeSpec",
     "Conversation",
@@ -57,6 +58,8 @@ __all__ = [
     "Suite",
     "Turn",
     "UnexpectedPolicy",
+    "VariantKind",
+    "Variants",
     "parse_check",
 ]
 
@@ -344,6 +347,9 @@ class Persona(StrictModel):
     """Write whole numbers as digits (`32`) or words (`thirty-two`)."""
     dates: Literal["iso", "written", "us"] = "iso"
     """Write dates as `2026-11-27`, `27 November 2026` or `11/27/2026`."""
+    typos: bool = False
+    """Make seeded keyboard-neighbour typos in the words around a value (`Sure, my emial is
+    ...`), never in the value itself nor the field's name; a free-text answer has none."""
     declines: list[StrictStr] = Field(default_factory=list)
     """Fields this person will not give even when asked ("I'd rather not say"); scored as not
     extracted."""
@@ -428,6 +434,44 @@ class Conversation(StrictModel):
         return self
 
 
+VariantKind = Literal[
+    "typos",
+    "casing",
+    "spacing",
+    "fillers",
+    "contractions",
+    "numbers",
+    "digits",
+    "dates",
+    "correction",
+]
+"""A way people type that a robustness variant imitates (see `evalkit.variants`)."""
+
+VARIANT_KINDS: tuple[str, ...] = get_args(VariantKind)
+
+
+class Variants(StrictModel):
+    """Seeded, perturbed copies of each scripted conversation (`evalkit.variants`)."""
+
+    kinds: Annotated[list[VariantKind], Field(min_length=1)]
+    """The perturbations, each making its own copies: `typos` (keyboard neighbours), `casing`,
+    `spacing` (spacing and punctuation), `fillers` (um, like), `contractions` (I am ↔ I'm),
+    `numbers` (digits written as words), `digits` (number words written as digits), `dates`
+    (ISO dates written other ways), `correction` (a wrong value, then "sorry, I meant ...")."""
+    copies: Annotated[int, Field(ge=1, le=20)] = 1
+    """How many copies of each kind per conversation (`id~kind-1`, `id~kind-2`, ...)."""
+    seed: int = 0
+    """Changes every copy's perturbation; the same seed gives byte-identical utterances."""
+
+    @field_validator("kinds")
+    @classmethod
+    def _once_each(cls, kinds: list[str]) -> list[str]:
+        twice = sorted({k for k in kinds if kinds.count(k) > 1})
+        if twice:
+            raise ValueError(f"kinds names {', '.join(twice)} more than once")
+        return kinds
+
+
 class Suite(StrictModel):
     """A suite file: one form, many conversations."""
 
@@ -447,6 +491,9 @@ class Suite(StrictModel):
     """The clock sessions are created with, unless a conversation sets its own."""
     conversations: Annotated[list[Conversation], Field(min_length=1)]
     """The conversations."""
+    variants: Variants | None = None
+    """Robustness variants: perturbed copies of every scripted conversation, each with its
+    own id (`name-and-email~typos-1`); persona conversations are not varied."""
 
     @model_validator(mode="before")
     @classmethod
@@ -489,6 +536,8 @@ class LoadedSuite(BaseModel):
     """1-based line of each conversation, in order (of its matrix row, for a matrix)."""
     conversation_files: list[str] = Field(default_factory=list)
     """The file of each conversation when some come from included files; empty otherwise."""
+    variants: tuple[VariantKind, ...] = ()
+    """The robustness variant kinds the run added (`--variants`), beside the suite's own key."""
 
     def location(self, index: int) -> str:
         """Return `path:line` of conversation `index` (in the included file it came from)."""
@@ -546,6 +595,10 @@ class SuiteSource(Protocol):
     @property
     def outline(self) -> tuple[tuple[str, int], ...]:
         """(id, repeat) of each conversation, in order, without building the suite."""
+
+    @property
+    def variants(self) -> tuple[VariantKind, ...]:
+        """The robustness variant kinds the run added (`--variants`); a resume adds them again."""
 
     def load(self) -> LoadedSuite:
         """The suite, built (again, for a file kept small)."""

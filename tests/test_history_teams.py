@@ -29,7 +29,7 @@ from evalkit.history import (
     run_outcomes,
     suite_trend,
 )
-from evalkit.history.database import connect, reader
+from evalkit.history.database import SLOT_COLUMNS, connect, reader
 from tests import pgserver
 from tests.test_history import BACKENDS, make_run
 
@@ -229,8 +229,27 @@ def test_an_import_is_all_or_nothing(tmp_path: Path, history: str) -> None:
         import_history(history, text)
 
 
+def downgrade_to_schema_2(history: str) -> None:
+    """What a history written by the evalkit of schema 2 looks like: no slot-filling columns."""
+    if history.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(history, autocommit=True) as conn:
+            for column in SLOT_COLUMNS:
+                conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+            conn.execute("UPDATE evalkit_schema SET version = 2")
+    else:
+        conn = sqlite3.connect(history)
+        for column in SLOT_COLUMNS:
+            conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version = 2")
+        conn.commit()
+        conn.close()
+
+
 def _downgrade_to_schema_1(history: str) -> None:
     """What a history written by the evalkit of schema 1 looks like."""
+    downgrade_to_schema_2(history)
     if history.startswith("postgresql://"):
         import psycopg
 

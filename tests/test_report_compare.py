@@ -30,7 +30,7 @@ from evalkit.report import (
     write_matrix_reports,
     write_reports,
 )
-from evalkit.report.comparison import ValueDiff, value_diffs
+from evalkit.report.comparison import ValueDiff
 from evalkit.results import ConversationResult, FieldResult, RunInfo, Summary, read_run
 from tests.test_report import PAYLOADS, hostile_run, markdown_tables, parse_html, unescaped_pipes
 
@@ -54,7 +54,7 @@ def cand() -> Run:
 @pytest.fixture
 def view(base: Run, cand: Run) -> RunComparison:
     comparison = compare_runs(*base, *cand)
-    return comparison_view(comparison, base[1], cand[1])
+    return comparison_view(comparison)
 
 
 def matrix_runs(base: Run, cand: Run) -> list[tuple[str, RunInfo, list[ConversationResult]]]:
@@ -144,7 +144,7 @@ def test_field_deltas_mark_what_got_worse_and_better(view: RunComparison) -> Non
     }
 
 
-def test_the_diff_of_extracted_values_shows_baseline_against_candidate(
+def test_each_changed_conversation_lists_its_typed_differences_old_against_new(
     view: RunComparison,
 ) -> None:
     diffs = {d.change.label: (d.kind, d.rows, d.unchanged) for d in view.diffs}
@@ -152,19 +152,31 @@ def test_the_diff_of_extracted_values_shows_baseline_against_candidate(
     assert diffs["booking / date-relative (repeat 1)"] == (
         "fix",
         [
-            ValueDiff("notes", "—", "—", '"at 10"', "—", "unexpected"),
-            ValueDiff("time", '"10:00"', '"22:00"', '"10:00"', "wrong", "correct"),
+            ValueDiff(
+                "newly extracted", "notes", "turn 1", "—", "—", '"at 10"', "—", "unexpected"
+            ),
+            ValueDiff(
+                "value changed", "time", "turn 1", '"10:00"', '"22:00"', '"10:00"', "wrong",
+                "correct",
+            ),
         ],
         1,
-    )
+    )  # fmt: skip
     kind, rows, unchanged = diffs["contact-form / phone-and-newsletter"]
     assert kind == "regression"
-    assert [(r.field, r.baseline, r.candidate) for r in rows] == [
-        ("company", "—", '"Example Org"'),
-        ("email", '"sam@example.org"', '"sam@example.com"'),
-        ("phone", '"020 7946 0958"', "—"),
+    assert [(r.category, r.field, r.baseline, r.candidate) for r in rows] == [
+        ("newly extracted", "company", "—", '"Example Org"'),
+        ("value changed", "email", '"sam@example.org"', '"sam@example.com"'),
+        ("newly missing", "phone", '"020 7946 0958"', "—"),
     ]
     assert unchanged == 3  # first_name, newsletter, source
+    assert view.categories == [
+        ("newly missing", 1),
+        ("newly extracted", 2),
+        ("value changed", 2),
+        ("expectation changed", 0),
+        ("question changed", 0),
+    ]
 
 
 def verdict(field: str, outcome: str, actual: object, turn: int | None = None) -> FieldResult:
@@ -181,49 +193,23 @@ def verdict(field: str, outcome: str, actual: object, turn: int | None = None) -
     )
 
 
-def result(state: dict[str, object], *fields: FieldResult) -> ConversationResult:
-    return ConversationResult(
-        suite="s", conversation_id="c", status="pass", final_state=state, fields=list(fields)
-    )
-
-
 @pytest.mark.parametrize(
-    ("base", "cand", "changed", "unchanged"),
+    ("render", "start", "count"),
     [
-        pytest.param(result({"a": 1}), result({"a": 1}), [], 1, id="same"),
-        pytest.param(result({"a": 1}), result({"a": 2}), ["a"], 0, id="value-changed"),
-        pytest.param(result({"a": 1}), result({}), ["a"], 0, id="value-lost"),
-        pytest.param(result({}), result({"b": True}), ["b"], 0, id="value-gained"),
-        pytest.param(
-            result({"a": "x"}, verdict("a", "correct", "x")),
-            result({"a": "x"}, verdict("a", "wrong", "x", turn=1), verdict("a", "correct", "x")),
-            ["a"],
-            0,
-            id="same-final-value-but-a-turn-went-wrong",
-        ),
-        pytest.param(result({"a": 1, "b": 2}), None, ["a", "b"], 0, id="no-candidate"),
+        (render_html, '<section id="regressions">', '<td class="num" data-category="{}">{}</td>'),
+        (render_markdown, "## Against baseline", "{} **{}**"),
     ],
+    ids=["html", "markdown"],
 )
-def test_value_diffs(
-    base: ConversationResult,
-    cand: ConversationResult | None,
-    changed: list[str],
-    unchanged: int,
+def test_the_counts_per_category_lead_the_comparison(
+    cand: Run, view: RunComparison, render: Callable[..., str], start: str, count: str
 ) -> None:
-    rows, same = value_diffs(base, cand)
+    document = str(render(*cand, comparison=view))
 
-    assert [r.field for r in rows] == changed
-    assert same == unchanged
-
-
-def test_without_the_baselines_results_there_is_no_diff_but_everything_else(
-    base: Run, cand: Run
-) -> None:
-    bare = comparison_view(compare_runs(*base, *cand))
-
-    assert bare.diffs == []
-    assert [r.conversation_id for r in bare.regressions] == ["phone-and-newsletter"]
-    assert "What changed in the extracted values" not in render_html(*cand, comparison=bare)
+    section = document[document.index(start) :]
+    counts = [section.index(count.format(name, n)) for name, n in view.categories]
+    assert max(counts) < section.index("Pass rate") < section.index("Regressions")
+    assert section.index("Regressions") < section.index("What changed, conversation by")
 
 
 @pytest.mark.parametrize("render", [render_html, render_markdown], ids=["html", "markdown"])
@@ -233,7 +219,7 @@ def test_comparison_rendering_is_deterministic_and_ignores_result_order(
     def rendered(flip: bool) -> str:
         b = list(reversed(base[1])) if flip else base[1]
         c = list(reversed(cand[1])) if flip else cand[1]
-        view = comparison_view(compare_runs(base[0], b, cand[0], c), b, c)
+        view = comparison_view(compare_runs(base[0], b, cand[0], c))
         return str(render(cand[0], c, comparison=view))
 
     assert rendered(False) == rendered(True)
@@ -261,7 +247,7 @@ def test_a_large_comparison_stays_within_a_pr_comment(tmp_path: Path) -> None:
         return info, results
 
     base, cand = run("pass", "a"), run("fail", "b")
-    view = comparison_view(compare_runs(*base, *cand), base[1], cand[1])
+    view = comparison_view(compare_runs(*base, *cand))
 
     document = render_markdown(*cand, comparison=view, max_bytes=PR_COMMENT_LIMIT)
 
@@ -284,12 +270,14 @@ def hostile_pair(payload: str) -> tuple[Run, Run, RunComparison]:
                 "status": "pass",
                 "error": None,
                 "final_state": {payload: payload + "!", "other": [payload]},
+                # Another question in each exchange: the payload is a question that changed.
+                "transcript": [t.model_copy(update={"chunks": []}) for t in r.transcript],
             }
         )
         for r in results
     ]
     base_info = info.model_copy(update={"run_id": payload + "-base"})
-    view = comparison_view(compare_runs(base_info, base, info, results), base, results)
+    view = comparison_view(compare_runs(base_info, base, info, results))
     return (base_info, base), (info, results), view
 
 
@@ -297,7 +285,8 @@ def hostile_pair(payload: str) -> tuple[Run, Run, RunComparison]:
 def test_comparison_html_escapes_hostile_text(payload: str) -> None:
     _, cand, view = hostile_pair(payload)
     assert view.regressions  # the payload is in every part of the comparison
-    assert view.diffs
+    assert [r for d in view.diffs for r in d.rows if payload in r.candidate]
+    assert {r.category for d in view.diffs for r in d.rows} >= {"question changed"}
 
     page = render_html(*cand, comparison=view)
     markup = parse_html(page)
@@ -432,7 +421,11 @@ def test_compare_writes_html_and_markdown_with_the_verdict(tmp_path: Path) -> No
     assert f"verdict: {verdict}" in output
     for path in (html, md):
         assert verdict in path.read_text(encoding="utf-8")
-    assert "What changed in the extracted values" in html.read_text(encoding="utf-8")
+    assert "What changed, conversation by conversation" in html.read_text(encoding="utf-8")
+    assert output.splitlines()[0] == (
+        "typed differences: newly missing 1, newly extracted 2, value changed 2, "
+        "expectation changed 0, question changed 0"
+    )
 
 
 def test_report_with_a_baseline_and_history_renders_regressions_and_trend(
@@ -470,15 +463,16 @@ def test_report_without_history_or_baseline_has_neither(tmp_path: Path) -> None:
     assert page == render_html(*read_run(CAND))
 
 
-def test_write_reports_passes_the_baselines_results_through(
+def test_write_reports_renders_the_comparison_with_its_typed_differences(
     base: Run, cand: Run, tmp_path: Path
 ) -> None:
     comparison = compare_runs(*base, *cand)
 
-    write_reports(tmp_path, *cand, comparison=comparison, baseline_results=base[1])
+    write_reports(tmp_path, *cand, comparison=comparison)
 
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert page == render_html(*cand, comparison=comparison_view(comparison, base[1], cand[1]))
+    assert page == render_html(*cand, comparison=comparison_view(comparison))
+    assert "<td>newly missing</td><td>turn 1</td><td><code>phone</code></td>" in page
 
 
 @pytest.mark.slow

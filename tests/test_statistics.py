@@ -69,3 +69,19 @@ def test_pass_at_k_and_pass_hat_k(n: int, c: int, k: int, at_k: float, hat_k: fl
 def test_k_cannot_exceed_the_runs() -> None:
     with pytest.raises(ValueError, match="cannot exceed"):
         pass_hat_k(2, 1, 3)
+
+
+@pytest.mark.parametrize(
+    ("b", "c", "p"),
+    [
+        (1500, 1500, 1.0),  # 3,000 discordant pairs split evenly: no evidence of a change
+        (2800, 0, 0.0),  # a nightly where 2,800 conversations regressed and none was fixed
+        # 1,100 pairs: the normal approximation with continuity correction gives 0.00284
+        (600, 500, 0.00282),
+    ],
+)
+def test_mcnemar_exact_holds_for_more_than_a_thousand_discordant_pairs(
+    b: int, c: int, p: float
+) -> None:
+    # 2**n as a float overflows past n = 1,023; a large suite's comparison must not crash.
+    assert mcnemar_exact(b, c) == pytest.approx(p, rel=2e-2, abs=1e-300)

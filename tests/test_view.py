@@ -107,6 +107,24 @@ def test_the_pages_answer_with_their_policies(view: str) -> None:
     assert "<svg" in body
 
 
+def test_a_run_page_shows_its_slot_figures_when_recorded(view: str) -> None:
+    _, _, good = fetch(f"{view}run?id={GOOD}")
+    _, _, base = fetch(f"{view}run?id={BASE_ID}")  # a run.json from before the figures
+
+    cards = good[good.index('<div class="cards slots">') :]
+    for value, name in (("40.0%", "joint goal accuracy"), ("72.0%", "slot F1")):
+        assert f'<div class="value">{value}</div><div class="name">{name}</div>' in cards
+    assert "joint goal accuracy" not in base
+
+
+def test_the_view_compares_two_runs_typed_differences_first(view: str) -> None:
+    _, _, body = fetch(f"{view}compare?base={BASE_ID}&candidate={CAND_ID}")
+
+    section = body[body.index('<section id="regressions">') :]
+    assert section.index('id="typed-differences"') < section.index('id="regressions-list"')
+    assert '<td class="num" data-category="newly missing">1</td>' in section
+
+
 def test_the_view_is_read_only(view: str) -> None:
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         assert fetch(view, method=method)[0] == 405

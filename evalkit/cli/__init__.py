@@ -29,6 +29,11 @@ COMMANDS: Mapping[str, tuple[str, str, str]] = {
         "Run the suites in PATHS (files or directories of *.eval.yaml) and write reports.",
     ),
     "validate": ("validate_cmd", "validate", "Check the suites in PATHS without running them."),
+    "coverage": (
+        "coverage_cmd",
+        "coverage",
+        "Print what the suites in PATHS exercise of their forms (offline).",
+    ),
     "report": ("report_cmd", "report", "Render the HTML and Markdown reports of RUN_DIR again."),
     "compare": ("compare_cmd", "compare", "Compare CAND_RUN with BASE_RUN (two run directories)."),
     "emulator": (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from evalkit.authoring import NextMessage, record, recorded_suite, starter_suite
+from evalkit.authoring import NextMessage, record, recorded_suite, starter_suite, suite_from_run
 from evalkit.cli.common import console, project
 from evalkit.client import Mode
 from evalkit.emulator import form_from_wix, load_form
@@ -16,7 +16,7 @@ from evalkit.errors import UsageError
 from evalkit.loader import SUITE_SUFFIX, dump_suite, load_suites, suite_schema_text
 from evalkit.loader.scope import FORM_FILE_SUFFIXES as SUFFIXES
 from evalkit.loader.scope import form_folders
-from evalkit.results import TurnTranscript
+from evalkit.results import TurnTranscript, read_run
 from evalkit.runner.description import (
     FRAMINGS,
     TARGET_KINDS,
@@ -89,7 +89,16 @@ def _interactive() -> NextMessage:
 
 
 @click.command("record")
-@click.option("--form", "form", required=True, help="The form key (or id) to talk to.")
+@click.option("--form", "form", default=None, help="The form key (or id) to talk to.")
+@click.option(
+    "--from-run",
+    "from_run",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Instead of a chat: a run directory whose persona conversations become scripted ones "
+    "(simulated utterances as turns, what was extracted as expectations).",
+)
+@click.option("--suite", "from_suite", default=None, help="With --from-run: the persona suite.")
 @click.option(
     "-o",
     "--output",
@@ -127,7 +136,9 @@ def _interactive() -> NextMessage:
 @click.option("--suite-name", default=None, help="The suite's name (default: recorded-FORM).")
 @click.option("--id", "conversation_id", default="recorded", show_default=True)
 def record_command(
-    form: str,
+    form: str | None,
+    from_run: Path | None,
+    from_suite: str | None,
     output: str,
     input_file: Path | None,
     target_name: TargetName | None,
@@ -137,7 +148,20 @@ def record_command(
     suite_name: str | None,
     conversation_id: str,
 ) -> None:
-    """Chat with a target and write the conversation, with what it extracted, as a suite."""
+    """Chat with a target and write the conversation, with what it extracted, as a suite.
+
+    With --from-run, write the persona conversations of a stored run as a scripted suite.
+    """
+    if from_run is not None:
+        if form is not None or input_file is not None:
+            raise UsageError("--from-run takes no --form or --input: the run says both")
+        info, results = read_run(from_run)
+        suite = suite_from_run(info, results, suite=from_suite, suite_name=suite_name)
+        note = f"Recorded with `evalkit record --from-run {from_run}`: review every expectation."
+        _write(dump_suite(suite, comment=note, schema=_schema_ref(output)), output)
+        return
+    if form is None:
+        raise UsageError("give --form (the form to chat with) or --from-run (a persona run)")
     given = TargetOptions(kind=target_name, base_url=base_url, framing=framing, forms=forms_dirs)
     settings = project()
     options = project_options(given, settings, [output] if output != "-" else [])

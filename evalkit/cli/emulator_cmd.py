@@ -74,7 +74,8 @@ def emulator(host: str, port: int, forms_dir: Path, profile: Path | None, **flag
             click.echo(f"  form {key}: formId {form_id}")
             for note in forms[key].notes:
                 click.echo(f"    note: {note}")
-        if knobs.faults.rate or knobs.noise.rate or knobs.auth or knobs.latency != Knobs().latency:
+        misbehaves = knobs.faults.rate or knobs.noise.rate or knobs.auth or knobs.defects
+        if misbehaves or knobs.latency != Knobs().latency:
             shown = knobs.model_dump(exclude_defaults=True, exclude={"auth"})
             click.echo(f"  knobs: {shown}" + (" (auth required)" if knobs.auth else ""))
 

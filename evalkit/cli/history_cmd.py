@@ -33,6 +33,14 @@ __all__ = ["FIELD_COLUMNS", "history", "render_history"]
 FIELD_COLUMNS = 8
 """The field-accuracy table shows the latest this many runs, so it stays readable in a log."""
 _BRANCH_WIDTH = 16
+_SLOT_ROWS = (
+    ("JGA", "joint_goal_accuracy"),
+    ("AGA", "average_goal_accuracy"),
+    ("slot precision", "slot_precision"),
+    ("slot recall", "slot_recall"),
+    ("slot F1", "slot_f1"),
+)
+"""The slot-filling figures of the history's runs, as the trend names them."""
 
 
 def _rate(value: float | None) -> str:
@@ -83,6 +91,19 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: int) ->
     return "\n".join([line(headers), rule, *(line(row) for row in rows)])
 
 
+def _figures(
+    title: str, shown: Sequence[tuple[int, RunRow]], rows: Sequence[tuple[str, list[float | None]]]
+) -> str:
+    """A table of figures (one line each) over the shown runs, with the first-to-last change."""
+    table = []
+    for name, values in rows:
+        known = [v for v in values if v is not None]
+        trend = _delta(known[-1], known[0]) if len(known) > 1 else ""
+        table.append([name, *(_rate(v) for v in values), trend])
+    headers = [title, *(f"#{n}" for n, _ in shown), "Δ pts"]
+    return _table(headers, table, right=1)
+
+
 def _section(rows: Sequence[RunRow]) -> str:
     runs = []
     previous: float | None = None
@@ -105,18 +126,18 @@ def _section(rows: Sequence[RunRow]) -> str:
     headers = ["#", "started (UTC)", "run", "branch", "commit", "convs", "pass", "Δ pts"]
     text = _table([*headers, "errors", "gates"], runs, right=5)
     shown = list(enumerate(rows, start=1))[-FIELD_COLUMNS:]
+    slots = [
+        (label, [row.slot_filling.get(column) for _, row in shown]) for label, column in _SLOT_ROWS
+    ]
+    if any(value is not None for _, values in slots for value in values):
+        text += "\n\n" + _figures("slot filling", shown, slots)
     names = sorted({name for _, row in shown for name in row.fields})
     if names:
-        table = []
-        for name in names:
-            accuracies = [
-                row.fields[name].accuracy if name in row.fields else None for _, row in shown
-            ]
-            known = [a for a in accuracies if a is not None]
-            trend = _delta(known[-1], known[0]) if len(known) > 1 else ""
-            table.append([name, *(_rate(a) for a in accuracies), trend])
-        field_headers = ["field accuracy", *(f"#{n}" for n, _ in shown), "Δ pts"]
-        text += "\n\n" + _table(field_headers, table, right=1)
+        accuracies = [
+            (name, [row.fields[name].accuracy if name in row.fields else None for _, row in shown])
+            for name in names
+        ]
+        text += "\n\n" + _figures("field accuracy", shown, accuracies)
     return text
 
 
@@ -124,7 +145,8 @@ def render_history(rows: Sequence[RunRow]) -> str:
     """The runs as plain-text tables, one section per suites and target.
 
     Each section is headed by its suites and target, then one line per run (with the change in
-    pass rate since the section's previous run), then field accuracy over its latest runs.
+    pass rate since the section's previous run), then the slot-filling figures (JGA, AGA, slot
+    precision, recall and F1) and field accuracy over its latest runs.
     """
     sections = []
     for group in _groups(rows):

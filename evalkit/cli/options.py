@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from evalkit.runner.description import (
     TargetOptions,
     parse_form_ids,
 )
+from evalkit.runner.simulators import SimulatorKind, SimulatorSettings
 from evalkit.runner.target import TargetName
 
 if TYPE_CHECKING:
@@ -42,6 +45,7 @@ __all__ = [
     "selection_options",
     "settings_options",
     "target_options",
+    "variants_option",
 ]
 
 
@@ -118,12 +122,19 @@ _GATE_OPTIONS = (
         show_default=True,
         help="With a baseline: exit 1 on a regression significant at this level (McNemar).",
     ),
+    click.option(
+        "--min-coverage",
+        type=RATE,
+        default=None,
+        help="Exit 1 when the run observed less of its forms than this (0.8 or 80%: fields and "
+        "options extracted, submission reached), listing what it missed.",
+    ),
 )
 
 
 gate_options = _grouped(
     _GATE_OPTIONS,
-    ("max_error_rate", "fail_under", "max_regressions", "alpha"),
+    ("max_error_rate", "fail_under", "max_regressions", "alpha", "min_coverage"),
     Gates,
     "gates",
 )
@@ -228,6 +239,23 @@ _SETTINGS_OPTIONS = (
         show_default=True,
         help="Bytes read of a non-2xx body and shown in the error; the rest is not read.",
     ),
+    click.option(
+        "--simulator",
+        type=click.Choice(["rules", "llm"]),
+        default="rules",
+        show_default=True,
+        help="Who plays persona conversations: the deterministic rule-based simulator, or an "
+        "OpenAI-compatible chat endpoint (EVALKIT_SIMULATOR_URL, EVALKIT_SIMULATOR_MODEL, "
+        "EVALKIT_SIMULATOR_KEY) wording the same answers, its replies cached on disk.",
+    ),
+    click.option(
+        "--simulator-cache",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        metavar="DIR",
+        help="Where the LLM simulator's replies are cached by (model, prompt). [default: "
+        ".cache/evalkit/simulator below the project root]",
+    ),
 )
 
 
@@ -246,6 +274,8 @@ def _settings(
     max_message_bytes: int,
     max_chunks: int,
     max_error_body_bytes: int,
+    simulator: SimulatorKind,
+    simulator_cache: Path | None,
 ) -> RunSettings:
     limits = Limits(
         response_bytes=max_response_bytes,
@@ -264,6 +294,7 @@ def _settings(
         shard=parse_shard(shard),
         breaker=breaker,
         limits=limits,
+        simulator=SimulatorSettings.from_env(simulator, os.environ, cache=simulator_cache),
     )
 
 
@@ -283,12 +314,15 @@ settings_options = _grouped(
         "max_message_bytes",
         "max_chunks",
         "max_error_body_bytes",
+        "simulator",
+        "simulator_cache",
     ),
     _settings,
     "settings",
 )
 """How a run behaves (concurrency, deadlines, retries, restarts, repeats, shard, the circuit
-breaker, the limits on what a target sends), given to the command as one `RunSettings`."""
+breaker, the limits on what a target sends, the persona simulator), given to the command as one
+`RunSettings`."""
 
 
 class _Items(click.ParamType[tuple[str, ...], Any]):
@@ -579,3 +613,44 @@ def _scope(*, includes_roots: tuple[Path, ...], checks_packages: tuple[str, ...]
 scope_options = _grouped(_SCOPE_OPTIONS, ("includes_roots", "checks_packages"), _scope, "scope")
 """Where includes and `python:` checks may come from (`--includes-root`, `--checks-package`),
 given to the command as one `LoadOptions`."""
+
+
+def _variant_kinds(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...]:
+    """`typos,numbers` → the kinds, each checked against the kinds there are."""
+    from evalkit.suite import VARIANT_KINDS
+
+    kinds = tuple(dict.fromkeys(k.strip() for k in (value or "").split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in VARIANT_KINDS]
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)}: not a variant kind; the kinds: {', '.join(VARIANT_KINDS)}"
+        )
+    return kinds
+
+
+def variants_option(command: _Command) -> _Command:
+    """`--variants KIND,...`: robustness variants of every scripted conversation.
+
+    It goes below `scope_options` (it sets `variants` on the `LoadOptions` that group builds),
+    so the command takes no new argument: the loader makes the copies.
+    """
+
+    @functools.wraps(command)
+    def grouped(*args: Any, **kwargs: Any) -> Any:
+        kinds = kwargs.pop("variants")
+        if kinds:
+            kwargs["scope"] = dataclasses.replace(kwargs["scope"], variants=kinds)
+        return command(*args, **kwargs)
+
+    option = click.option(
+        "--variants",
+        default=None,
+        metavar="KIND,...",
+        callback=_variant_kinds,
+        help="Also run seeded, perturbed copies of every scripted conversation, one per kind "
+        "(typos, casing, spacing, fillers, contractions, numbers, digits, dates, correction), "
+        "keyed `id~kind-1`; copies and seed come from the suite's `variants` key if it has one.",
+    )
+    return option(grouped)  # type: ignore[return-value]

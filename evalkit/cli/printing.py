@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ _ID = re.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b")
 """A session or request id inside an error message: errors that differ only by one are alike."""
 _EXAMPLES = 3
 """Conversations named as examples of a group of alike errors."""
+_DIFFERENCES = 20
+"""Changed conversations whose typed differences a comparison prints (the reports have all)."""
 
 
 def _first_reason(result: ConversationResult) -> str:
@@ -64,12 +67,57 @@ def _rate_line(summary: Summary) -> str | None:
     )
 
 
-def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationResult]) -> None:
-    """The terminal summary: counts, pass rate, pass@k and pass^k, then what went wrong, grouped.
+def _slot_line(summary: Summary) -> str | None:
+    """`slot filling: JGA 80.0%, AGA 90.0%, slot P 85.0% R 90.0% F1 87.4%`, when judged."""
+    slots = summary.slot_filling
+    if slots is None:
+        return None
 
-    The repeats of a conversation are one line (`failed 3 of 3`); errors alike (one kind, one
-    message but for ids) are one line with their count and a few of their conversations; the
-    retries and restarts of the run are counted.
+    def rate(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1%}"
+
+    return (
+        f"slot filling: JGA {rate(slots.joint_goal_accuracy)}, AGA "
+        f"{rate(slots.average_goal_accuracy)}, slot P {rate(slots.precision)} R "
+        f"{rate(slots.recall)} F1 {rate(slots.f1)} (over {slots.turns} judged turns)"
+    )
+
+
+def _persona_lines(summary: Summary) -> list[str]:
+    """The persona figures (docs/metrics.md) in one or two lines; none without personas.
+
+    `personas: completed 6 of 8 (75.0% [40.9%, 92.9%]); turns median 4, p90 5, max 5; ...`
+    """
+    figures = summary.personas
+    if figures is None:
+        return []
+    ci = figures.completion_ci
+    rate = f"{figures.completion_rate or 0.0:.1%}" + (f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else "")
+    parts = [f"personas: completed {figures.submitted} of {figures.conversations} ({rate})"]
+    if figures.turns:
+        turns = figures.turns
+        parts.append(
+            f"turns median {turns['median']:g}, p90 {turns['p90']:g}, max {turns['max']:g}"
+        )
+    if figures.extra_turns:
+        parts.append(f"{figures.at_fewest} at the fewest possible")
+    parts.append(f"re-asks {figures.re_ask_rate or 0.0:.2f} per conversation")
+    if figures.k > 1 and figures.pass_hat_k is not None:
+        parts.append(f"pass^{figures.k} {figures.pass_hat_k:.1%}")
+    lines = ["; ".join(parts)]
+    if figures.never_asked:
+        never = ", ".join(f"{name} ({n})" for name, n in figures.never_asked.items())
+        lines.append(f"personas: never asked for {never}")
+    return lines
+
+
+def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationResult]) -> None:
+    """The terminal summary: counts, pass rate, slot figures, pass@k, then what went wrong.
+
+    The slot-filling figures (joint and average goal accuracy, slot precision, recall and F1)
+    follow the pass rate when any turn was judged. The repeats of a conversation are one line
+    (`failed 3 of 3`); errors alike (one kind, one message but for ids) are one line with their
+    count and a few of their conversations; the retries and restarts of the run are counted.
     """
     summary = info.summary
     rate = "—" if summary.pass_rate is None else f"{summary.pass_rate:.1%}"
@@ -78,8 +126,15 @@ def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationRes
         f"[red]{summary.failed} failed[/], [yellow]{summary.errors} errors[/]"
         f"{f', {summary.skipped} skipped' if summary.skipped else ''}; pass rate {rate}"
     )
+    if (line := _slot_line(summary)) is not None:
+        out.print(escape(line))
     if (line := _rate_line(summary)) is not None:
         out.print(escape(line))
+    for persona_line in _persona_lines(summary):
+        out.print(escape(persona_line))
+    if summary.coverage is not None and (whole := summary.coverage.overall).total:
+        shown = f"{whole.covered / whole.total:.1%} ({whole.covered} of {whole.total})"
+        out.print(f"coverage observed: {shown} of the forms' fields, options and submissions")
     runs: dict[tuple[str, str], int] = {}
     failing: dict[tuple[str, str], _Failing] = {}
     errors: dict[tuple[str, str], _Errors] = {}
@@ -172,8 +227,41 @@ def _changes(out: Console, title: str, changes: list[Change], style: str) -> Non
         out.print(f"  [{style}]{escape(change.label)}[/]{reason}")
 
 
+def _shown(value: object) -> str:
+    return "—" if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _differences(out: Console, comparison: Comparison) -> None:
+    """Each changed conversation's typed differences, old → new (the first `_DIFFERENCES`)."""
+    changed = [c for c in comparison.differences if c.differences]
+    if not changed:
+        return
+    out.print("[bold]Typed differences[/] (conversation, then each change: old → new):")
+    for conversation in changed[:_DIFFERENCES]:
+        out.print(
+            f"  {escape(conversation.label)} ({conversation.base} → {conversation.candidate})"
+        )
+        for d in conversation.differences:
+            where = "final" if d.turn is None else "greeting" if d.turn == 0 else f"turn {d.turn}"
+            field = f" {d.field}" if d.field else ""
+            question = d.category == "question changed"
+            old, new = (d.before, d.after) if question else (_shown(d.before), _shown(d.after))
+            if d.category == "expectation changed":
+                old = f"{old} ({d.before_outcome or 'no verdict'})"
+                new = f"{new} ({d.after_outcome or 'no verdict'})"
+            out.print(f"    {d.category}{escape(field)} ({where}): {escape(f'{old} → {new}')}")
+    if len(changed) > _DIFFERENCES:
+        out.print(f"  and {len(changed) - _DIFFERENCES} more conversations: see the reports")
+
+
 def print_comparison(out: Console, comparison: Comparison) -> None:
-    """The comparison for a terminal or a CI log: rates, lists of changes, field deltas, verdict."""
+    """The comparison for a terminal or a CI log, typed differences first, the verdict last.
+
+    The counts per category of typed difference lead; then rates, lists of changes, field
+    deltas, each changed conversation's typed differences (old → new), and the verdict.
+    """
+    counts = ", ".join(f"{name} {n}" for name, n in comparison.difference_counts.items())
+    out.print(f"[bold]typed differences:[/] {counts}")
 
     def rate(side: RunSide) -> str:
         if side.pass_rate is None:
@@ -208,6 +296,7 @@ def print_comparison(out: Console, comparison: Comparison) -> None:
                 f"  {escape(delta.field)}: {delta.base_accuracy or 0:.1%} → "
                 f"{delta.candidate_accuracy or 0:.1%} ({points:+.1f} points)"
             )
+    _differences(out, comparison)
     out.print(f"[bold]verdict:[/] {escape(comparison.verdict)}")
 
 

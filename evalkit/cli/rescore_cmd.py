@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from evalkit.cli.common import console
-from evalkit.cli.options import gate_options, scope_options
+from evalkit.cli.options import gate_options, scope_options, variants_option
 from evalkit.cli.printing import print_finished
 from evalkit.gates import Gates
 from evalkit.loader import LoadOptions
@@ -42,6 +42,7 @@ __all__ = ["rescore"]
 )
 @gate_options
 @scope_options
+@variants_option
 def rescore(
     run_dir: Path,
     suites: tuple[Path, ...],

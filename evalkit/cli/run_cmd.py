@@ -8,7 +8,7 @@ import sys
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import click
 from rich.console import Console
@@ -25,6 +25,7 @@ from evalkit.cli.options import (
     selection_options,
     settings_options,
     target_options,
+    variants_option,
 )
 from evalkit.cli.printing import print_finished, print_matrix
 from evalkit.cli.progress import DEFAULT_INTERVAL, progress
@@ -36,7 +37,7 @@ from evalkit.history import HistoryLocation
 from evalkit.loader import LoadOptions, SuiteFile, discover
 from evalkit.loader.scope import ProjectSettings, form_folders, undefined_forms
 from evalkit.pipeline import Finished, FinishOptions, finish_run
-from evalkit.results import Selection, TargetInfo, read_run
+from evalkit.results import RunInfo, Selection, TargetInfo, read_run
 from evalkit.runner import RunSettings, deferred_signals, planned_keys, run_sync
 from evalkit.runner.description import (
     TargetOptions,
@@ -47,6 +48,7 @@ from evalkit.runner.description import (
 )
 from evalkit.runner.preflight import preflight
 from evalkit.runner.selection import select_suites
+from evalkit.suite import VARIANT_KINDS, VariantKind
 from evalkit.version import __version__
 
 __all__ = ["run"]
@@ -93,6 +95,22 @@ def _selection(selection: Selection | None, resume: Path | None) -> Selection | 
     return stored
 
 
+def _resumed_scope(info: RunInfo, scope: LoadOptions) -> LoadOptions:
+    """The load options of a resume: with the `--variants` its run was started with."""
+    kinds = next((s.variants for s in info.suites if s.variants), [])
+    unknown = [k for k in kinds if k not in VARIANT_KINDS]
+    if unknown:
+        raise UsageError(
+            f"run.json names variant kinds evalkit does not know: {', '.join(unknown)}"
+        )
+    if scope.variants and list(scope.variants) != kinds:
+        used = f"--variants {','.join(kinds)}" if kinds else "no --variants"
+        raise UsageError(
+            f"a resumed run keeps the variants it started with ({used}); drop --variants"
+        )
+    return replace(scope, variants=tuple(cast(VariantKind, k) for k in kinds))
+
+
 def _plan(
     paths: tuple[str, ...],
     options: TargetOptions,
@@ -117,6 +135,7 @@ def _plan(
     else:
         info = read_run(resume)[0]
         description = resumed_target(info.target, options)
+        scope = _resumed_scope(info, scope)
         paths = paths or tuple(s.path for s in info.suites)
         forms = [Path(f) for f in description.forms]
     # Validated all at once (fields checked against the forms known), before anything is sent;
@@ -267,6 +286,7 @@ def _run_and_finish(
 @target_options
 @selection_options
 @scope_options
+@variants_option
 @settings_options
 @gate_options
 @history_option

@@ -45,6 +45,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from evalkit.emulator.defects import Planted
 from evalkit.emulator.dialogue import Session, open_session, reply
 from evalkit.emulator.faults import EmulatorStats, FaultKind
 from evalkit.emulator.forms import Form, summarize_form
@@ -167,6 +168,7 @@ class _Emulator:
         self.forms = {key: form for key, form in forms.items()}
         self.by_id = {form.id.lower(): form for form in forms.values()}
         self.knobs = knobs
+        self.planted = Planted.of(knobs.defects)
         self.clock = clock
         self.stats = EmulatorStats()
         self.sessions: OrderedDict[str, Session] = OrderedDict()
@@ -272,6 +274,7 @@ class _Emulator:
             last_seen=self.clock(),
             ask_order=self.knobs.ask_order,
             seed=self.knobs.seed,
+            planted=self.planted,
         )
         chunks = open_session(session, body.current_values)
         self._forget_idle()

@@ -21,6 +21,11 @@ so it cannot be mistaken for a real one.
 
 With `Noise`, an extracted field may be dropped (no TEXT_DATA, not stored) or garbled (a wrong
 value, stored as if it were right), decided by the session's number, the turn and the field.
+
+Under `shuffled` (asking like a language model) a complete form is summed up and confirmed before
+it is submitted ("yes" submits; a correction is applied and summed up again; "no" asks what to
+change), so a correction of the last answer still counts. Planted defects (`defects.py`) change
+what is stored, what is asked again and whether it submits.
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evalkit.emulator import chunks as make
 from evalkit.emulator.chunks import display_value, number
+from evalkit.emulator.defects import Planted
 from evalkit.emulator.extract import Context, Extraction, extract
 from evalkit.emulator.faults import Noise, garble, unit
+from evalkit.emulator.finders import find_yes_no, is_declining
 from evalkit.emulator.forms import Form, FormField
 from evalkit.protocol import ClientTime, ResponseChunk
 
@@ -63,6 +70,7 @@ _PHRASINGS = (
     "And what's your {label}?",
     "Next, I'll need your {label}. What is it?",
 )
+_CONFIRMATIONS = ("Shall I send it?", "Is that all correct? Shall I submit it?", "Can I send it?")
 
 
 @dataclass
@@ -86,6 +94,10 @@ class Session:
         ask_order: `form` (the form's order and questions) or `shuffled` (a seeded order per
             session, several phrasings per question).
         seed: The seed of the shuffled order and phrasings.
+        planted: The defects planted in this emulator (none by default).
+        re_asked: Fields asked again by the `re-ask` defect (each once).
+        confirming: The assistant has summed up and waits for a confirmation (`shuffled`).
+        confirmed: The user confirmed: the next step submits.
         last_seen: When the session was last used (monotonic seconds), for expiry.
     """
 
@@ -104,6 +116,10 @@ class Session:
     debug: bool = False
     ask_order: AskOrder = "form"
     seed: int = 0
+    planted: Planted = field(default_factory=Planted)
+    re_asked: list[str] = field(default_factory=list)
+    confirming: bool = False
+    confirmed: bool = False
     last_seen: float = 0.0
 
     @property
@@ -172,9 +188,12 @@ def reply(
         return [error, make.end(success=False)]
     found = extract(text, session.form, _context(session)) if text else []
     found, disturbed = _disturb(session, found)
+    if session.confirming and text and not found:
+        return _with_debug(session, _confirmation(session, text), {"confirmation": text})
     chunks: list[ResponseChunk] = []
     rejected: list[FormField] = []
     noted: list[str] = []
+    stored: list[str] = []
     for item in found:
         form_field = session.form.field(item.target)
         if form_field is None:
@@ -185,13 +204,17 @@ def reply(
             rejected.append(form_field)
             chunks.append(make.important(form_field, f"{problem}. {make.rule(form_field)}".strip()))
             continue
+        value = session.planted.stored(form_field.type, value)
         session.values[form_field.target] = value
+        stored.append(form_field.target)
         noted.append(form_field.label[:1].lower() + form_field.label[1:])
         chunks.append(make.text_data(form_field, value, item))
     if found:
         session.recent = tuple(e.target for e in found)
     if noted:
         chunks.append(make.text(f"Thanks! I've noted your {make.join(noted)}."))
+    elif text and not rejected and is_declining(text):
+        chunks.append(make.text("No problem."))
     elif text and not rejected:
         asked = session.form.field(session.asked) if session.asked else None
         chunks.append(make.text("Sorry, I didn't quite catch that."))
@@ -199,7 +222,7 @@ def reply(
             chunks.append(make.important(asked, make.rule(asked)))
     if chunks:
         chunks.append(make.separator())
-    chunks += _next_step(session, rejected[0] if rejected else None)
+    chunks += _next_step(session, rejected[0] if rejected else _re_ask(session, stored))
     info = {
         "extracted": {e.target: e.value for e in found if not e.problem},
         "rejected": [f.target for f in rejected],
@@ -271,6 +294,45 @@ def _with_debug(
     return [*chunks[:-1], make.debug(data), chunks[-1]]
 
 
+def _re_ask(session: Session, stored: list[str]) -> FormField | None:
+    """The field the `re-ask` defect asks again now (just extracted for the first time)."""
+    target = session.planted.to_re_ask(stored, session.re_asked)
+    if target is None:
+        return None
+    session.re_asked.append(target)
+    return session.form.field(target)
+
+
+def _confirmation(session: Session, text: str) -> list[ResponseChunk]:
+    """Answer a message that gives no value while the assistant waits for a confirmation."""
+    answers = find_yes_no(text)
+    if answers and answers[0].value is True:
+        session.confirming, session.confirmed = False, True
+        return _next_step(session, None)
+    if answers:
+        words = "Of course. What would you like to change?"
+        return [make.text(words), make.end(success=True)]
+    return [make.text("Sorry, I didn't quite catch that."), make.separator(), *_confirm(session)]
+
+
+def _confirm(session: Session) -> list[ResponseChunk]:
+    """Sum up the values so far and ask whether to send them (`shuffled`, before submitting)."""
+    session.confirming, session.asked = True, None
+    shown = [
+        f"{f.label}: {display_value(f, session.values[f.target])}"
+        for f in session.form.fields
+        if session.values.get(f.target) not in (None, "", [])
+    ]
+    pick = unit(session.seed, "confirm", session.key, session.turns)
+    question = _CONFIRMATIONS[int(pick * len(_CONFIRMATIONS))]
+    return [
+        make.text("Here's what I have: " + "; ".join(shown) + "."),
+        make.separator(),
+        make.text(question),
+        make.end(success=True),
+    ]
+
+
 def _missing(session: Session) -> FormField | None:
     missing = [
         form_field
@@ -296,13 +358,18 @@ def _next_step(session: Session, again: FormField | None) -> list[ResponseChunk]
     """Ask for `again` (a rejected value), else the first missing required field, else submit."""
     ask = again or _missing(session)
     if ask is not None:
-        session.asked = ask.target
+        session.asked, session.confirming = ask.target, False
         return [make.text(_question(session, ask)), *make.prompt(ask), make.end(success=True)]
+    if session.ask_order == "shuffled" and not session.confirmed:
+        return _confirm(session)
+    closing = "That's everything I need, thank you! Your details have been sent."
+    if session.planted.holds_submission(session.values):
+        session.asked = None  # the planted defect: it says it is done, and sends nothing
+        return [make.text(closing), make.end(success=True)]
     session.submitted, session.asked = True, None
     bought = any(f.products and session.values.get(f.target) for f in session.form.fields)
     submission_id = DRY_RUN_SUBMISSION_ID
     checkout_id = DRY_RUN_SUBMISSION_ID if bought else None
-    closing = "That's everything I need, thank you! Your details have been sent."
     if session.dry_run:
         closing += " (This was a test run, so nothing was actually submitted.)"
     else:

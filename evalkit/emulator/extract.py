@@ -18,6 +18,8 @@ Order of precedence (a span used once is not used again):
 
 A message that starts like a correction ("actually", "sorry, it's ...") moves the focus to the field
 filled in the previous turn, so "sorry, it's 26" replaces the age given just before.
+A message that declines to answer ("I'd rather not say") has no focus: it gives the field asked
+no value (not `false`, not the name "I'd Rather Not Say"); values it names elsewhere still count.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from evalkit.emulator.finders import (
     find_phones,
     find_yes_no,
     is_correction,
+    is_declining,
     parse_number_words,
 )
 from evalkit.emulator.forms import Form, FormField
@@ -61,6 +64,7 @@ __all__ = [
     "find_times",
     "find_yes_no",
     "is_correction",
+    "is_declining",
     "parse_number_words",
 ]
 
@@ -141,6 +145,8 @@ def extract(text: str, form: Form, context: Context | None = None) -> list[Extra
     focus = ctx.asked
     if form.behaviour.corrections and is_correction(run.text) and ctx.recent:
         focus = ctx.recent[-1]
+    if is_declining(run.text):
+        focus = None  # "I'd rather not say" answers nothing: not "no", not a name, not a note
     run.explicit_mentions()
     for field in form.fields:
         if field.type == "email" and not run.take(field, find_emails(run.text)):

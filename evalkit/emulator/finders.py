@@ -28,6 +28,7 @@ __all__ = [
     "find_phones",
     "find_yes_no",
     "is_correction",
+    "is_declining",
     "non_overlapping",
     "parse_number_words",
 ]
@@ -89,6 +90,12 @@ _YES_NO = re.compile(
 _CORRECTION = re.compile(
     r"^\W*(?:actually|sorry|oops|correction|wait|scratch that|i meant|i mean|make (?:it|that)|"
     r"change (?:it|that) to)\b",
+    re.IGNORECASE,
+)
+_DECLINING = re.compile(
+    r"\b(?:(?:rather|prefer(?:red)?)\s+not\s+(?:to\s+)?(?:say|share|tell|answer|disclose|give)|"
+    r"(?:won't|will\s+not|can't|cannot|don't\s+want\s+to)\s+(?:say|share|tell|disclose)|"
+    r"no\s+comment|(?:that's|that\s+is)\s+private|skip\s+(?:this|that|it)(?:\s+one)?)\b",
     re.IGNORECASE,
 )
 _NAME_WORD = r"[^\W\d_]+(?:(?:-|['’](?!s\b))[^\W\d_]+)*"
@@ -258,6 +265,15 @@ def find_names(text: str) -> list[tuple[Found, Found | None]]:
                 last = Found(capitalise(m.group(2), surname=True), m.start(2), m.end(2))
             found.append((first, last))
     return sorted(found, key=lambda pair: pair[0].start)
+
+
+def is_declining(text: str) -> bool:
+    """Whether a message declines to answer ("I'd rather not say", "I'd prefer not to share").
+
+    Declining is not "no": it gives no value. "I'd rather not" alone, to a yes/no question, is
+    a polite no and is not declining.
+    """
+    return _DECLINING.search(text) is not None
 
 
 def is_correction(text: str) -> bool:

@@ -196,8 +196,8 @@ def _usage(exc: ValidationError, flags: tuple[KnobFlag, ...], given: list[KnobFl
     by_path = {f.path: f for f in flags}
     said: list[str] = []
     for error in exc.errors(include_url=False):
-        loc = tuple(str(part) for part in error["loc"])
-        knob = by_path.get(loc)
+        loc = tuple(str(part) for part in error["loc"] if not isinstance(part, int))
+        knob = by_path.get(loc)  # an item of a list knob is the knob's (`defects.0`: `--defects`)
         if error["type"] == "missing" and knob is not None and knob.whole:
             partners = [f.flag.name for f in given if f.whole == knob.whole]
             said.append(f"{', '.join(partners)} needs {knob.flag.name}")

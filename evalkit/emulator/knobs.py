@@ -12,6 +12,7 @@ A profile is a small YAML file whose keys mirror `evalkit emulator`'s flags::
     session_ttl: 600
     rate_limit: 200          # requests per minute per credential (429 + Retry-After over it)
     rate_burst: 3
+    defects: [drop-country-code, "re-ask:age"]   # see defects.py
 
 `seed` seeds every knob that does not name a seed of its own, and the session and request ids.
 
@@ -28,6 +29,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from evalkit.emulator.defects import Defect
 from evalkit.emulator.dialogue import AskOrder
 from evalkit.emulator.faults import Auth, Faults, Latency, Noise
 from evalkit.emulator.flags import Flag
@@ -74,7 +76,12 @@ class Knobs(BaseModel):
     ask_order: Annotated[AskOrder, Flag("--ask-order")] = "form"
     """`form`: ask the missing required fields in the form's order, with the form's questions;
     `shuffled`: like a language model, each session asks them in its own seeded order, each
-    question phrased one of several ways."""
+    question phrased one of several ways, and before submitting it sums up what it has and asks
+    the user to confirm (a correction then still counts)."""
+    defects: Annotated[tuple[Defect, ...], Flag("--defects", metavar="D1,D2")] = ()
+    """Planted defects, comma-separated: `drop-country-code` (phone numbers lose their country
+    code), `no-submit-when-false:FIELD` (no SUBMISSION while the boolean FIELD is false),
+    `re-ask:FIELD` (FIELD is asked again right after it is first extracted)."""
     session_ttl: Annotated[float, Flag("--session-ttl")] = Field(default=DEFAULT_SESSION_TTL, gt=0)
     """Seconds a session may sit idle before it expires (then 404)."""
     rate_limit: Annotated[float | None, Flag("--rate-limit", default_text="none")] = Field(

@@ -35,6 +35,7 @@ __all__ = [
     "HISTORY_FILE",
     "HISTORY_SCHEMA_VERSION",
     "MIGRATIONS",
+    "SLOT_COLUMNS",
     "TABLES",
     "Connection",
     "connect",
@@ -107,10 +108,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS outcomes_by_suite ON outcomes (suite, run_id)",
     ),
+    # 3: the run's slot-filling figures (NULL for runs recorded before, or with none judged).
+    (
+        "ALTER TABLE runs ADD COLUMN joint_goal_accuracy DOUBLE PRECISION",
+        "ALTER TABLE runs ADD COLUMN average_goal_accuracy DOUBLE PRECISION",
+        "ALTER TABLE runs ADD COLUMN slot_precision DOUBLE PRECISION",
+        "ALTER TABLE runs ADD COLUMN slot_recall DOUBLE PRECISION",
+        "ALTER TABLE runs ADD COLUMN slot_f1 DOUBLE PRECISION",
+    ),
 )
 """`MIGRATIONS[n]`: the statements that bring a history from schema version n to n + 1."""
 HISTORY_SCHEMA_VERSION = len(MIGRATIONS)
 """Version of the tables; a database of a newer version is refused, an older one upgraded."""
+SLOT_COLUMNS = {
+    "joint_goal_accuracy": "joint_goal_accuracy",
+    "average_goal_accuracy": "average_goal_accuracy",
+    "slot_precision": "precision",
+    "slot_recall": "recall",
+    "slot_f1": "f1",
+}
+"""Columns of `runs` (schema 3) holding the slot-filling figures → their `SlotMetrics` names."""
 TABLES = ("outcomes", "field_stats", "suite_fields", "run_suites", "runs")
 """Every table with a `run_id`, children first (deleting a run empties them in this order)."""
 

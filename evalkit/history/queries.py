@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evalkit.errors import UsageError
-from evalkit.history.database import Connection, loaded_dir, reader
+from evalkit.history.database import SLOT_COLUMNS, Connection, loaded_dir, reader
 from evalkit.history.location import Locatable
 from evalkit.results import RUN_FILE, FieldStats
 
@@ -90,6 +90,10 @@ class RunRow:
     """Whether the run met its gates (the only runs `last_good_run` picks)."""
     fields: dict[str, FieldStats] = field(default_factory=dict)
     """Per-field counts, by field name."""
+    slot_filling: dict[str, float | None] = field(default_factory=dict)
+    """Joint and average goal accuracy, slot precision, recall and F1 (`SLOT_COLUMNS` names:
+    `joint_goal_accuracy`, `average_goal_accuracy`, `slot_precision`, `slot_recall`,
+    `slot_f1`); each None when not judged or recorded by a history before schema 3."""
 
     @property
     def status(self) -> RunStatus:
@@ -203,6 +207,7 @@ def _row(conn: Connection, record: dict[str, Any], fields: dict[str, FieldStats]
         error_rate=record["error_rate"],
         gates_met=bool(record["gates_met"]),
         fields=fields,
+        slot_filling={column: record.get(column) for column in SLOT_COLUMNS},
     )
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from evalkit.history.database import TABLES, Connection, stored_dir, writer
+from evalkit.history.database import SLOT_COLUMNS, TABLES, Connection, stored_dir, writer
 from evalkit.history.location import Locatable, history_location
 from evalkit.metrics import add_field_verdicts
 from evalkit.results import (
@@ -88,7 +88,8 @@ def record_run(
     Args:
         location: The history: a SQLite file (e.g. `reports/history.db`) or a PostgreSQL URL.
         run_dir: The run's directory.
-        info: Its metadata; the counts, rates and field stats come from `info.summary`.
+        info: Its metadata; the counts, rates, slot-filling figures and field stats come from
+            `info.summary`.
         results: Its results, for the per-conversation outcomes and per-suite field counts.
         gates_met: Whether the run met its gates (only such runs are a `last_good_run`).
         branch: Git branch, when known (the CLI reads it from CI variables or git); None falls
@@ -128,6 +129,8 @@ def record_run(
         "error_rate": summary.error_rate,
         "gates_met": int(gates_met),
     }
+    slots = summary.slot_filling
+    row |= {column: getattr(slots, name, None) for column, name in SLOT_COLUMNS.items()}
     by_suite: dict[str, dict[str, FieldStats]] = {}
 
     def outcomes() -> Iterator[Outcome]:

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from evalkit.errors import RunFileError, UsageError
-from evalkit.history.database import TABLES, Connection, loaded_dir, reader, stored_dir, writer
+from evalkit.history.database import (
+    SLOT_COLUMNS,
+    TABLES,
+    Connection,
+    loaded_dir,
+    reader,
+    stored_dir,
+    writer,
+)
 from evalkit.history.location import Locatable, history_location
 from evalkit.history.queries import parse_day
 from evalkit.history.record import write_run_rows
@@ -52,7 +60,9 @@ RUN_COLUMNS = (
     "error_rate",
     "gates_met",
 )
-"""The columns of a run's row, as exported (and the only ones an import accepts)."""
+"""The columns of a run's row, as exported; an import needs every one of them."""
+_OPTIONAL = tuple(SLOT_COLUMNS)
+"""Columns an export holds from a history of schema 3 on, and an import takes when present."""
 _COUNTS = ("correct", "wrong", "missing", "unexpected")
 
 
@@ -61,7 +71,8 @@ def _counts(record: dict[str, Any]) -> list[int]:
 
 
 def _run_lines(conn: Connection) -> Iterator[str]:
-    runs = conn.query(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs ORDER BY started_at, run_id")
+    columns = RUN_COLUMNS + (_OPTIONAL if conn.version >= 3 else ())
+    runs = conn.query(f"SELECT {', '.join(columns)} FROM runs ORDER BY started_at, run_id")
     for run in runs:
         run_id = run["run_id"]
         run["run_dir"] = str(loaded_dir(conn.location, run["run_dir"]))
@@ -121,12 +132,16 @@ def _parsed_run(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("run"), dict):
         raise RunFileError(f"{where}: not a run of an evalkit history export")
     run: dict[str, Any] = data["run"]
-    if set(run) != set(RUN_COLUMNS):
-        unknown = sorted(set(run) - set(RUN_COLUMNS))
+    if not set(RUN_COLUMNS) <= set(run) <= {*RUN_COLUMNS, *_OPTIONAL}:
+        unknown = sorted(set(run) - {*RUN_COLUMNS, *_OPTIONAL})
         missing = sorted(set(RUN_COLUMNS) - set(run))
         raise RunFileError(f"{where}: run columns differ (unknown {unknown}, missing {missing})")
     if not isinstance(run["run_id"], str) or not run["run_id"]:
         raise RunFileError(f"{where}: a run needs a run_id")
+    for column in _OPTIONAL:
+        value = run.get(column)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise RunFileError(f"{where}: {column} must be a number or null")
     return run
 
 
@@ -182,7 +197,7 @@ def import_history(location: Locatable, source: IO[str], *, name: str = "<input>
                 raise RunFileError(
                     f"{where}: not a run of an evalkit history export: {exc}"
                 ) from exc
-            row = {column: run[column] for column in RUN_COLUMNS}
+            row = {column: run.get(column) for column in (*RUN_COLUMNS, *_OPTIONAL)}
             write_run_rows(conn, row, suites, outcomes, fields, per_suite)
             count += 1
     return count

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from evalkit.errors import Problem, SuiteError
-from evalkit.loader.expand import Expansion, expand
+from evalkit.loader.expand import MAX_CONVERSATIONS, Expansion, expand
 from evalkit.loader.fields import KnownForm, check_fields
 from evalkit.loader.messages import found, message, where
 from evalkit.loader.reader import Document, Loc, Source, parse_bytes, read_file
@@ -36,7 +36,8 @@ from evalkit.loader.scope import (
 from evalkit.matchers import resolve_custom
 from evalkit.matchers.arguments import argument_problem
 from evalkit.matchers.custom import import_check
-from evalkit.suite import COMPOSITE_MATCHERS, Check, LoadedSuite, Suite, SuiteSource
+from evalkit.suite import COMPOSITE_MATCHERS, Check, LoadedSuite, Suite, SuiteSource, VariantKind
+from evalkit.variants import vary_suite, with_kinds
 from evalkit.yamlfile import locate, validation_problems
 
 __all__ = [
@@ -201,11 +202,14 @@ def _load(
     read: Callable[[str], Document] = read_file,
     scope: SuiteScope | None = None,
     forms: Mapping[str, KnownForm] | None = None,
+    variants: Sequence[VariantKind] = (),
 ) -> LoadedSuite | list[Problem]:
     """Expand and validate one read suite file: the suite, or every problem found in it.
 
     `read` reads the files it includes; `scope` says where includes and checks may come from
-    (None: anywhere, for bytes validated already); `forms` are the forms known for the field check.
+    (None: anywhere, for bytes validated already); `forms` are the forms known for the field check;
+    `variants` are the robustness variant kinds a run asks for (`evalkit.variants`), beside or
+    instead of the suite's own `variants` key.
     """
     if doc.present and (other := _not_a_suite(doc)):
         return other  # its own problems (duplicate keys, ...) would show its content
@@ -233,13 +237,29 @@ def _load(
     digest = hashlib.sha256(doc.data)
     for fragment in expansion.included:  # an edited fragment changes the suite's hash
         digest.update(hashlib.sha256(fragment.data).digest())
-    files = [s.path for s in expansion.conversations]
+    # Robustness variants are made here, where the matrix was: copies are conversations.
+    spec = with_kinds(suite.variants, variants)
+    if spec is not None:
+        scripted = sum(c.persona is None for c in suite.conversations)
+        at_most = len(suite.conversations) + scripted * len(spec.kinds) * spec.copies
+        if at_most > MAX_CONVERSATIONS:
+            return [
+                Problem(
+                    doc.path,
+                    doc.line(("variants",)),
+                    f"the variants would make up to {at_most:,} conversations; a suite expands "
+                    f"to at most {MAX_CONVERSATIONS:,}: fewer kinds or copies, or split the suite",
+                )
+            ]
+    suite, origins = vary_suite(suite, spec)
+    files = [expansion.conversations[i].path for i in origins]
     return LoadedSuite(
         suite=suite,
         path=doc.path,
         sha256=digest.hexdigest(),
-        conversation_lines=[s.line for s in expansion.conversations],
+        conversation_lines=[expansion.conversations[i].line for i in origins],
         conversation_files=files if any(f != doc.path for f in files) else [],
+        variants=tuple(variants),
     )
 
 
@@ -356,7 +376,7 @@ def load_suite(path: str | Path, *, options: LoadOptions | None = None) -> Loade
     scopes = _Scopes(options)
     shown = os.fspath(path)
     scope = scopes.of(shown, os.path.dirname(shown) or ".")
-    result = _load(read_file(shown), read_file, scope, options.forms)
+    result = _load(read_file(shown), read_file, scope, options.forms, options.variants)
     if isinstance(result, list) or scopes.problems:
         raise SuiteError(scopes.problems + (result if isinstance(result, list) else []))
     return result
@@ -410,6 +430,8 @@ class SuiteFile:
     """(path, zlib-compressed bytes) of the file and of each file it includes, as validated."""
     scope: SuiteScope | None = field(default=None, repr=False)
     """Where its includes and checks may come from (None: its folder)."""
+    variants: tuple[VariantKind, ...] = ()
+    """The robustness variant kinds the run asked for (`LoadOptions.variants`)."""
 
     @classmethod
     def of(
@@ -417,6 +439,7 @@ class SuiteFile:
         loaded: LoadedSuite,
         files: Mapping[str, bytes] | None = None,
         scope: SuiteScope | None = None,
+        variants: Sequence[VariantKind] = (),
     ) -> SuiteFile:
         """The small record of a loaded suite, with the bytes it was built from (when given)."""
         return cls(
@@ -427,6 +450,7 @@ class SuiteFile:
             conversations=loaded.outline,
             files=tuple((path, zlib.compress(data)) for path, data in (files or {}).items()),
             scope=scope,
+            variants=tuple(variants),
         )
 
     @property
@@ -450,7 +474,7 @@ class SuiteFile:
         scope = self.scope or _Scopes(LoadOptions()).of(
             self.path, os.path.dirname(self.path) or "."
         )
-        result = _load(read(self.path), read, scope)
+        result = _load(read(self.path), read, scope, variants=self.variants)
         if isinstance(result, list):
             raise SuiteError(result)
         if result.sha256 != self.sha256:
@@ -487,7 +511,13 @@ def index_suites(
     Raises:
         SuiteError: Every problem of every file (and of discovery) at once.
     """
-    return _load_all(paths, SuiteFile.of, options or LoadOptions())
+    options = options or LoadOptions()
+    kinds = options.variants
+
+    def keep(loaded: LoadedSuite, files: dict[str, bytes], scope: SuiteScope) -> SuiteFile:
+        return SuiteFile.of(loaded, files, scope, variants=kinds)
+
+    return _load_all(paths, keep, options)
 
 
 def _load_all(
@@ -509,7 +539,7 @@ def _load_all(
 
         scope = scopes.of(os.fspath(file), root)
         doc = recorded(os.fspath(file))
-        result = _load(doc, recorded, scope, options.forms)
+        result = _load(doc, recorded, scope, options.forms, options.variants)
         if isinstance(result, list):
             problems.extend(result)
         else:

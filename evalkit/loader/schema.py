@@ -75,6 +75,9 @@ class PersonaTemplate(Persona):
     """Write whole numbers as digits (`32`) or words (`thirty-two`)."""
     dates: Literal["iso", "written", "us"] | _Var = "iso"  # type: ignore[assignment]
     """Write dates as `2026-11-27`, `27 November 2026` or `11/27/2026`."""
+    typos: bool | _Var = False  # type: ignore[assignment]
+    """Make seeded keyboard-neighbour typos in the words around a value (`Sure, my emial is
+    ...`), never in the value itself nor the field's name; a free-text answer has none."""
 
 
 class ConversationTemplate(Conversation):

@@ -50,6 +50,7 @@ from evalkit.loader.messages import did_you_mean
 
 if TYPE_CHECKING:
     from evalkit.loader.fields import KnownForm
+    from evalkit.suite import VariantKind
 
 __all__ = [
     "CONFIG_FILES",
@@ -82,11 +83,14 @@ class LoadOptions:
             `python:` checks may name, wherever they are installed.
         forms: The forms known for the field check, by the form key a suite names; None: field
             names and options are not checked (see `evalkit.formcheck`).
+        variants: Robustness variant kinds to derive from every scripted conversation
+            (`evalkit run --variants`), instead of the kinds a suite's `variants` key names.
     """
 
     includes_roots: Sequence[str | Path] = ()
     checks_packages: Sequence[str] = ()
     forms: Mapping[str, KnownForm] | None = field(default=None, repr=False)
+    variants: Sequence[VariantKind] = ()
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,6 @@ def write_reports(
     *,
     markdown_max_bytes: int | None = GITHUB_STEP_SUMMARY_LIMIT,
     comparison: Comparison | None = None,
-    baseline_results: Sequence[ConversationResult] | None = None,
     history: Sequence[TrendPoint] | None = None,
 ) -> dict[str, Path]:
     """Write `report.html` and `report.md` into a run directory.
@@ -125,9 +124,8 @@ def write_reports(
         results: Its conversation results.
         markdown_max_bytes: Budget of the Markdown report; by default it fits in
             `$GITHUB_STEP_SUMMARY`. None for no limit.
-        comparison: A comparison with a baseline run: its verdict and regressions come first.
-        baseline_results: The baseline's results: with them, each changed conversation shows
-            how its extracted values differ from the baseline's.
+        comparison: A comparison with a baseline run: its verdict, the counts of typed
+            differences and the regressions come first.
         history: Earlier runs, oldest first, for the pass-rate trend.
 
     Returns:
@@ -135,7 +133,7 @@ def write_reports(
     """
     view = None
     if comparison is not None:
-        view = comparison_view(comparison, baseline_results, results)
+        view = comparison_view(comparison)
     paths = {"html": run_dir / HTML_FILE, "markdown": run_dir / MARKDOWN_FILE}
     run = digest(results)  # one pass, shared by both reports
     write_html(paths["html"], info, results, comparison=view, history=history, run=run)

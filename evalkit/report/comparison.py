@@ -1,9 +1,10 @@
 """What the reports show of a comparison with a baseline run, and how extracted values differ.
 
 `evalkit.compare.compare_runs` decides what regressed and whether it is beyond noise; this module
-turns that `Comparison` into the report's view of it: the verdict, every list of changes with
-stable anchors, the per-field metric deltas, and, when both runs' results are given, the
-per-conversation diff of extracted values (baseline value against candidate value, field by field).
+turns that `Comparison` into the report's view of it: the verdict, the counts of typed
+differences per category (`evalkit.compare_diffs`), every list of changes with stable anchors,
+the per-field metric deltas, and the per-conversation list of typed differences (baseline value
+against candidate value, field by field).
 
 Everything here is already formatted text (the templates escape it), in a stable order.
 """
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from evalkit.compare import SLOT_FIGURES, Change, Comparison, FieldDelta
+from evalkit.compare_diffs import CATEGORIES, ConversationDifferences, FieldDifference
 from evalkit.report.format import NONE, compact_json, percent
 from evalkit.report.views import anchor
-from evalkit.results import ConversationResult, lookup
+from evalkit.results import ConversationResult
 
 __all__ = [
     "ConversationDiff",
@@ -27,7 +30,7 @@ __all__ = [
     "comparison_view",
     "expected_value",
     "field_outcome",
-    "value_diffs",
+    "value_diff",
 ]
 
 
@@ -78,16 +81,22 @@ class FieldDeltaRow:
 
 @dataclass(frozen=True)
 class ValueDiff:
-    """One field of a conversation whose extracted value or verdict changed."""
+    """One typed difference of a conversation: a field's change, or a question's."""
 
+    category: str
+    """`newly missing`, `newly extracted`, `value changed`, `expectation changed` or `question
+    changed` (docs/metrics.md)."""
     field: str
-    """The field target."""
+    """The field target (a dash for a question whose prompt names none)."""
+    where: str
+    """Where it first differs: `greeting` (session creation), `turn N`, or `final`."""
     expected: str
-    """The expected value (compact JSON), or a dash when the field is not expected."""
+    """The expected value (compact JSON), `old → new` when it was edited, or a dash."""
     baseline: str
-    """The baseline's final value (compact JSON), or a dash when it was not extracted."""
+    """The baseline's value there (compact JSON; the words, for a question), or a dash when it
+    was not extracted."""
     candidate: str
-    """The candidate's final value, or a dash."""
+    """The candidate's value there, or a dash."""
     baseline_outcome: str
     """The baseline's verdict on the field (correct, wrong, missing, unexpected), or a dash."""
     candidate_outcome: str
@@ -101,9 +110,9 @@ class ConversationDiff:
     change: Regression
     """The conversation and its statuses."""
     kind: str
-    """`regression`, `fix` or `still failing`."""
+    """`regression`, `fix`, `still failing` or `still passing`."""
     rows: list[ValueDiff]
-    """Fields that changed, by name."""
+    """Its typed differences, by exchange then field (the final state last)."""
     unchanged: int
     """How many of its fields stayed the same."""
 
@@ -153,7 +162,9 @@ class RunComparison:
     ) = None
     """With repeats: k, then (pass@k, pass^k) of the baseline and of the candidate."""
     diffs: list[ConversationDiff] = field(default_factory=list)
-    """Per-conversation diffs of extracted values (empty without the baseline's results)."""
+    """Per-conversation typed differences: regressions, fixes, still failing, still passing."""
+    categories: list[tuple[str, int]] = field(default_factory=list)
+    """How many typed differences of each category (every category, in order)."""
     slots: list[tuple[str, str, str, str]] = field(default_factory=list)
     """Slot-filling figures over the paired conversations: (name, baseline, candidate, points),
     when either side has them."""
@@ -193,33 +204,33 @@ def expected_value(results: Sequence[ConversationResult | None], name: str) -> s
     return NONE
 
 
-def _final(result: ConversationResult | None, name: str) -> str:
-    if result is None or name not in result.final_state:
-        return NONE
-    return compact_json(result.final_state[name])
+def _json(value: Any) -> str:
+    return NONE if value is None else compact_json(value)
 
 
-def value_diffs(
-    base: ConversationResult | None, cand: ConversationResult | None
-) -> tuple[list[ValueDiff], int]:
-    """The fields of a conversation whose final value or verdict changed, and how many did not."""
-    names: set[str] = set()
-    for result in (base, cand):
-        if result is not None:
-            names |= set(result.final_state) | {f.field for f in result.fields}
-    rows: list[ValueDiff] = []
-    for name in sorted(names):
-        row = ValueDiff(
-            field=name,
-            expected=expected_value([cand, base], name),
-            baseline=_final(base, name),
-            candidate=_final(cand, name),
-            baseline_outcome=field_outcome(base, name),
-            candidate_outcome=field_outcome(cand, name),
-        )
-        if (row.baseline, row.baseline_outcome) != (row.candidate, row.candidate_outcome):
-            rows.append(row)
-    return rows, len(names) - len(rows)
+def _where(difference: FieldDifference) -> str:
+    if difference.turn is None:
+        return "final"
+    return "greeting" if difference.turn == 0 else f"turn {difference.turn}"
+
+
+def value_diff(difference: FieldDifference) -> ValueDiff:
+    """One typed difference as the reports show it (values as compact JSON, dashes for none)."""
+    before, after = difference.before_expected, difference.after_expected
+    expected = _json(after if after is not None else before)
+    if before is not None and after is not None and compact_json(before) != compact_json(after):
+        expected = f"{compact_json(before)} → {compact_json(after)}"
+    question = difference.category == "question changed"
+    return ValueDiff(
+        category=difference.category,
+        field=difference.field or NONE,
+        where=_where(difference),
+        expected=expected,
+        baseline=(difference.before or NONE) if question else _json(difference.before),
+        candidate=(difference.after or NONE) if question else _json(difference.after),
+        baseline_outcome=difference.before_outcome or NONE,
+        candidate_outcome=difference.after_outcome or NONE,
+    )
 
 
 def _points(base: float | None, cand: float | None) -> str:
@@ -290,36 +301,43 @@ def _slot_rows(comparison: Comparison) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def comparison_view(
-    comparison: Comparison,
-    baseline: Sequence[ConversationResult] | None = None,
-    candidate: Sequence[ConversationResult] | None = None,
-) -> RunComparison:
+_KINDS = {
+    ("pass", "fail"): "regression",
+    ("fail", "pass"): "fix",
+    ("fail", "fail"): "still failing",
+    ("pass", "pass"): "still passing",
+}
+"""The kinds of changed conversation, in the order the reports list them."""
+
+
+def _diffs(conversations: Sequence[ConversationDifferences]) -> list[ConversationDiff]:
+    order = list(_KINDS.values())
+    diffs = []
+    for conversation in conversations:
+        kind = _KINDS[(conversation.base, conversation.candidate)]
+        change = Regression(
+            suite=conversation.suite,
+            conversation_id=conversation.conversation_id,
+            repeat=conversation.repeat,
+            baseline=conversation.base,
+            status=conversation.candidate,
+        )
+        rows = [value_diff(d) for d in conversation.differences]
+        diffs.append(ConversationDiff(change, kind, rows, conversation.unchanged))
+    return sorted(diffs, key=lambda d: order.index(d.kind))  # stable: key order within a kind
+
+
+def comparison_view(comparison: Comparison) -> RunComparison:
     """What the reports show of a comparison computed by `evalkit.compare.compare_runs`.
 
     Args:
-        comparison: The comparison.
-        baseline: The baseline's results; with `candidate`, the view gets the per-conversation
-            diff of extracted values of every regression, fix, and still-failing conversation
-            whose values changed.
-        candidate: The candidate's results (the run the report is of).
+        comparison: The comparison, with its typed differences.
 
     Returns:
-        The view, every list in (suite, id, repeat) order.
+        The view: the counts per category of typed difference, then every list in (suite, id,
+        repeat) order; the changed conversations grouped by kind (regressions first).
     """
-    diffs: list[ConversationDiff] = []
-    if baseline is not None and candidate is not None:
-        base_by_key, cand_by_key = lookup(baseline), lookup(candidate)
-        for kind, changes in (
-            ("regression", comparison.regressions),
-            ("fix", comparison.fixes),
-            ("still failing", comparison.still_failing),
-        ):
-            for change, row in zip(changes, _rows(changes), strict=True):
-                key = (change.suite, change.conversation_id, change.repeat)
-                values, unchanged = value_diffs(base_by_key(key), cand_by_key(key))
-                if values or kind != "still failing":
-                    diffs.append(ConversationDiff(row, kind, values, unchanged))
+    counts = comparison.difference_counts
     tone = "same"
     if comparison.significant:
         tone = "regressed" if comparison.regressed else "improved"
@@ -343,6 +361,7 @@ def comparison_view(
         removed=_rows(comparison.removed),
         flaky=list(comparison.flaky),
         fields=[_delta_row(d) for d in comparison.fields],
-        diffs=diffs,
+        diffs=_diffs(comparison.differences),
+        categories=[(name, counts[name]) for name in CATEGORIES],
         slots=_slot_rows(comparison),
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalkit.report.format import seconds
+from evalkit.report.personas import PersonaView
 from evalkit.report.transcript import ChunkView, TurnView
 from evalkit.report.views import ConversationView
 
@@ -89,6 +90,29 @@ def _turn(view: TurnView) -> dict[str, Any]:
     return out
 
 
+def _persona(view: PersonaView) -> dict[str, Any]:
+    """The persona view, in short keys.
+
+    `n` name, `s` seed, `v` values, `tr` traits, `o` the order asked, `q` one `[turn, question,
+    asked, answer, gave, extracted]` per exchange, `st` stop, `na` never asked, `no` the
+    simulator's notes.
+    """
+    return {
+        "n": view.name,
+        "s": view.seed,
+        "v": [list(pair) for pair in view.values],
+        "tr": view.traits,
+        "o": list(view.order),
+        "q": [
+            [e.turn, e.question, e.asked, e.answer, list(e.gave), [list(x) for x in e.extracted]]
+            for e in view.exchanges
+        ],
+        "st": view.stop,
+        "na": list(view.never_asked),
+        "no": list(view.notes),
+    }
+
+
 def details_entry(view: ConversationView) -> dict[str, Any]:
     """What opening a conversation shows: verdicts, checks, transcript, final state, error."""
     r = view.result
@@ -118,4 +142,6 @@ def details_entry(view: ConversationView) -> dict[str, Any]:
         entry["w"] = r.warnings
     if view.restarts:
         entry["rs"] = view.restarts
+    if view.persona is not None:
+        entry["p"] = _persona(view.persona)
     return entry

@@ -29,6 +29,7 @@ from evalkit.report.comparison import RunComparison
 from evalkit.report.criteria import Criterion, evaluate_criteria
 from evalkit.report.format import compact_json, neutralize_markdown, percent, seconds, turn_label
 from evalkit.report.payload import details_entry, index_row
+from evalkit.report.personas import persona_figures
 from evalkit.report.views import (
     ConversationView,
     RunDigest,
@@ -170,6 +171,8 @@ def _context(
         "fields": sorted(info.summary.fields.items()),
         "slots": info.summary.slot_filling,
         "confusion": confusion_tables(info.summary.slot_filling),
+        "personas": info.summary.personas,
+        "persona_figures": persona_figures(info.summary.personas) if info.summary.personas else [],
         "latency_columns": columns,
         "latency_rows": rows,
         "warnings": run.warnings,

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from evalkit.metrics import RepeatTally
 from evalkit.report.format import NONE, compact_json, seconds, turn_label, wilson_interval
+from evalkit.report.personas import PersonaView, persona_view
 from evalkit.report.transcript import TurnView, describe_attempts, turn_views
 from evalkit.results import (
     CheckResult,
@@ -104,6 +105,11 @@ class ConversationView:
     """Whether its repeats both passed and failed."""
     restarts: list[str] = field(default_factory=list)
     """Sessions abandoned and restarted (a stream broke after it began), in words."""
+
+    @cached_property
+    def persona(self) -> PersonaView | None:
+        """For a persona conversation: who was simulated and each question with its answer."""
+        return persona_view(self.result)
 
     @cached_property
     def turns(self) -> list[TurnView]:

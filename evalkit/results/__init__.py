@@ -12,6 +12,13 @@ is skipped on read.
 
 from __future__ import annotations
 
+from evalkit.results.coverage import (
+    Coverage,
+    CoverageItem,
+    FieldInfo,
+    FormCoverage,
+    FormInfo,
+)
 from evalkit.results.files import (
     Redactor,
     ResultsWriter,
@@ -40,6 +47,7 @@ from evalkit.results.models import (
     FieldStats,
     RunInfo,
     Selection,
+    SimulatorInfo,
     Status,
     SuiteInfo,
     Summary,
@@ -58,16 +66,22 @@ __all__ = [
     "Attempt",
     "CheckResult",
     "ConversationResult",
+    "Coverage",
+    "CoverageItem",
     "ErrorInfo",
+    "FieldInfo",
     "FieldOutcome",
     "FieldResult",
     "FieldStats",
+    "FormCoverage",
+    "FormInfo",
     "Key",
     "Redactor",
     "ResultsWriter",
     "RunInfo",
     "RunLock",
     "Selection",
+    "SimulatorInfo",
     "Status",
     "StoredResults",
     "SuiteInfo",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from evalkit.errors import ErrorKind, UsageError
 from evalkit.protocol import Framing
+from evalkit.results.coverage import Coverage, FormInfo
 
 __all__ = [
     "RESULTS_FILE",
@@ -22,9 +23,11 @@ __all__ = [
     "FieldOutcome",
     "FieldResult",
     "FieldStats",
+    "PersonaMetrics",
     "RunInfo",
     "Selection",
     "SimulationInfo",
+    "SimulatorInfo",
     "SlotCounts",
     "SlotMetrics",
     "SlotOutcome",
@@ -114,7 +117,7 @@ class ErrorInfo(OutputModel):
     """Why a conversation could not be evaluated."""
 
     kind: ErrorKind
-    """From a closed set: transport, http, timeout, truncated, protocol, internal."""
+    """From a closed set: transport, http, timeout, truncated, protocol, internal, simulator."""
     message: str
     """What happened, free of secrets."""
     turn: int | None = None
@@ -177,6 +180,14 @@ class SimulationInfo(OutputModel):
     """Why it stopped: `submitted`, `max turns`, `no progress`, `nothing to say`."""
     notes: list[str] = Field(default_factory=list)
     """The simulator's own trouble (a question it could not place), never the target's."""
+    values: dict[str, Any] = Field(default_factory=dict)
+    """The persona's values as the person gives them, by field (empty in older runs)."""
+    traits: dict[str, Any] = Field(default_factory=dict)
+    """How the persona talks: style, selects, numbers, dates, volunteers, declines, corrects."""
+    never_asked: list[str] = Field(default_factory=list)
+    """Persona values never given: the assistant did not ask and the person did not volunteer."""
+    fewest_turns: int | None = None
+    """The fewest user turns this persona could have needed (None in older runs)."""
 
 
 class ConversationResult(OutputModel):
@@ -367,6 +378,151 @@ class SlotMetrics(OutputModel):
         return self.slots.f1
 
 
+class RobustnessField(OutputModel):
+    """One field's accuracy in the copies of one variant kind and in their originals."""
+
+    original_correct: int = 0
+    """Correct verdicts on the field in the originals (all their repeats)."""
+    original_checked: int = 0
+    """Verdicts with an expectation (correct + wrong + missing) in the originals."""
+    variant_correct: int = 0
+    """Correct verdicts on the field in the copies."""
+    variant_checked: int = 0
+    """Verdicts with an expectation in the copies."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def original_accuracy(self) -> float | None:
+        """original_correct / original_checked."""
+        return _share(self.original_correct, self.original_checked)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def variant_accuracy(self) -> float | None:
+        """variant_correct / variant_checked."""
+        return _share(self.variant_correct, self.variant_checked)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def drop(self) -> float | None:
+        """original_accuracy - variant_accuracy (positive: the copies did worse)."""
+        if self.original_accuracy is None or self.variant_accuracy is None:
+            return None
+        return self.original_accuracy - self.variant_accuracy
+
+
+class RobustnessBreak(OutputModel):
+    """A copy that failed while every decided run of its original passed."""
+
+    conversation: str
+    """`suite/id` of the copy (`contact-form/happy-path~typos-1`)."""
+    fields: list[str] = Field(default_factory=list)
+    """The fields with a failing verdict in the copy, sorted."""
+
+
+class RobustnessKind(OutputModel):
+    """One variant kind: its copies against the originals they were made from."""
+
+    kind: str
+    """The variant kind (`typos`, `numbers`, ...)."""
+    originals: int = 0
+    """Distinct original conversations with at least one decided copy of this kind."""
+    original_runs: int = 0
+    """Decided runs (repeats) of those originals."""
+    original_passed: int = 0
+    """Of them, those that passed."""
+    copies: int = 0
+    """Decided runs of the copies."""
+    copies_passed: int = 0
+    """Of them, those that passed."""
+    drop_ci: tuple[float, float] | None = None
+    """95% interval of the drop: Newcombe's hybrid score interval, from the Wilson intervals of
+    the two pass rates."""
+    fields: dict[str, RobustnessField] = Field(default_factory=dict)
+    """Per field, accuracy in the originals and in the copies, sorted by name."""
+    broken: list[RobustnessBreak] = Field(default_factory=list)
+    """Copies that failed while their original passed (the first 20, by id)."""
+    broken_count: int = 0
+    """How many copies failed while their original passed."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def original_pass_rate(self) -> float | None:
+        """original_passed / original_runs."""
+        return _share(self.original_passed, self.original_runs)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def variant_pass_rate(self) -> float | None:
+        """copies_passed / copies."""
+        return _share(self.copies_passed, self.copies)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def drop(self) -> float | None:
+        """original_pass_rate - variant_pass_rate (positive: the copies did worse)."""
+        if self.original_pass_rate is None or self.variant_pass_rate is None:
+            return None
+        return self.original_pass_rate - self.variant_pass_rate
+
+
+class RobustnessMetrics(OutputModel):
+    """Robustness variants against their originals, per kind (definitions: docs/variants.md)."""
+
+    kinds: list[RobustnessKind] = Field(default_factory=list)
+    """One entry per variant kind the run has copies of, in the order the kinds are listed."""
+
+
+class PersonaMetrics(OutputModel):
+    """Run-level figures of the persona conversations (definitions: docs/metrics.md)."""
+
+    conversations: int = 0
+    """Persona conversations that passed or failed (errors are not counted), with repeats."""
+    submitted: int = 0
+    """Of them, those whose form was submitted."""
+    completion_ci: tuple[float, float] | None = None
+    """Wilson 95% interval of the completion rate."""
+    turns: dict[str, float] = Field(default_factory=dict)
+    """User turns of the submitted conversations: min, median, p90, max."""
+    extra_turns: dict[str, float] = Field(default_factory=dict)
+    """Turns beyond the fewest possible, over the submitted conversations that record it: min,
+    median, p90, max."""
+    at_fewest: int = 0
+    """Submitted conversations that took no more than the fewest possible turns."""
+    re_asks: int = 0
+    """Fields asked again after they were extracted, summed over the conversations."""
+    with_re_ask: int = 0
+    """Conversations with at least one re-ask."""
+    fields: dict[str, FieldStats] = Field(default_factory=dict)
+    """Per field, the final-state verdicts over the persona conversations, sorted by name."""
+    k: int = 1
+    """The k of pass^k: the fewest decided repeats of any persona conversation."""
+    pass_hat_k: float | None = None
+    """Mean over persona conversations of P(all k repeats pass)."""
+    pass_hat_k_ci: tuple[float, float] | None = None
+    """Wilson 95% interval of pass^k."""
+    never_asked: dict[str, int] = Field(default_factory=dict)
+    """Per field, in how many conversations the persona's value was never asked for."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def completion_rate(self) -> float | None:
+        """Submitted / conversations."""
+        return _share(self.submitted, self.conversations)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def re_ask_rate(self) -> float | None:
+        """Re-asks per conversation."""
+        return _share(self.re_asks, self.conversations)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def re_ask_share(self) -> float | None:
+        """Share of the conversations with any re-ask."""
+        return _share(self.with_re_ask, self.conversations)
+
+
 class Summary(OutputModel):
     """The headline numbers of a run."""
 
@@ -410,6 +566,15 @@ class Summary(OutputModel):
     """Joint and average goal accuracy, slot precision/recall/F1 and the choice fields'
     confusion (docs/metrics.md); None when no turn had a field verdict (or the run predates
     them)."""
+    coverage: Coverage | None = None
+    """What of its forms the run observed: fields and options extracted, submission reached,
+    chunk types seen (docs/coverage.md); None when `run.json` records no form."""
+    personas: PersonaMetrics | None = None
+    """Completion, turns, re-asks, per-field accuracy and pass^k of the persona conversations
+    (docs/metrics.md); None when the run has none."""
+    robustness: RobustnessMetrics | None = None
+    """Per variant kind, pass rate and per-field accuracy of the copies against their originals,
+    the drop and its 95% interval (docs/variants.md); None when the run has no copies."""
 
 
 class SuiteInfo(OutputModel):
@@ -425,6 +590,8 @@ class SuiteInfo(OutputModel):
     """Its form key."""
     conversations: int
     """How many conversations it holds."""
+    variants: list[str] = Field(default_factory=list)
+    """The robustness variant kinds `--variants` added to it (a resume adds them again)."""
 
 
 class TargetInfo(OutputModel):
@@ -444,6 +611,17 @@ class TargetInfo(OutputModel):
     """How requests were authenticated (the credentials themselves are never recorded)."""
     forms: list[str] = Field(default_factory=list)
     """The emulator's extra form directories (besides `forms/` beside each suite)."""
+
+
+class SimulatorInfo(OutputModel):
+    """Which simulator played the run's persona conversations (never its API key)."""
+
+    kind: Literal["rules", "llm"] = "rules"
+    """`rules`: the deterministic, rule-based simulator; `llm`: a chat-completions endpoint."""
+    base_url: str = ""
+    """The LLM endpoint's base URL (`llm` only)."""
+    model: str = ""
+    """The model asked (`llm` only)."""
 
 
 class Selection(OutputModel):
@@ -520,6 +698,9 @@ class RunInfo(OutputModel):
     """`i/n` when the run is one shard of a larger one."""
     selection: Selection | None = None
     """The conversations the run took, when not all (a resume keeps them)."""
+    simulator: SimulatorInfo | None = None
+    """Which simulator played the persona conversations (None: a run from before it was
+    recorded, which used the rule-based one)."""
     git_commit: str | None = None
     """The commit of the repository the suites came from, when known."""
     git_branch: str | None = None
@@ -527,6 +708,9 @@ class RunInfo(OutputModel):
     rescored_from: str | None = None
     """The run id whose stored transcripts this run scored again (`evalkit rescore`); None for
     a run that sent its own requests."""
+    forms: list[FormInfo] = Field(default_factory=list)
+    """The forms the suites are written for, as known where the run started (fields, types,
+    options, limits), so coverage is computed from the run directory alone."""
     summary: Summary = Field(default_factory=Summary)
     """Headline numbers."""
 

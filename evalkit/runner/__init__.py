@@ -23,12 +23,14 @@ from evalkit.runner.run import (
     run_sync,
 )
 from evalkit.runner.settings import RunSettings, client_for, redactor_for
+from evalkit.runner.simulators import SimulatorSettings
 from evalkit.runner.target import Target, emulator_target, forms_dirs
 
 __all__ = [
     "CircuitBreaker",
     "RunOutcome",
     "RunSettings",
+    "SimulatorSettings",
     "Suites",
     "Target",
     "WorkItem",

@@ -11,18 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.client import FormsClient
-from evalkit.errors import SuiteError, TargetError, WixApiError
+from evalkit.errors import SimulatorError, SuiteError, TargetError, WixApiError
 from evalkit.protocol import ClientTime
 from evalkit.results import Attempt, ConversationResult, ErrorInfo, TurnTranscript
 from evalkit.results.models import SimulationInfo
 from evalkit.runner.clock import iso, utc_now
 from evalkit.runner.plan import WorkItem
 from evalkit.runner.settings import RunSettings, redactor_for
+from evalkit.runner.simulators import Simulators
 from evalkit.runner.target import Target
-from evalkit.scoring import score_conversation, transcript_warnings
-from evalkit.simulate import FieldHint, Simulator, seed_for
+from evalkit.scoring import fewest_turns, never_asked, score_conversation, transcript_warnings
+from evalkit.simulate import FieldHint, LlmSimulator, Simulator, Step, seed_for
 from evalkit.stream import PermanentStreamError
-from evalkit.suite import LoadedSuite
+from evalkit.suite import LoadedSuite, Persona
 
 __all__ = ["run_conversation"]
 
@@ -30,6 +31,35 @@ __all__ = ["run_conversation"]
 # A stream that broke after it began may have changed the session: only a fresh one is safe.
 # A body no session would change (not a stream at all, past a limit) is not worth one.
 _RESTARTABLE = frozenset({"transport", "truncated", "protocol", "timeout"})
+
+
+_TRAITS = {"style", "selects", "numbers", "dates", "volunteers", "declines", "corrects"}
+
+
+def _simulation(
+    persona: Persona,
+    seed: int,
+    simulator: Simulator | LlmSimulator | None = None,
+    answers: list[list[str]] | None = None,
+) -> SimulationInfo:
+    """What a result records of the persona and of what its simulator did (if it ran)."""
+    about: dict[str, Any] = {
+        "seed": seed,
+        "persona": persona.name,
+        "values": {name: given.value for name, given in persona.values.items()},
+        "traits": persona.model_dump(mode="json", include=_TRAITS),
+    }
+    if simulator is None or answers is None:
+        return SimulationInfo(**about)
+    return SimulationInfo(
+        **about,
+        asked=list(simulator.asked),
+        answers=answers,
+        stop=simulator.stop,
+        notes=list(simulator.notes),
+        never_asked=never_asked(persona, answers),
+        fewest_turns=fewest_turns(persona, answers),
+    )
 
 
 def _client_time(loaded: LoadedSuite, index: int) -> ClientTime | None:
@@ -97,7 +127,7 @@ async def _session(
     settings: RunSettings,
     transcript: list[TurnTranscript],
     session_number: int = 1,
-    simulator: Simulator | None = None,
+    simulator: Simulator | LlmSimulator | None = None,
     answers: list[list[str]] | None = None,
 ) -> str:
     """Run one conversation on one session, appending every exchange to `transcript`.
@@ -127,7 +157,7 @@ async def _session(
         raise TargetError("the create response named no session id", kind="protocol")
     if simulator is not None:
         number = 0
-        while (step := simulator.next_message(transcript)).utterance is not None:
+        while (step := await _next_step(simulator, transcript, deadline())).utterance is not None:
             number += 1
             reply = await client.send_message(
                 created.session_id,
@@ -153,15 +183,36 @@ async def _session(
     return created.session_id
 
 
+async def _next_step(
+    simulator: Simulator | LlmSimulator, transcript: list[TurnTranscript], deadline: float
+) -> Step:
+    """The simulated user's next step; an LLM's reply is bounded by the turn's deadline."""
+    if isinstance(simulator, Simulator):
+        return simulator.next_message(transcript)
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await simulator.next_message(transcript)
+    except TimeoutError:
+        raise SimulatorError(
+            "the simulator's model gave no reply before the turn deadline"
+        ) from None
+
+
 async def run_conversation(
-    client: FormsClient, target: Target, item: WorkItem, settings: RunSettings
+    client: FormsClient,
+    target: Target,
+    item: WorkItem,
+    settings: RunSettings,
+    simulators: Simulators | None = None,
 ) -> ConversationResult:
     """Run one conversation to its result; a failing target gives an `error` result, never raises.
 
     A stream that broke after it began (cut, truncated, malformed, stalled) restarts the whole
     conversation on a fresh session, up to `settings.restarts` times; each restart is recorded.
     A body that no fresh session would change (`PermanentStreamError`: not a stream of messages
-    at all, or past a limit) is an error at once.
+    at all, or past a limit) is an error at once. Persona conversations are played by
+    `simulators` (the rule-based simulator when None); a `SimulatorError` is an error of kind
+    `simulator`, never the target's.
     """
     suite = item.loaded.suite
     conversation = suite.conversations[item.index]
@@ -180,13 +231,19 @@ async def run_conversation(
     persona = conversation.persona
     seed = seed_for(suite.suite, conversation.id, item.repeat)
     if persona is not None:  # an error result carries the seed too
-        base["simulation"] = SimulationInfo(seed=seed, persona=persona.name)
-    simulator: Simulator | None = None
+        base["simulation"] = _simulation(persona, seed)
+    simulator: Simulator | LlmSimulator | None = None
     answers: list[list[str]] = []
     for session_number in range(1, settings.restarts + 2):
         transcript: list[TurnTranscript] = []
         if persona is not None:  # a fresh session starts a fresh simulated user, same seed
-            simulator, answers = Simulator(persona, seed, _hints(target, item)), []
+            hints = _hints(target, item)
+            simulator = (
+                simulators.make(persona, seed, hints)
+                if simulators is not None
+                else Simulator(persona, seed, hints)
+            )
+            answers = []
         try:
             session_id = await _session(
                 client, target, item, settings, transcript, session_number, simulator, answers
@@ -208,21 +265,18 @@ async def run_conversation(
                 abandoned.append(transcript)
                 continue
             return _error_result(base, transcript, exc, clock)
+        except SimulatorError as exc:  # the simulator's endpoint failed, not the target
+            if persona is not None and simulator is not None:
+                base["simulation"] = _simulation(persona, seed, simulator, answers)
+            return _error_result(base, transcript, exc, clock)
         except Exception as exc:  # a bug in evalkit marks this conversation, not the run
             return _error_result(base, transcript, exc, clock)
         break
     # Nothing scoring derives (joined texts, reasons) may rebuild a secret the target echoed.
-    redactor_for(target, client).transcript(transcript)
+    redactor_for(target, client, settings.simulator).transcript(transcript)
     simulation: SimulationInfo | None = base.pop("simulation", None)
     if simulator is not None and persona is not None:
-        simulation = SimulationInfo(
-            seed=seed,
-            persona=persona.name,
-            asked=list(simulator.asked),
-            answers=answers,
-            stop=simulator.stop,
-            notes=list(simulator.notes),
-        )
+        simulation = _simulation(persona, seed, simulator, answers)
     try:
         score = score_conversation(conversation, suite.defaults, transcript, simulation)
     except Exception as exc:  # as above: whatever a target sent, the run goes on
@@ -249,7 +303,7 @@ def _error_result(
     clock: float,
 ) -> ConversationResult:
     turn = max(0, len(transcript) - 1) if isinstance(exc, TargetError) else len(transcript)
-    if isinstance(exc, TargetError):
+    if isinstance(exc, TargetError | SimulatorError):
         error = ErrorInfo(kind=exc.kind, message=str(exc), turn=turn)
         if isinstance(exc, WixApiError):
             error = error.model_copy(update={"status": exc.status, "code": exc.code})

@@ -34,9 +34,11 @@ from evalkit.results import (
 )
 from evalkit.runner.clock import iso, utc_now
 from evalkit.runner.conversation import run_conversation
+from evalkit.runner.forms import run_forms
 from evalkit.runner.plan import WorkItem, planned_keys, suite_items
 from evalkit.runner.selection import select_suites
 from evalkit.runner.settings import RunSettings, client_for, redactor_for
+from evalkit.runner.simulators import Simulators
 from evalkit.runner.target import Target
 from evalkit.suite import SuiteSource
 from evalkit.version import __version__
@@ -82,6 +84,7 @@ def _suite_infos(suites: Suites) -> list[SuiteInfo]:
             sha256=s.sha256,
             form=s.form,
             conversations=len(s.outline),
+            variants=list(s.variants),
         )
         for s in suites
     ]
@@ -106,10 +109,12 @@ def _start_or_resume(
             started_at=iso(utc_now()),
             target=target.info(),
             suites=_suite_infos(suites),
+            forms=run_forms(suites, target),
             concurrency=settings.concurrency,
             repeat=settings.repeat,
             shard=f"{settings.shard[0]}/{settings.shard[1]}" if settings.shard else None,
             selection=settings.selection,
+            simulator=settings.simulator.info(),
             git_commit=git[0],
             git_branch=git[1],
         )
@@ -246,11 +251,18 @@ async def _run(
         throttle=bucket.acquire if bucket is not None else None,
         on_status=on_status,
     )
-    with ResultsWriter(run_dir, secrets=redactor_for(target, client)) as writer:
+    simulators = Simulators(
+        settings.simulator,
+        retry=settings.retry,
+        limits=settings.limits,
+        connections=settings.concurrency,
+    )
+    redactor = redactor_for(target, client, settings.simulator)
+    with ResultsWriter(run_dir, secrets=redactor) as writer:
 
         async def one(item: WorkItem) -> None:
             try:
-                result = await run_conversation(client, target, item, settings)
+                result = await run_conversation(client, target, item, settings, simulators)
             finally:
                 await limit.release()
             writer.write(result)
@@ -271,7 +283,7 @@ async def _run(
                     return
                 await one(item)
 
-        async with client:
+        async with client, simulators:
             workers = {
                 asyncio.create_task(worker()) for _ in range(min(settings.concurrency, todo_count))
             }
@@ -282,7 +294,7 @@ async def _run(
     info = info.model_copy(
         update={
             "finished_at": iso(utc_now()),
-            "summary": summarize(results),
+            "summary": summarize(results, info),
             "interrupted": interrupted,
             "stopped": breaker.reason if interrupted else "",
             "planned": planned,
@@ -293,11 +305,13 @@ async def _run(
 
 
 class CircuitBreaker:
-    """Trips when `threshold` conversations in a row ended in a transport error.
+    """Trips when `threshold` conversations in a row ended in a transport (or simulator) error.
 
     A transport error is what a target that is gone gives (connection refused or reset), once
     the client's retries are spent; any other outcome, even another kind of error, shows the
-    target is there and starts the count again.
+    target is there and starts the count again. A `simulator` error (the LLM simulator's
+    endpoint failed after its retries) is never blamed on the target: it has a streak of its
+    own, so a dead simulator endpoint stops the run as fast as a dead target, and says so.
 
     Args:
         threshold: Conversations in a row; 0 never trips.
@@ -306,19 +320,27 @@ class CircuitBreaker:
     def __init__(self, threshold: int) -> None:
         self.threshold = threshold
         self.streak = 0
+        self.kind = ""
         self.reason = ""
 
     def record(self, result: ConversationResult) -> bool:
         """Count a result; True when it trips the breaker (once)."""
         error = result.error
-        if error is None or error.kind != "transport":
+        if error is None or error.kind not in ("transport", "simulator"):
             self.streak = 0
             return False
+        if error.kind != self.kind:
+            self.kind, self.streak = error.kind, 0
         self.streak += 1
         if self.reason or not self.threshold or self.streak < self.threshold:
             return False
+        what = (
+            "the target could not be reached by"
+            if error.kind == "transport"
+            else "the simulator's model gave no usable reply to"
+        )
         self.reason = (
-            f"the target could not be reached by {self.streak} conversations in a row "
+            f"{what} {self.streak} conversations in a row "
             f"(the last: {error.message[:200]}); evalkit stopped launching more"
         )
         return True

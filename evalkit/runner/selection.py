@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from evalkit.errors import UsageError
 from evalkit.results import Selection
-from evalkit.suite import LoadedSuite, SuiteSource
+from evalkit.suite import LoadedSuite, SuiteSource, VariantKind
 
 __all__ = ["SelectedSuite", "select_suites"]
 
@@ -51,6 +51,11 @@ class SelectedSuite:
     def outline(self) -> tuple[tuple[str, int], ...]:
         """(id, repeat) of each conversation taken, in order."""
         return tuple(item for item in self.source.outline if item[0] in self.kept)
+
+    @property
+    def variants(self) -> tuple[VariantKind, ...]:
+        """The robustness variant kinds the run added."""
+        return self.source.variants
 
     def load(self) -> LoadedSuite:
         """The suite built, with only the conversations taken (and their lines and files)."""

@@ -9,6 +9,7 @@ from typing import Any
 from evalkit.client import FormsClient, Limits, RetryPolicy
 from evalkit.errors import UsageError
 from evalkit.results import Redactor, Selection
+from evalkit.runner.simulators import SimulatorSettings
 from evalkit.runner.target import Target
 
 __all__ = ["RunSettings", "client_for", "redactor_for"]
@@ -35,6 +36,8 @@ class RunSettings:
             per turn, bytes of an error body); past one, the conversation is a `protocol` error.
         selection: Run only the conversations it takes (tags, id patterns, exclusions); None
             for all. Recorded in `run.json`; a resume keeps it.
+        simulator: Which simulator plays persona conversations (rule-based by default, or an
+            LLM endpoint); recorded in `run.json` without its key.
     """
 
     concurrency: int = 4
@@ -48,6 +51,7 @@ class RunSettings:
     limits: Limits = field(default_factory=Limits)
     breaker: int = 10
     selection: Selection | None = None
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
 
     def __post_init__(self) -> None:
         if self.repeat is not None and self.repeat < 1:
@@ -96,11 +100,15 @@ def client_for(
     )
 
 
-def redactor_for(target: Target, client: FormsClient) -> Redactor:
+def redactor_for(
+    target: Target, client: FormsClient, simulator: SimulatorSettings | None = None
+) -> Redactor:
     """What keeps this target's secrets out of everything evalkit writes or prints.
 
-    Its credentials, and every OAuth token `client` obtains (asked again at each use, as
-    tokens appear while a run goes on).
+    Its credentials, every OAuth token `client` obtains (asked again at each use, as tokens
+    appear while a run goes on), and the LLM simulator's key when `simulator` has one.
     """
     known = target.credentials.secrets() if target.credentials else []
+    if simulator is not None:
+        known = [*known, *simulator.secrets()]
     return Redactor(lambda: [*known, *client.issued_tokens()])

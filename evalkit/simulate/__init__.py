@@ -2,9 +2,25 @@
 
 `Simulator.next_message` reads the transcript so far and returns the next utterance (or why it
 stops); `seed_for` derives a conversation's seed from its key. See `evalkit.simulate.simulator`.
+`LlmSimulator` decides the same way and has a chat model word each message, with a `ChatCache`
+of replies on disk (see `evalkit.simulate.llm`).
 """
 
 from evalkit.simulate.asked import Asked, FieldHint, find_asked
+from evalkit.simulate.cache import ChatCache
+from evalkit.simulate.llm import NEVER_INVENT, Chat, LlmSimulator, prompt_messages
 from evalkit.simulate.simulator import Simulator, Step, seed_for
 
-__all__ = ["Asked", "FieldHint", "Simulator", "Step", "find_asked", "seed_for"]
+__all__ = [
+    "NEVER_INVENT",
+    "Asked",
+    "Chat",
+    "ChatCache",
+    "FieldHint",
+    "LlmSimulator",
+    "Simulator",
+    "Step",
+    "find_asked",
+    "prompt_messages",
+    "seed_for",
+]

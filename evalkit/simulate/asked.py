@@ -13,7 +13,15 @@ from typing import Any
 
 from evalkit.results import TurnTranscript
 
-__all__ = ["Asked", "FieldHint", "extracted", "find_asked", "question_text", "submitted"]
+__all__ = [
+    "Asked",
+    "FieldHint",
+    "asks_to_confirm",
+    "extracted",
+    "find_asked",
+    "question_text",
+    "submitted",
+]
 
 _PROMPTS = {
     "SINGLE_SELECT_INPUT": "singleSelectInputDetails",
@@ -21,6 +29,12 @@ _PROMPTS = {
     "NUMBER_INPUT": "numberInputDetails",
 }
 _WORD = re.compile(r"[^\w@.+-]+")
+_CONFIRM = re.compile(
+    r"\b(?:(?:shall|should|can|may)\s+I\s+(?:send|submit)|"
+    r"(?:is|are)\s+(?:that|this|these|everything|all\s+(?:of\s+)?(?:that|this))\s+"
+    r"(?:all\s+)?(?:right|correct)|ready\s+to\s+(?:send|submit)|please\s+confirm)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -77,11 +91,16 @@ def question_text(turn: TurnTranscript) -> str:
         kind = chunk.get("chunkType")
         if kind == "SEPARATOR":
             parts = []
-        elif kind == "TEXT":
-            parts.append(str((chunk.get("textDetails") or {}).get("text", "")))
-        elif kind == "IMPORTANT_TEXT":
-            parts.append(str((chunk.get("importantTextDetails") or {}).get("text", "")))
+        elif kind in ("TEXT", "IMPORTANT_TEXT"):
+            details = chunk.get("textDetails" if kind == "TEXT" else "importantTextDetails")
+            if isinstance(details, dict):  # a stored chunk is as it came: maybe malformed
+                parts.append(str(details.get("text", "")))
     return " ".join(p for p in parts if p)
+
+
+def asks_to_confirm(turn: TurnTranscript) -> bool:
+    """Whether the turn's question asks to confirm before submitting ("Shall I send it?")."""
+    return _CONFIRM.search(question_text(turn)) is not None
 
 
 def _normal(text: str) -> str:

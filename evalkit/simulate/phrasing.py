@@ -9,16 +9,20 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from datetime import date
 from typing import Any, Literal
+
+from evalkit.spelling import ISO_DATE, number_words, write_date
+from evalkit.variants import Span, vary_utterance
 
 __all__ = [
     "ValueKind",
+    "confirming",
     "declining",
     "kind_of",
     "lacking",
     "number_words",
     "phrase",
+    "with_typos",
     "write_date",
     "write_value",
 ]
@@ -26,47 +30,7 @@ __all__ = [
 ValueKind = Literal["name", "email", "phone", "number", "date", "boolean", "option", "text"]
 """The template family a value is said with."""
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _PHONE = re.compile(r"^\+?[\d ()./-]{6,}$")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_ONES = tuple(
-    [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ]
-)
-_TENS = tuple(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"])
 
 # {v}: the value as written; {label}: the field's name in words.
 _TERSE: dict[ValueKind, tuple[str, ...]] = {
@@ -104,6 +68,7 @@ _CORRECTING = (
     "Sorry, my mistake. My {label} is {v}.",
 )
 _LACKING = ("I don't have one.", "I don't have that, sorry.", "I don't have one, sorry.")
+_CONFIRMING = ("Yes, please send it.", "Yes, that's all correct.", "Yes, go ahead.")
 _DECLINING = ("I'd rather not say.", "I'd prefer not to share that.", "I'd rather not say, sorry.")
 
 
@@ -120,46 +85,13 @@ def kind_of(value: Any, options: bool = False) -> ValueKind:
     text = str(value)
     if "@" in text and " " not in text.strip():
         return "email"
-    if _ISO_DATE.match(text):
+    if ISO_DATE.match(text):
         return "date"
     if _PHONE.match(text) and sum(c.isdigit() for c in text) >= 6:
         return "phone"
     if text and all(part[:1].isupper() for part in text.split()) and len(text.split()) <= 3:
         return "name"
     return "text"
-
-
-def number_words(value: int) -> str:
-    """An integer from -999,999 to 999,999 in English words (`32` → `thirty-two`)."""
-    if value < 0:
-        return "minus " + number_words(-value)
-    if value < 20:
-        return _ONES[value]
-    if value < 100:
-        tens, ones = divmod(value, 10)
-        return _TENS[tens - 2] + (f"-{_ONES[ones]}" if ones else "")
-    if value < 1000:
-        hundreds, rest = divmod(value, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
-    if value < 1_000_000:
-        thousands, rest = divmod(value, 1000)
-        tail = "" if not rest else (" and " if rest < 100 else " ") + number_words(rest)
-        return f"{number_words(thousands)} thousand{tail}"
-    return str(value)
-
-
-def write_date(text: str, style: str) -> str:
-    """An ISO date written `iso` (as is), `written` (27 November 2026) or `us` (11/27/2026)."""
-    found = _ISO_DATE.match(text)
-    if found is None or style == "iso":
-        return text
-    try:
-        day = date(int(found[1]), int(found[2]), int(found[3]))
-    except ValueError:
-        return text
-    if style == "written":
-        return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-    return f"{day.month}/{day.day}/{day.year}"
 
 
 def write_value(
@@ -224,9 +156,32 @@ def correction(rng: random.Random, written: str, field: str, label: str | None =
     return template.format(v=written, label=(label or _label(field)).lower())
 
 
+def with_typos(
+    rng: random.Random, said: str, written: str, field: str, label: str | None = None
+) -> str:
+    """An answer with keyboard-neighbour typos in its filler words (the `typos` variant's).
+
+    The value as written and the field's name are protected spans: every occurrence of them is
+    left exactly as it is, so the value reaches the listener verbatim.
+    """
+    keep = {written, (label or _label(field)).lower()}
+    spans = [
+        Span(m.start(), m.end(), "text", part)
+        for part in keep
+        if part
+        for m in re.finditer(re.escape(part), said, re.IGNORECASE)
+    ]
+    return vary_utterance(said, spans, "typos", rng)
+
+
 def lacking(rng: random.Random) -> str:
     """What a person says when asked for something they do not have."""
     return _LACKING[rng.randrange(len(_LACKING))]
+
+
+def confirming(rng: random.Random) -> str:
+    """What a person says when asked to confirm what they gave (all of it is right)."""
+    return _CONFIRMING[rng.randrange(len(_CONFIRMING))]
 
 
 def declining(rng: random.Random) -> str:

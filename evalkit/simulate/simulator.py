@@ -5,8 +5,10 @@ finds the field it asks for (see `find_asked`), and says the persona's value for
 template drawn from a generator seeded by the conversation's seed, the turn number and the
 assistant's words: the same seed and the same assistant text give the same utterance, whatever
 else runs at the same time. It never invents a value: asked for a field the persona lacks, it
-says it has none. Trouble of its own (a question it cannot place) is a note, never the target's
-failure.
+says it has none. Asked to confirm what it gave before the form is sent ("Shall I send it?"),
+it says yes (after the correction it owes, if any). With `typos`, the words around a value get
+keyboard slips; the value never does. Trouble of its own (a question it cannot place) is a note,
+never the target's failure.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from dataclasses import dataclass, field
 
 from evalkit.results import TurnTranscript
 from evalkit.simulate import phrasing
-from evalkit.simulate.asked import Asked, FieldHint, extracted, find_asked, question_text, submitted
+from evalkit.simulate.asked import (
+    Asked,
+    FieldHint,
+    asks_to_confirm,
+    extracted,
+    find_asked,
+    question_text,
+    submitted,
+)
 from evalkit.suite import Persona, PersonaValue
 
 __all__ = ["Simulator", "Step", "seed_for"]
@@ -113,14 +123,17 @@ class Simulator:
         )
         hint = next((h for h in self.hints if h.target == name), None)
         label = hint.label if hint and hint.label else None
-        if correcting:
-            return phrasing.correction(rng, written, name, label)
-        if volunteered:
-            return phrasing.with_label(rng, written, name, label)
         kind = phrasing.kind_of(given.value, options=labels is not None)
-        return phrasing.phrase(
-            rng, kind, written, name, chatty=self.persona.style == "chatty", label=label
-        )
+        if correcting:
+            said = phrasing.correction(rng, written, name, label)
+        elif volunteered:
+            said = phrasing.with_label(rng, written, name, label)
+        else:
+            chatty = self.persona.style == "chatty"
+            said = phrasing.phrase(rng, kind, written, name, chatty=chatty, label=label)
+        if self.persona.typos and kind != "text":  # free text is all value: written as is
+            said = phrasing.with_typos(rng, said, written, name, label)
+        return said
 
     def _next_unasked(self) -> list[str]:
         return [
@@ -184,6 +197,8 @@ class Simulator:
         elif name is not None:
             parts.append(self._say(rng, name, asked))
             answers.append(name)
+        elif asks_to_confirm(last):  # what it gave is right (a correction went first)
+            return Step(phrasing.confirming(rng), asked=None)
         else:
             pending = self._next_unasked()
             if not pending:

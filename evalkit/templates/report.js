@@ -145,6 +145,53 @@
     return node;
   }
 
+  // A persona conversation (evalkit/report/personas.py; the server draws it in _persona.html.j2).
+  function valuesNode(parent, pairs) {
+    pairs.forEach(function (pair, j) {
+      if (j) { txt(parent, ", "); }
+      add(parent, el("code", "field", pair[0]));
+      txt(parent, " = ");
+      add(parent, el("code", "value", pair[1]));
+    });
+    if (!pairs.length) { txt(parent, "—"); }
+    return parent;
+  }
+
+  function personaNode(p, verdicts) {
+    var box = el("div", "persona");
+    var head = add(box, el("h4", null, "Persona: " + p.n + " "));
+    add(head, el("span", "muted", "simulated user, seed " + p.s));
+    var rows = [["Values", valuesNode(el("span"), p.v)], ["Traits", p.tr],
+      ["Asked, in order", p.o.join(" → ") || "—"], ["Stopped", p.st]];
+    if (p.na.length) { rows.push(["Never asked", p.na.join(", ")]); }
+    var kv = add(box, el("table", "kv"));
+    rows.forEach(function (r) {
+      var tr = add(kv, el("tr"));
+      add(tr, el("th", null, r[0]));
+      var td = add(tr, el("td"));
+      if (r[1] instanceof Node) { add(td, r[1]); } else { td.textContent = r[1]; }
+    });
+    var qa = add(box, table(["Turn", "The assistant asked", "The persona answered", "Extracted that turn"],
+      p.q.map(function (e) {
+        var asked = el("span", null, e[1] + " ");
+        add(asked, el("span", "muted", "(for " + e[2] + ")"));
+        var answer = el("span", null, e[3]);
+        if (e[4].length) { txt(answer, " "); add(answer, el("span", "muted", "(gives " + e[4].join(", ") + ")")); }
+        return [e[0], asked, answer, valuesNode(el("span"), e[5])];
+      })));
+    qa.className = "qa";
+    if (verdicts) { add(box, verdicts); }
+    if (p.no.length) {
+      var notes = add(box, el("div", "sim-notes"));
+      add(notes, el("b", null, "Simulator notes"));
+      txt(notes, " ");
+      add(notes, el("span", "muted", "(the simulated user's own trouble, not the target's)"));
+      var list = add(notes, el("ul"));
+      p.no.forEach(function (n) { add(list, el("li", null, n)); });
+    }
+    return box;
+  }
+
   function detailNode(i) {
     var d = getDetails()[i];
     var box = el("div", "detail-box");
@@ -159,12 +206,15 @@
       (d.w || []).forEach(function (w) { add(warnings, el("li", null, w)); });
       (d.rs || []).forEach(function (r) { add(warnings, el("li", null, "restarted: " + r)); });
     }
-    if (d.v.length) {
+    var verdicts = d.v.length ? table(["Turn", "Field", "Outcome", "Matcher", "Expected", "Actual", "Reason"],
+      d.v.map(function (f) {
+        return [f[0], el("code", null, f[1]), badge(f[2]), f[3], el("code", null, f[4]), el("code", null, f[5]), f[6]];
+      })) : null;
+    if (d.p) {
+      add(box, personaNode(d.p, verdicts));
+    } else if (verdicts) {
       add(box, el("h4", null, "Fields: expected and extracted"));
-      add(box, table(["Turn", "Field", "Outcome", "Matcher", "Expected", "Actual", "Reason"],
-        d.v.map(function (f) {
-          return [f[0], el("code", null, f[1]), badge(f[2]), f[3], el("code", null, f[4]), el("code", null, f[5]), f[6]];
-        })));
+      add(box, verdicts);
     }
     if (d.c.length) {
       add(box, table(["Turn", "Check", "Verdict", "Reason"], d.c.map(function (c) {

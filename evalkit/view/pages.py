@@ -336,7 +336,7 @@ def compare_page(settings: ViewSettings, base_id: str, candidate_id: str) -> str
     base_info, base_results = read_run(base_dir)
     cand_info, cand_results = read_run(cand_dir)
     comparison = compare_runs(base_info, base_results, cand_info, cand_results)
-    view = comparison_view(comparison, base_results, cand_results)
+    view = comparison_view(comparison)
     return render_html(cand_info, cand_results, comparison=view)
 
 

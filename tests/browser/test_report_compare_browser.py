@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from evalkit.compare import compare_matrix, compare_runs
+from evalkit.compare_diffs import CATEGORIES
 from evalkit.report import comparison_view, render_html, write_matrix_reports, write_reports
 from evalkit.results import ConversationResult, RunInfo, read_run
 from tests.browser.test_report_browser import XSS, hostile_run
@@ -23,7 +24,7 @@ OpenReport = Callable[..., Any]
 @pytest.fixture(scope="module")
 def compare_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (base_info, base), (info, results) = read_run(BASE), read_run(CAND)
-    view = comparison_view(compare_runs(base_info, base, info, results), base, results)
+    view = comparison_view(compare_runs(base_info, base, info, results))
     path = tmp_path_factory.mktemp("compare") / "compare.html"
     path.write_text(render_html(info, results, comparison=view), encoding="utf-8")
     return path
@@ -68,6 +69,38 @@ def test_a_fix_link_opens_the_passing_conversation_in_the_table(
     assert page.locator("tr.detail .turn").count() > 0
 
 
+def test_the_counts_per_category_are_seen_first_and_lead_to_the_list(
+    open_report: OpenReport, compare_html: Path
+) -> None:
+    page = open_report(compare_html).page
+    counts = page.locator("#typed-differences")
+
+    shown = {
+        name: counts.locator(f'td[data-category="{name}"]').inner_text() for name in CATEGORIES
+    }
+    assert shown == {
+        "newly missing": "1",
+        "newly extracted": "2",
+        "value changed": "2",
+        "expectation changed": "0",
+        "question changed": "0",
+    }
+    assert counts.is_visible()
+
+    def top(selector: str) -> float:
+        return float(page.locator(selector).evaluate("e => e.getBoundingClientRect().top"))
+
+    assert top("#typed-differences") < top("#regressions-list") < top("#value-diffs")
+    counts.locator("a").click()
+    assert page.evaluate("location.hash") == "#value-diffs"
+    rows = page.locator(".diff tr[data-category]")
+    assert rows.first.is_visible()
+    categories = rows.evaluate_all("rows => rows.map(r => r.dataset.category)")
+    assert sorted(categories) == sorted(
+        ["newly extracted"] * 2 + ["value changed"] * 2 + ["newly missing"]
+    )
+
+
 def test_a_matrix_status_opens_that_conversation_in_its_configurations_report(
     open_report: OpenReport, tmp_path: Path
 ) -> None:
@@ -97,14 +130,21 @@ def test_hostile_text_in_a_comparison_and_a_matrix_executes_nothing(
 ) -> None:
     payload = " ".join(str(param.values[0]) for param in XSS)
     info, results = hostile_run(payload)
+    silent = [t.model_copy(update={"chunks": []}) for t in results[0].transcript]
     base = [
-        r.model_copy(update={"status": "pass", "final_state": {"f": payload, payload: payload}})
+        r.model_copy(
+            update={
+                "status": "pass",
+                "final_state": {"f": payload, payload: payload},
+                "transcript": silent,  # so the payload is also a question that changed
+            }
+        )
         for r in results
     ]
     base_info = info.model_copy(update={"run_id": "base"})
-    view = comparison_view(compare_runs(base_info, base, info, results), base, results)
+    view = comparison_view(compare_runs(base_info, base, info, results))
     assert view.regressions
-    assert view.diffs
+    assert [r for d in view.diffs for r in d.rows if r.category == "question changed"]
     compare = tmp_path / "compare.html"
     compare.write_text(render_html(info, results, comparison=view), encoding="utf-8")
     runs = [("v1", base_info, base), ("v2", info, results)]

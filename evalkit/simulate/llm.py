@@ -1,0 +1,201 @@
+"""The LLM-backed persona simulator: the rules decide, a chat model words the reply.
+
+`LlmSimulator` has the rule-based `Simulator` inside it, and everything that decides what a
+message does comes from there: the field asked (`find_asked`), the value given (never one the
+persona lacks), declines, corrections, volunteers, and the stop rules (SUBMISSION, `max_turns`,
+no progress). So `Step.asked`, `Step.answers`, the notes and the stop reason mean what they mean
+for the rule-based simulator, and scoring is the same. The model is asked only for the wording:
+its prompt holds the persona (values, traits), the transcript so far (the assistant's messages
+as the "user" role, the person's as "assistant"), the rule "never invent a value: if you are
+asked for something not in your values, say you don't have it", and what the next message must
+convey (the rule-based draft, values as written).
+
+The model is reached through `chat`, a plain async callable (messages in, reply text out) that
+the runner builds from `evalkit.client.ChatClient`; this package does no HTTP. Replies are kept
+in a `ChatCache` keyed by (model, messages): a rerun that meets the same transcript asks nothing
+and sends the same words.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from evalkit.errors import SimulatorError
+from evalkit.results import TurnTranscript
+from evalkit.simulate.cache import ChatCache
+from evalkit.simulate.simulator import Simulator, Step
+from evalkit.suite import Persona
+
+__all__ = ["NEVER_INVENT", "Chat", "LlmSimulator", "prompt_messages"]
+
+Chat = Callable[[list[dict[str, str]]], Awaitable[str]]
+"""Ask the model: chat messages (`role`, `content`) in, the reply's text out. Raises
+`evalkit.errors.SimulatorError` when there is no usable reply."""
+
+NEVER_INVENT = (
+    "Never invent a value: give only the values listed below. If you are asked for something "
+    "that is not in your values, say you don't have it."
+)
+"""The rule every prompt states."""
+
+_NEXT = "Your next message must say this, in your own words, keeping every value exactly as written"
+
+_STYLES = {
+    "terse": "terse: just the answer, in as few words as will do",
+    "chatty": "chatty: the answer in a friendly sentence, with a little filler",
+}
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _system(persona: Persona) -> str:
+    lines = [
+        "You are playing a person who fills in a form by chatting with the form's assistant. "
+        "The assistant's messages come to you as the user's; you answer as this person, with "
+        "one message and nothing else (no quotes, no notes, no explanations).",
+        NEVER_INVENT,
+        f"The assistant's last message ends with a note in brackets: {_NEXT.lower()}.",
+        f"Who you are: {persona.name or 'a person filling in the form'}.",
+        f"How you write: {_STYLES[persona.style]}.",
+        "Your values:",
+    ]
+    for name, given in persona.values.items():
+        said = f" (when asked, say exactly: {given.say})" if given.say is not None else ""
+        lines.append(f"- {name}: {_value(given.value)}{said}")
+    if persona.typos:
+        lines.append(
+            "You type carelessly: a slip or two in the words around a value (the note shows "
+            "them), never in a value itself."
+        )
+    for name, wrong in persona.corrects.items():
+        lines.append(
+            f"By mistake, you first give {name} as {_value(wrong)}, and correct it in your next "
+            "message."
+        )
+    if persona.declines:
+        lines.append(
+            f"You would rather not give: {', '.join(persona.declines)} (if asked, say so politely)."
+        )
+    return "\n".join(lines)
+
+
+def _assistant_text(turn: TurnTranscript) -> str:
+    """What the assistant said in a turn: its texts, and the options a select prompt offered."""
+    parts: list[str] = []
+    for timed in turn.chunks:
+        chunk = timed.chunk
+        for key in ("textDetails", "importantTextDetails"):
+            details = chunk.get(key)
+            if isinstance(details, dict) and isinstance(details.get("text"), str):
+                parts.append(details["text"])
+        for key in ("singleSelectInputDetails", "multiSelectInputDetails"):
+            details = chunk.get(key)
+            options = details.get("options") if isinstance(details, dict) else None
+            if isinstance(options, list):
+                labels = [
+                    str(o.get("label") or o.get("value")) for o in options if isinstance(o, dict)
+                ]
+                parts.append("Options: " + ", ".join(labels))
+    return " ".join(p.strip() for p in parts if p.strip()) or "(the assistant said nothing)"
+
+
+def prompt_messages(
+    persona: Persona, transcript: Sequence[TurnTranscript], draft: str
+) -> list[dict[str, str]]:
+    """The chat messages that ask for the person's next message.
+
+    Args:
+        persona: Who the model plays.
+        transcript: The session so far (session creation first); each later turn's `user` is
+            what the person said.
+        draft: What the next message must convey (the rule-based simulator's words).
+
+    Returns:
+        A system message, then the dialogue: the assistant's turns as `user`, the person's as
+        `assistant`; the last one carries the note on what to say.
+    """
+    messages = [{"role": "system", "content": _system(persona)}]
+    for number, turn in enumerate(transcript):
+        if number and turn.user:
+            messages.append({"role": "assistant", "content": turn.user})
+        said = _assistant_text(turn)
+        if number == len(transcript) - 1:
+            said = f"{said}\n\n[{_NEXT}: «{draft}»]"
+        messages.append({"role": "user", "content": said})
+    return messages
+
+
+def _tidy(reply: str) -> str:
+    """The reply as a message: outer space and one pair of wrapping quotes removed."""
+    text = reply.strip()
+    for left, right in (('"', '"'), ("“", "”"), ("«", "»")):
+        if len(text) > 1 and text.startswith(left) and text.endswith(right):
+            return text[1:-1].strip()
+    return text
+
+
+@dataclass
+class LlmSimulator:
+    """A simulated user for one session whose words come from a chat model.
+
+    Attributes:
+        rules: The rule-based simulator that decides what each message does (and keeps the
+            asked fields, the given ones, the notes and the stop reason).
+        chat: Asks the model (see `Chat`).
+        cache: Where replies are kept by (model, messages); None asks every time.
+    """
+
+    rules: Simulator
+    chat: Chat
+    cache: ChatCache | None = None
+
+    @property
+    def asked(self) -> list[str | None]:
+        """The field each assistant turn asked for, as understood (as `Simulator.asked`)."""
+        return self.rules.asked
+
+    @property
+    def notes(self) -> list[str]:
+        """The simulator's own trouble, cache warnings included."""
+        return self.rules.notes
+
+    @property
+    def stop(self) -> str:
+        """Why it stopped, once it has."""
+        return self.rules.stop
+
+    async def next_message(self, transcript: Sequence[TurnTranscript]) -> Step:
+        """The next user message, from the transcript so far (session creation first).
+
+        Raises:
+            SimulatorError: The model gave no usable reply (the conversation is the
+                simulator's error, not the target's).
+        """
+        step = self.rules.next_message(transcript)
+        if step.utterance is None:
+            return step
+        messages = prompt_messages(self.rules.persona, transcript, step.utterance)
+        reply = _tidy(await self._ask(messages, len(transcript)))
+        if not reply:
+            raise SimulatorError(f"turn {len(transcript)}: the model's reply was empty")
+        return replace(step, utterance=reply)
+
+    async def _ask(self, messages: list[dict[str, str]], turn: int) -> str:
+        if self.cache is None:
+            return await self.chat(messages)
+        found = self.cache.get(messages)
+        if found.reply is not None:
+            return found.reply
+        if found.problem:
+            self.rules.notes.append(
+                f"turn {turn}: a simulator cache entry was ignored ({found.problem}); "
+                "asked the model again"
+            )
+        reply = await self.chat(messages)
+        self.cache.put(messages, reply)
+        return reply

@@ -1,0 +1,80 @@
+"""`evalkit record --from-run`: a persona run becomes a scripted suite that passes where it ran."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evalkit.cli import main
+from evalkit.loader import load_suite
+from evalkit.results import read_run
+from evalkit.runner import emulator_target, run_sync
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "tests" / "data" / "run_fixture_personas" / "suite" / "personas-fixture.eval.yaml"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(ROOT / "suites" / "forms", tmp_path / "forms")
+    shutil.copy(SUITE, tmp_path / "personas.eval.yaml")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _run(path: Path, out: Path) -> Path:
+    loaded = load_suite(path)
+    with emulator_target([loaded]) as target:  # the emulator's fixed order
+        return run_sync([loaded], target, out_root=out).run_dir
+
+
+def test_a_persona_run_records_as_a_scripted_suite_that_passes_against_the_same_emulator(
+    workspace: Path,
+) -> None:
+    run_dir = _run(workspace / "personas.eval.yaml", workspace / "runs")
+    persona_results = list(read_run(run_dir)[1])
+
+    result = CliRunner().invoke(main, ["record", "--from-run", str(run_dir), "-o", "rec.eval.yaml"])
+
+    assert result.exit_code == 0, result.output
+    suite = load_suite(workspace / "rec.eval.yaml").suite  # it validates
+    assert suite.suite == "personas-fixture-recorded"
+    assert suite.form == "contact"
+    by_id = {c.id: c for c in suite.conversations}
+    assert sorted(by_id) == sorted(f"{r.conversation_id}-r{r.repeat}" for r in persona_results)
+    for original in persona_results:
+        recorded = by_id[f"{original.conversation_id}-r{original.repeat}"]
+        assert recorded.persona is None
+        assert [t.user for t in recorded.turns] == [t.user for t in original.transcript[1:]]
+        assert recorded.submitted is original.submitted
+    declined = by_id["declines-the-email-r0"]
+    assert declined.submitted is False
+    assert declined.final is not None
+    assert "email" not in declined.final
+    chatty = by_id["chatty-volunteer-r0"].turns[0]
+    assert chatty.expect is not None
+    assert {"first_name", "email"} <= set(chatty.expect)
+
+    replay = list(read_run(_run(workspace / "rec.eval.yaml", workspace / "replay"))[1])
+    assert [(r.conversation_id, r.status) for r in replay] == [
+        (r.conversation_id, "pass") for r in replay
+    ]
+    assert len(replay) == len(persona_results)
+
+
+def test_record_from_a_run_without_personas_is_a_usage_error(workspace: Path) -> None:
+    rich = ROOT / "tests" / "data" / "run_fixture_rich"
+    result = CliRunner().invoke(main, ["record", "--from-run", str(rich), "-o", "x.eval.yaml"])
+    assert result.exit_code == 2
+    assert "has no persona conversation" in result.output
+    assert not (workspace / "x.eval.yaml").exists()
+
+
+def test_record_needs_a_form_or_a_run(workspace: Path) -> None:
+    result = CliRunner().invoke(main, ["record", "-o", "x.eval.yaml"])
+    assert result.exit_code == 2
+    assert "--form" in result.output
+    assert "--from-run" in result.output
