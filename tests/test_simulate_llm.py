@@ -285,6 +285,34 @@ def test_the_cli_runs_the_llm_simulator_and_no_output_or_file_holds_the_key(
     assert not leaks
 
 
+def test_a_resumed_run_keeps_the_simulator_it_started_with(
+    tmp_path: Path, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    chat.failures = 1  # one conversation ends in a simulator error, to be retried on resume
+    env = {"EVALKIT_SIMULATOR_URL": url, "EVALKIT_SIMULATOR_MODEL": MODEL}
+    out = tmp_path / "out"
+    args = ["run", str(_suites(tmp_path)), "--simulator", "llm", "--out", str(out)]
+    args += ["--simulator-cache", str(tmp_path / "cache"), "--retries", "0", "--concurrency", "1"]
+    assert CliRunner().invoke(main, args, env=env).exit_code == 3
+    run_dir = next(out.glob("*/run.json")).parent
+    resume = ["run", "--resume", str(run_dir), "--retry-errors"]
+
+    # The rules would play the retried persona: half the run one simulator, half the other.
+    mixed = CliRunner().invoke(main, resume, env=env)
+    assert mixed.exit_code == 2, mixed.output
+    assert "--simulator llm" in mixed.output
+    assert MODEL in mixed.output
+    other = {**env, "EVALKIT_SIMULATOR_MODEL": "another-model"}
+    assert CliRunner().invoke(main, [*resume, "--simulator", "llm"], env=other).exit_code == 2
+
+    cache = ["--simulator-cache", str(tmp_path / "cache")]
+    same = CliRunner().invoke(main, [*resume, "--simulator", "llm", *cache], env=env)
+    assert same.exit_code == 0, same.output
+    rows = (run_dir / "results.jsonl").read_text("utf-8").splitlines()
+    assert [json.loads(row)["status"] for row in rows] == ["pass"] * len(rows)
+
+
 def test_llm_without_an_endpoint_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="EVALKIT_SIMULATOR_URL"):
         SimulatorSettings.from_env("llm", {})

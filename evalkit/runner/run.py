@@ -25,6 +25,7 @@ from evalkit.results import (
     ResultsWriter,
     RunInfo,
     RunLock,
+    SimulatorInfo,
     StoredResults,
     SuiteInfo,
     drop_torn_tail,
@@ -90,6 +91,22 @@ def _suite_infos(suites: Suites) -> list[SuiteInfo]:
     ]
 
 
+def _same_simulator(started: SimulatorInfo, now: SimulatorInfo) -> None:
+    """Refuse to resume a run with another simulator: its personas would be played two ways."""
+    if started == now:
+        return
+
+    def described(info: SimulatorInfo) -> str:
+        if info.kind == "rules":
+            return "--simulator rules"
+        return f"--simulator llm (model {info.model} at {info.base_url})"
+
+    raise UsageError(
+        f"a resumed run keeps the simulator it started with, {described(started)}; "
+        f"this one would use {described(now)}"
+    )
+
+
 def _start_or_resume(
     run_dir: Path,
     run_id: str,
@@ -121,13 +138,14 @@ def _start_or_resume(
         write_run_info(run_dir, info)
         return info, set()
     info = RunInfo.model_validate_json((run_dir / RUN_FILE).read_bytes())
-    before = {(s.path, s.sha256) for s in info.suites}
-    now = {(s.path, s.sha256) for s in _suite_infos(suites)}
+    before = {(s.path, s.sha256, tuple(s.variants)) for s in info.suites}
+    now = {(s.path, s.sha256, tuple(s.variants)) for s in _suite_infos(suites)}
     if before != now:
         raise UsageError(
             f"--resume {run_dir}: the suites differ from the ones the run started with "
-            "(paths or contents changed); start a new run instead"
+            "(paths, contents or --variants changed); start a new run instead"
         )
+    _same_simulator(info.simulator or SimulatorInfo(), settings.simulator.info())
     drop_torn_tail(run_dir / RESULTS_FILE)
     if retry_errors:
         rewrite_results(run_dir, lambda r: r.status != "error")

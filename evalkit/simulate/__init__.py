@@ -3,12 +3,14 @@
 `Simulator.next_message` reads the transcript so far and returns the next utterance (or why it
 stops); `seed_for` derives a conversation's seed from its key. See `evalkit.simulate.simulator`.
 `LlmSimulator` decides the same way and has a chat model word each message, with a `ChatCache`
-of replies on disk (see `evalkit.simulate.llm`).
+of replies on disk (see `evalkit.simulate.llm`). `replay` checks a stored session against what
+the rule-based simulator would send now (see `evalkit.simulate.replay`).
 """
 
 from evalkit.simulate.asked import Asked, FieldHint, find_asked
 from evalkit.simulate.cache import ChatCache
 from evalkit.simulate.llm import NEVER_INVENT, Chat, LlmSimulator, prompt_messages
+from evalkit.simulate.replay import Replay, replay
 from evalkit.simulate.simulator import Simulator, Step, seed_for
 
 __all__ = [
@@ -18,9 +20,11 @@ __all__ = [
     "ChatCache",
     "FieldHint",
     "LlmSimulator",
+    "Replay",
     "Simulator",
     "Step",
     "find_asked",
     "prompt_messages",
+    "replay",
     "seed_for",
 ]
