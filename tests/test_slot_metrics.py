@@ -10,7 +10,8 @@ import pytest
 from evalkit.metrics import summarize
 from evalkit.metrics.slots import SlotTally, slot_outcomes
 from evalkit.results import ConversationResult, TimedChunk, TurnTranscript
-from evalkit.results.models import SlotMetrics, Summary
+from evalkit.results.coverage import FieldInfo, FormInfo
+from evalkit.results.models import RunInfo, SlotMetrics, SuiteInfo, Summary, TargetInfo
 from evalkit.scoring import score_conversation
 from evalkit.suite import Conversation, Defaults
 
@@ -400,3 +401,39 @@ def test_a_field_no_select_prompt_named_has_no_confusion_table() -> None:
     metrics = summarize([_result(case)]).slot_filling
     assert metrics is not None
     assert metrics.confusion == {}
+
+
+def test_a_choice_field_the_run_recorded_has_its_table_though_never_prompted() -> None:
+    """A run that never showed the select still knows the field is a choice: run.json's forms."""
+    conversation = Conversation.model_validate(
+        {"id": "c", "turns": [{"user": "by text please", "expect": {"contact_method": "sms"}}]}
+    )
+    transcript = [
+        _exchange(None, {}),
+        _exchange("by text please", {"contact_method": "phone_call"}),
+    ]
+    score = score_conversation(conversation, Defaults(), transcript)
+    result = ConversationResult(
+        suite="s",
+        conversation_id="c",
+        status=score.status,
+        transcript=transcript,
+        fields=score.fields,
+    )
+    fields = [
+        FieldInfo(target="contact_method", type="single_select", options=["sms", "phone_call"]),
+        FieldInfo(target="first_name", type="name"),
+    ]
+    info = RunInfo(
+        run_id="r",
+        evalkit_version="0",
+        started_at="2026-11-30T00:00:00Z",
+        target=TargetInfo(name="emulator", base_url="http://127.0.0.1:1", framing="sse"),
+        suites=[SuiteInfo(name="s", path="s.eval.yaml", sha256="0", form="f", conversations=1)],
+        forms=[FormInfo(key="f", fields=fields)],
+    )
+
+    assert summarize([result]).slot_filling.confusion == {}  # type: ignore[union-attr]
+    metrics = summarize([result], info).slot_filling
+    assert metrics is not None
+    assert metrics.confusion == {"contact_method": {"sms": {"phone_call": 1}}}

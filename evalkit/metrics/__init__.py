@@ -98,11 +98,12 @@ def summarize(results: Iterable[ConversationResult], info: RunInfo | None = None
     repeats = RepeatTally()
     fields: dict[str, FieldStats] = {}
     first, total = array("d"), array("d")  # 8 bytes a value: a float object takes 32
-    slots = SlotTally()
+    forms = info.forms if info is not None else []
+    slots = SlotTally(f.target for form in forms for f in form.fields if f.is_select)
     personas = PersonaTally()
     robustness = RobustnessTally()
     suite_forms = {s.name: s.form for s in info.suites} if info is not None else {}
-    coverage = CoverageTally(info.forms if info is not None else [], suite_forms)
+    coverage = CoverageTally(forms, suite_forms)
     for result in results:
         counts[result.status] += 1
         repeats.add(result)

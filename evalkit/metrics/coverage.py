@@ -35,7 +35,6 @@ CHUNK_TYPES: tuple[str, ...] = tuple(
 """The chunk types a run can see (the proto zero value is not one)."""
 
 _KNOWN = frozenset(CHUNK_TYPES)
-SELECTS = frozenset({"single_select", "multi_select"})
 
 
 def validation_paths(field: FieldInfo) -> list[str]:
@@ -45,7 +44,7 @@ def validation_paths(field: FieldInfo) -> list[str]:
         paths += ["below-min"] if field.min is not None else []
         paths += ["above-max"] if field.max is not None else []
         paths += ["not-a-multiple"] if field.multiple_of is not None else []
-    elif field.type in SELECTS and not field.custom_option:
+    elif field.is_select and not field.custom_option:
         paths.append("not-an-option")
     elif field.type == "email":
         paths.append("bad-email")
@@ -58,7 +57,7 @@ def option_values(field: FieldInfo) -> list[str]:
     """The options coverage counts for a field: a select's values, or a boolean's two."""
     if field.type == "boolean":
         return ["true", "false"]
-    return list(field.options) if field.type in SELECTS else []
+    return list(field.options) if field.is_select else []
 
 
 def form_items(form: FormInfo, *, observed: bool) -> list[tuple[CoverageKind, str]]:

@@ -21,7 +21,7 @@ passed or failed:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,9 +167,15 @@ def _options(value: Any) -> list[str] | None:
 class SlotTally:
     """The slot-filling metrics of a run, counted a result at a time (`evalkit.metrics`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, choices: Iterable[str] = ()) -> None:
+        """Start counting.
+
+        Args:
+            choices: Fields known to be choice fields (the selects of the forms `run.json`
+                recorded); a field a select prompt names in a transcript is one too.
+        """
         self._metrics = SlotMetrics()
-        self._choices: set[str] = set()
+        self._choices: set[str] = set(choices)
         self._confusion: dict[str, dict[str, dict[str, int]]] = {}
 
     def add(self, result: ConversationResult) -> None:

@@ -66,6 +66,11 @@ class FieldInfo(_Model):
     multiple_of: float | None = None
     """For numbers: accepted values are multiples of this."""
 
+    @property
+    def is_select(self) -> bool:
+        """Whether it is a choice field (single or multi select)."""
+        return self.type in ("single_select", "multi_select")
+
 
 class FormInfo(_Model):
     """A form a run's suites are written for, as `run.json` records it."""
