@@ -511,3 +511,27 @@ def test_over_http_shuffled_sessions_ask_in_their_own_orders_and_personas_still_
     assert all(r.status == "pass" for r in results), result.output
     orders = {tuple(r.simulation.asked) for r in results if r.simulation is not None}
     assert len(orders) > 1  # the emulator's app hands each session its own order
+
+
+def test_two_shuffled_runs_at_concurrency_8_send_byte_identical_utterances(tmp_path: Path) -> None:
+    """Every example persona, 4 repeats, sessions in their own orders, 8 at a time: twice."""
+    from click.testing import CliRunner
+
+    from evalkit.cli import main
+    from evalkit.results import read_run
+
+    def utterances(name: str) -> dict[tuple[str, str, int], list[str | None]]:
+        args = ["run", *(str(p) for p in sorted((ROOT / "suites").glob("*-personas.eval.yaml")))]
+        args += ["--emulator-ask-order", "shuffled", "--repeat", "4", "--concurrency", "8"]
+        result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        (run_dir,) = [p for p in (tmp_path / name).iterdir() if (p / "run.json").is_file()]
+        results = read_run(run_dir)[1]
+        return {
+            (r.suite, r.conversation_id, r.repeat): [t.user for t in r.transcript] for r in results
+        }
+
+    first, second = utterances("one"), utterances("two")
+    assert len(first) == 44  # eleven personas, four repeats each
+    assert first == second
+    assert len({tuple(u) for u in first.values()}) > 11  # repeats were asked in other orders
