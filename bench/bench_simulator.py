@@ -8,9 +8,11 @@ each conversation repeated, are played against the emulator in its own process u
   rule-based simulator says; `time.process_time` is taken around every client call only, so it
   is the client's work of a turn: the request, reading and decoding the stream, timing every
   chunk. Conversations run one after another (nothing else shares the process).
-- (b) simulator: the recorded transcripts are replayed through fresh `Simulator`s, with
-  `time.process_time` around each `next_message` call (one per assistant turn, the last one
-  deciding to stop); every replayed utterance must equal the recorded one (the simulator is
+- (b) simulator: the recorded transcripts are replayed through fresh `Simulator`s by
+  `evalkit.simulate.replay_session` (what `evalkit rescore` does with a stored persona run), with
+  `time.process_time` around making each simulator and replaying its transcript (one
+  `next_message` per assistant turn, the last one deciding to stop, and the comparison of each
+  utterance); every replayed utterance must equal the recorded one (the simulator is
   deterministic), which the benchmark checks.
 
 Both are divided by the user turns sent. Rounds alternate a, b, a, b... so both see the same
@@ -31,13 +33,11 @@ from _common import REPO, emulator, load_average, print_table
 
 from evalkit.client import FormsClient
 from evalkit.loader import load_suites
+from evalkit.personas import hints_for
 from evalkit.protocol import ClientTime
 from evalkit.results import TurnTranscript
-from evalkit.runner.conversation import _form_hints  # the runner's own hints for a form
-from evalkit.simulate import FieldHint, Simulator, seed_for
+from evalkit.simulate import FieldHint, Simulator, replay_session, seed_for
 from evalkit.suite import Persona
-
-FORMS = REPO / "suites" / "forms"
 
 
 @dataclass
@@ -66,7 +66,7 @@ def people(repeats: int) -> list[Person]:
     found = []
     for loaded in load_suites(sorted((REPO / "suites").glob("*-personas.eval.yaml"))):
         suite = loaded.suite
-        hints = _form_hints((str(FORMS),), suite.form)
+        hints = hints_for(loaded.path, suite.form)  # as the runner gives them
         for conversation in suite.conversations:
             if conversation.persona is None:
                 continue
@@ -106,22 +106,19 @@ async def play(base_url: str, who: list[Person]) -> Played:
 
 
 def replay(who: list[Person], transcripts: list[list[TurnTranscript]]) -> tuple[float, int]:
-    """Replay the recorded transcripts through fresh simulators; CPU around `next_message`."""
+    """Replay the recorded transcripts through fresh simulators, as `evalkit rescore` does."""
     cpu = 0.0
     turns = 0
     for person, transcript in zip(who, transcripts, strict=True):
         start = time.process_time()
         simulator = Simulator(person.persona, person.seed, person.hints)
+        replayed = replay_session(simulator, transcript)
         cpu += time.process_time() - start
-        for seen in range(1, len(transcript) + 1):
-            so_far = transcript[:seen]  # what the runner would hold at that turn
-            start = time.process_time()
-            step = simulator.next_message(so_far)
-            cpu += time.process_time() - start
-            expected = transcript[seen].user if seen < len(transcript) else None
-            if step.utterance != expected:
-                raise RuntimeError(f"replay differs: {step.utterance!r} != {expected!r}")
-            turns += step.utterance is not None
+        if not replayed.matches:
+            raise RuntimeError(
+                f"replay differs at turn {replayed.turn}: {replayed.would!r} != {replayed.sent!r}"
+            )
+        turns += len(replayed.answers)
     return cpu, turns
 
 

@@ -10,10 +10,22 @@ judged again with edited expectations and no request to the target::
 Only the verdicts can change. A conversation whose inputs changed since the run (an utterance,
 the number of turns, the prefill or a turn's `set`: what the target was sent) cannot be judged
 from the old transcript: it is kept as `skipped`, with a warning saying what changed, and listed
-in `Rescored.refused`; so is a conversation the suites no longer hold, and a persona
-conversation (its utterances came from the simulator: there is no script to check them
-against). `error` and `skipped` rows are copied as they are (there is nothing to judge).
-Conversations the suites gained since the run are not run (`Rescored.not_run`).
+in `Rescored.refused`; so is a conversation the suites no longer hold. `error` and `skipped`
+rows are copied as they are (there is nothing to judge). Conversations the suites gained since
+the run are not run (`Rescored.not_run`).
+
+A persona conversation has no script: its utterances came from the simulator. The rule-based
+simulator is deterministic, so the persona as the suite holds it now is replayed over the stored
+assistant turns (`evalkit.simulate.replay_session`: the seed the result records, the form's
+hints as the runner reads them, `evalkit.personas.hints_for`, from the form files beside the
+suite and the target's form directories in `run.json`; a form file edited since the run may
+change what the persona says). When every message it would send, and where it would stop, is
+the stored one, the transcript is what this persona produces, and it is scored with the persona
+scoring as it is now (values, matchers, re-asks, submission), with the simulator's record
+rebuilt from the replay. Otherwise (a value or trait edited so that it says something else) it
+is refused, naming the first turn that differs. A run whose personas a language model worded
+(`run.json` `simulator.kind: llm`) cannot be replayed offline: its persona conversations are
+refused.
 
 The new run directory names the one it came from (`RunInfo.rescored_from`); the caller then
 finishes it like any run (`evalkit.pipeline.finish_run`: every report, JUnit, the comparison).
@@ -28,10 +40,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from evalkit.errors import UsageError
 from evalkit.loader import LoadOptions, load_suites
 from evalkit.metrics import summarize
+from evalkit.personas import hints_for, simulation_info
 from evalkit.results import (
     RESULTS_FILE,
     RUN_FILE,
@@ -43,14 +57,20 @@ from evalkit.results import (
     write_atomically,
     write_run_info,
 )
+from evalkit.results.models import SimulationInfo
 from evalkit.scoring import score_conversation
-from evalkit.suite import Conversation, Defaults, LoadedSuite
+from evalkit.simulate import FieldHint, Replay, Simulator, replay_session, seed_for
+from evalkit.suite import Conversation, LoadedSuite, Persona
 from evalkit.version import __version__
 
 __all__ = ["Rescored", "changed_inputs", "rescore_run"]
 
 _SHOWN = 60
 """Characters of an utterance a refusal quotes."""
+
+_WORDED = (
+    "a persona conversation the LLM simulator worded: its utterances cannot be replayed offline"
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,9 @@ def _quote(text: str | None) -> str:
 def changed_inputs(conversation: Conversation, result: ConversationResult) -> str | None:
     """What the target was sent in the stored run that the conversation would not send now.
 
+    A persona conversation's utterances are not checked here (they are the simulator's: see
+    `_replayed`), only its prefill.
+
     Args:
         conversation: The conversation as the suite holds it now.
         result: The stored result (its transcript: session creation, then one exchange a turn).
@@ -90,12 +113,10 @@ def changed_inputs(conversation: Conversation, result: ConversationResult) -> st
     transcript = result.transcript
     if not transcript:
         return "the stored run has no transcript"
-    if getattr(conversation, "persona", None) is not None:
-        # Its utterances came from the simulator, answering what the assistant asked: there is
-        # no script to hold the transcript against.
-        return "a persona conversation: its simulated utterances cannot be checked against a script"
     if (transcript[0].current_values or {}) != dict(conversation.prefill):
         return "its prefill changed since the run"
+    if conversation.persona is not None:
+        return None
     run_turns = len(transcript) - 1
     if run_turns != len(conversation.turns):
         return f"it has {len(conversation.turns)} turn(s) now; the run sent {run_turns}"
@@ -112,6 +133,42 @@ def changed_inputs(conversation: Conversation, result: ConversationResult) -> st
     return None
 
 
+def _differs(replayed: Replay) -> str:
+    """Where a persona's replay differs from the stored session, in words."""
+    turn = replayed.turn
+    if replayed.would is None:
+        return (
+            f"the persona as it is now would stop before turn {turn} ({replayed.stop}); "
+            f"the run sent {_quote(replayed.sent)}"
+        )
+    if replayed.sent is None:
+        return (
+            f"the persona as it is now would go on at turn {turn} with "
+            f"{_quote(replayed.would)}; the run stopped there"
+        )
+    return (
+        f"turn {turn}'s utterance would differ now (sent {_quote(replayed.sent)}, "
+        f"the persona as it is now says {_quote(replayed.would)})"
+    )
+
+
+def _replayed(
+    persona: Persona, result: ConversationResult, hints: tuple[FieldHint, ...]
+) -> tuple[SimulationInfo | None, str | None]:
+    """A persona conversation's simulator record, replayed; or why the replay differs."""
+    stored = result.simulation
+    seed = (
+        stored.seed
+        if stored is not None
+        else seed_for(result.suite, result.conversation_id, result.repeat)
+    )
+    simulator = Simulator(persona, seed, hints)
+    replayed = replay_session(simulator, result.transcript)
+    if not replayed.matches:
+        return None, _differs(replayed)
+    return simulation_info(persona, seed, simulator, replayed.answers), None
+
+
 def _label(result: ConversationResult) -> str:
     return f"{result.suite}/{result.conversation_id}[{result.repeat}]"
 
@@ -124,7 +181,7 @@ def _refuse(result: ConversationResult, why: str) -> ConversationResult:
 
 
 def _rescore_one(
-    result: ConversationResult, found: tuple[Conversation, Defaults] | None
+    result: ConversationResult, found: _Found | None, info: RunInfo
 ) -> tuple[ConversationResult, str | None]:
     """The result judged again, and why it could not be (None when it was)."""
     if result.status in ("error", "skipped"):
@@ -132,21 +189,31 @@ def _rescore_one(
     if found is None:
         gone = "the suites no longer hold this conversation"
         return _refuse(result, gone), gone
-    conversation, defaults = found
+    conversation, loaded = found
     why = changed_inputs(conversation, result)
+    simulation = None
+    persona = conversation.persona
+    if why is None and persona is not None:
+        if info.simulator is not None and info.simulator.kind == "llm":
+            why = _WORDED
+        else:
+            target = info.target
+            hints = hints_for(loaded.path, loaded.suite.form, target.forms, target.form_ids)
+            simulation, why = _replayed(persona, result, hints)
     if why is not None:
         return _refuse(result, why), why
-    score = score_conversation(conversation, defaults, result.transcript)
-    return result.model_copy(
-        update={
-            "status": score.status,
-            "fields": score.fields,
-            "checks": score.checks,
-            "warnings": score.warnings,
-            "final_state": score.final_state,
-            "submitted": score.submitted,
-        }
-    ), None
+    score = score_conversation(conversation, loaded.suite.defaults, result.transcript, simulation)
+    update: dict[str, Any] = {
+        "status": score.status,
+        "fields": score.fields,
+        "checks": score.checks,
+        "warnings": score.warnings,
+        "final_state": score.final_state,
+        "submitted": score.submitted,
+    }
+    if simulation is not None:
+        update["simulation"] = simulation
+    return result.model_copy(update=update), None
 
 
 def _new_run_id(now: datetime) -> str:
@@ -206,7 +273,7 @@ def rescore_run(
         for result in results:
             seen.add((result.suite, result.conversation_id))
             found = index.get((result.suite, result.conversation_id))
-            new, why = _rescore_one(result, found)
+            new, why = _rescore_one(result, found, info)
             if why is not None:
                 refused.append(f"{_label(result)}: {why}")
             elif new.status != result.status:
@@ -242,11 +309,13 @@ def rescore_run(
     return Rescored(out_dir, new_info, changed, refused, not_run)
 
 
-def _index(
-    suites: Sequence[LoadedSuite],
-) -> Mapping[tuple[str, str], tuple[Conversation, Defaults]]:
+_Found = tuple[Conversation, LoadedSuite]
+"""A conversation as the suites hold it now, and its suite."""
+
+
+def _index(suites: Sequence[LoadedSuite]) -> Mapping[tuple[str, str], _Found]:
     return {
-        (loaded.name, conversation.id): (conversation, loaded.suite.defaults)
+        (loaded.name, conversation.id): (conversation, loaded)
         for loaded in suites
         for conversation in loaded.suite.conversations
     }

@@ -55,7 +55,10 @@ def rescore(
 
     SUITES defaults to the suite files RUN_DIR recorded. A conversation whose utterances (or
     prefill, or `set` values) changed since the run cannot be rescored: it is kept as skipped
-    and listed. Exits with the gates' verdict, as `evalkit run` does.
+    and listed. A persona conversation is replayed through the rule-based simulator: it is
+    rescored when the persona as it is now says exactly what the run sent, else refused with
+    the first turn that differs (a run the LLM simulator played is refused). Exits with the
+    gates' verdict, as `evalkit run` does.
     """
     rescored = rescore_run(run_dir, list(suites), out_dir, options=scope)
     options = FinishOptions(gates=gates, baseline=None if no_compare else run_dir, record=False)

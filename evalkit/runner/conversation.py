@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from evalkit.client import FormsClient
-from evalkit.errors import SimulatorError, SuiteError, TargetError, WixApiError
+from evalkit.errors import SimulatorError, TargetError, WixApiError
+from evalkit.personas import hints_for, simulation_info
 from evalkit.protocol import ClientTime
 from evalkit.results import Attempt, ConversationResult, ErrorInfo, TurnTranscript
 from evalkit.results.models import SimulationInfo
@@ -20,10 +19,10 @@ from evalkit.runner.plan import WorkItem
 from evalkit.runner.settings import RunSettings, redactor_for
 from evalkit.runner.simulators import Simulators
 from evalkit.runner.target import Target
-from evalkit.scoring import fewest_turns, never_asked, score_conversation, transcript_warnings
+from evalkit.scoring import score_conversation, transcript_warnings
 from evalkit.simulate import FieldHint, LlmSimulator, Simulator, Step, seed_for
 from evalkit.stream import PermanentStreamError
-from evalkit.suite import LoadedSuite, Persona
+from evalkit.suite import LoadedSuite
 
 __all__ = ["run_conversation"]
 
@@ -33,35 +32,6 @@ __all__ = ["run_conversation"]
 _RESTARTABLE = frozenset({"transport", "truncated", "protocol", "timeout"})
 
 
-_TRAITS = {"style", "selects", "numbers", "dates", "volunteers", "declines", "corrects"}
-
-
-def _simulation(
-    persona: Persona,
-    seed: int,
-    simulator: Simulator | LlmSimulator | None = None,
-    answers: list[list[str]] | None = None,
-) -> SimulationInfo:
-    """What a result records of the persona and of what its simulator did (if it ran)."""
-    about: dict[str, Any] = {
-        "seed": seed,
-        "persona": persona.name,
-        "values": {name: given.value for name, given in persona.values.items()},
-        "traits": persona.model_dump(mode="json", include=_TRAITS),
-    }
-    if simulator is None or answers is None:
-        return SimulationInfo(**about)
-    return SimulationInfo(
-        **about,
-        asked=list(simulator.asked),
-        answers=answers,
-        stop=simulator.stop,
-        notes=list(simulator.notes),
-        never_asked=never_asked(persona, answers),
-        fewest_turns=fewest_turns(persona, answers),
-    )
-
-
 def _client_time(loaded: LoadedSuite, index: int) -> ClientTime | None:
     spec = loaded.suite.conversations[index].client_time or loaded.suite.client_time
     if spec is None:
@@ -69,40 +39,9 @@ def _client_time(loaded: LoadedSuite, index: int) -> ClientTime | None:
     return ClientTime(current_time=spec.current_time, time_zone=spec.time_zone)
 
 
-@functools.lru_cache(maxsize=64)
-def _form_hints(directories: tuple[str, ...], key: str) -> tuple[FieldHint, ...]:
-    """What the simulator may know of a form: labels, questions and options of its fields.
-
-    Read from the form files the emulator would use (given directories, then `forms/` beside
-    the suite); a form found nowhere, or a broken file, gives no hints (the persona's own keys
-    and phrases still place questions).
-    """
-    from evalkit.emulator.formfiles import load_forms  # only persona conversations need it
-
-    for directory in directories:
-        try:
-            forms = load_forms(Path(directory))
-        except SuiteError:
-            continue
-        form = forms.get(key) or next((f for f in forms.values() if f.id == key), None)
-        if form is not None:
-            return tuple(
-                FieldHint(
-                    target=f.target,
-                    label=f.label,
-                    phrases=(f.question,) if f.question else (),
-                    options=tuple((o.value, o.label) for o in f.options),
-                )
-                for f in form.fields
-            )
-    return ()
-
-
 def _hints(target: Target, item: WorkItem) -> tuple[FieldHint, ...]:
-    suite = item.loaded.suite
-    beside = str(Path(item.loaded.path).parent / "forms")
-    directories = tuple(d for d in (*target.forms, beside) if Path(d).is_dir())
-    return _form_hints(directories, target.form_ids.get(suite.form, suite.form))
+    form = item.loaded.suite.form
+    return hints_for(item.loaded.path, form, target.forms, target.form_ids)
 
 
 def _began(exc: TargetError) -> bool:
@@ -231,7 +170,7 @@ async def run_conversation(
     persona = conversation.persona
     seed = seed_for(suite.suite, conversation.id, item.repeat)
     if persona is not None:  # an error result carries the seed too
-        base["simulation"] = _simulation(persona, seed)
+        base["simulation"] = simulation_info(persona, seed)
     simulator: Simulator | LlmSimulator | None = None
     answers: list[list[str]] = []
     for session_number in range(1, settings.restarts + 2):
@@ -267,7 +206,7 @@ async def run_conversation(
             return _error_result(base, transcript, exc, clock)
         except SimulatorError as exc:  # the simulator's endpoint failed, not the target
             if persona is not None and simulator is not None:
-                base["simulation"] = _simulation(persona, seed, simulator, answers)
+                base["simulation"] = simulation_info(persona, seed, simulator, answers)
             return _error_result(base, transcript, exc, clock)
         except Exception as exc:  # a bug in evalkit marks this conversation, not the run
             return _error_result(base, transcript, exc, clock)
@@ -276,7 +215,7 @@ async def run_conversation(
     redactor_for(target, client, settings.simulator).transcript(transcript)
     simulation: SimulationInfo | None = base.pop("simulation", None)
     if simulator is not None and persona is not None:
-        simulation = _simulation(persona, seed, simulator, answers)
+        simulation = simulation_info(persona, seed, simulator, answers)
     try:
         score = score_conversation(conversation, suite.defaults, transcript, simulation)
     except Exception as exc:  # as above: whatever a target sent, the run goes on

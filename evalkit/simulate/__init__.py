@@ -3,14 +3,14 @@
 `Simulator.next_message` reads the transcript so far and returns the next utterance (or why it
 stops); `seed_for` derives a conversation's seed from its key. See `evalkit.simulate.simulator`.
 `LlmSimulator` decides the same way and has a chat model word each message, with a `ChatCache`
-of replies on disk (see `evalkit.simulate.llm`). `replay` checks a stored session against what
-the rule-based simulator would send now (see `evalkit.simulate.replay`).
+of replies on disk (see `evalkit.simulate.llm`). `replay_session` checks a stored session
+against what the rule-based simulator would send now (see `evalkit.simulate.replay`).
 """
 
 from evalkit.simulate.asked import Asked, FieldHint, find_asked
 from evalkit.simulate.cache import ChatCache
 from evalkit.simulate.llm import NEVER_INVENT, Chat, LlmSimulator, prompt_messages
-from evalkit.simulate.replay import Replay, replay
+from evalkit.simulate.replay import Replay, replay_session
 from evalkit.simulate.simulator import Simulator, Step, seed_for
 
 __all__ = [
@@ -25,6 +25,6 @@ __all__ = [
     "Step",
     "find_asked",
     "prompt_messages",
-    "replay",
+    "replay_session",
     "seed_for",
 ]

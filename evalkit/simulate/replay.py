@@ -1,9 +1,9 @@
 """A stored persona session replayed through the rule-based simulator.
 
 The simulator is deterministic: the same persona, seed, form hints and assistant text give the
-same utterance. `replay` hands a fresh `Simulator` the stored transcript one exchange at a time,
-as the runner did while the session ran, and checks that each message it would send now is the
-one the session sent, and that it would stop where the session stopped::
+same utterance. `replay_session` hands a fresh `Simulator` the stored transcript one exchange at
+a time, as the runner did while the session ran, and checks that each message it would send now
+is the one the session sent, and that it would stop where the session stopped::
 
     stored: create │ user 1 ▸ reply 1 │ user 2 ▸ reply 2 │ (stopped)
     replay:   next_message(create) == user 1?  next_message(.., reply 1) == user 2?  .. None?
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from evalkit.results import TurnTranscript
 from evalkit.simulate.simulator import Simulator
 
-__all__ = ["Replay", "replay"]
+__all__ = ["Replay", "replay_session"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Replay:
         return self.turn is None
 
 
-def replay(simulator: Simulator, transcript: Sequence[TurnTranscript]) -> Replay:
+def replay_session(simulator: Simulator, transcript: Sequence[TurnTranscript]) -> Replay:
     """Replay a stored session through a fresh simulator, up to the first difference.
 
     Args:
