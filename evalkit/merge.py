@@ -9,8 +9,9 @@ parts of, which every report and comparison then reads like any other::
 
 Only parts of one run are merged: the same suites at the same versions (sha256), the same target
 (name, base URL and form ids; the emulator's base URL is a random loopback port, so it is not
-compared), the same evalkit version, repeat setting and commit. Anything else is refused with a
-`UsageError` saying what differs.
+compared), the same evalkit version, repeat setting and commit, the same `--variants` kinds, the
+same persona simulator and the same recorded forms (where each form file was read from aside).
+Anything else is refused with a `UsageError` saying what differs.
 
 A key (suite, conversation id, repeat) found in two directories is refused too, not resolved
 "last wins": shards are disjoint by construction, so a duplicate means a directory was given
@@ -33,6 +34,7 @@ from evalkit.results import (
     RUN_FILE,
     ConversationResult,
     RunInfo,
+    SimulatorInfo,
     StoredResults,
     parse_shard,
     read_run,
@@ -72,7 +74,44 @@ def _differences(first: RunInfo, other: RunInfo) -> list[str]:
         a, b = getattr(first, attribute, None), getattr(other, attribute, None)
         if a != b and a is not None and b is not None:
             problems.append(f"its {attribute} is {b!r}, the first's {a!r}")
+    if _variants(first) != _variants(other):
+        problems.append(
+            f"it ran {_variants_shown(other)}, the first's {_variants_shown(first)} "
+            "(its copies would be mixed with the first's)"
+        )
+    if _simulator(first) != _simulator(other):
+        problems.append(
+            f"it ran its personas with another simulator ({_simulator(other)}, "
+            f"the first {_simulator(first)})"
+        )
+    if _forms(first) != _forms(other):
+        problems.append("it recorded other forms (fields, types or options differ)")
     return problems
+
+
+def _variants(info: RunInfo) -> frozenset[str]:
+    """The `--variants` kinds a run added (order aside: it makes no other copies)."""
+    return frozenset(kind for suite in info.suites for kind in suite.variants)
+
+
+def _variants_shown(info: RunInfo) -> str:
+    kinds = next((s.variants for s in info.suites if s.variants), [])
+    return f"--variants {','.join(kinds)}" if kinds else "no --variants"
+
+
+def _simulator(info: RunInfo) -> str:
+    """The simulator in words (a run from before it was recorded used the rule-based one)."""
+    simulator = info.simulator or SimulatorInfo()
+    if simulator.kind == "rules":
+        return "rules"
+    return f"llm {simulator.model or '?'} at {simulator.base_url or '?'}"
+
+
+def _forms(info: RunInfo) -> list[dict[str, object]]:
+    """The recorded forms, by key; where each was read from is the machine's, so left out."""
+    return sorted(
+        (form.model_dump(exclude={"source"}) for form in info.forms), key=lambda f: str(f["key"])
+    )
 
 
 def _check_same_run(runs: Sequence[tuple[Path, RunInfo]]) -> None:

@@ -143,6 +143,9 @@ def test_the_31st_in_december_rolls_into_the_next_year() -> None:
         pytest.param("2/30/2026", [], id="impossible-day"),
         pytest.param("15.03/2026", [], id="mixed-separators"),
         pytest.param("1.2.3.4", [], id="version-number"),
+        pytest.param("On 15-12-2026.", ["2026-12-15"], id="ends-a-sentence"),
+        pytest.param("On 12/15/2026...", ["2026-12-15"], id="before-an-ellipsis"),
+        pytest.param("On 15.12.2026. Thanks", ["2026-12-15"], id="dotted-ends-a-sentence"),
     ],
 )
 def test_numeric_dates(text: str, expected: list[str]) -> None:

@@ -16,7 +16,9 @@ from evalkit.merge import merge_runs, parse_shard
 from evalkit.metrics import summarize
 from evalkit.results import (
     ConversationResult,
+    FormInfo,
     RunInfo,
+    SimulatorInfo,
     read_run,
     suite_key,
     target_key,
@@ -129,6 +131,19 @@ def _one_suite_fewer(info: RunInfo) -> dict[str, object]:
     return {"suites": info.suites[:1]}
 
 
+def _with_variants(info: RunInfo) -> dict[str, object]:
+    return {"suites": [s.model_copy(update={"variants": ["typos"]}) for s in info.suites]}
+
+
+def _other_simulator(info: RunInfo) -> dict[str, object]:
+    llm = SimulatorInfo(kind="llm", base_url="http://127.0.0.1:9/v1", model="m")
+    return {"simulator": llm}
+
+
+def _other_forms(info: RunInfo) -> dict[str, object]:
+    return {"forms": [FormInfo(key="contact", form_id="contact-v2")]}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -139,6 +154,9 @@ def _one_suite_fewer(info: RunInfo) -> dict[str, object]:
         pytest.param(lambda _: {"evalkit_version": "9.9.9"}, "evalkit_version", id="version"),
         pytest.param(lambda _: {"git_commit": "b" * 40}, "git_commit", id="commit"),
         pytest.param(lambda _: {"repeat": 5}, "repeat", id="repeat"),
+        pytest.param(_with_variants, "--variants typos, the first's no --variants", id="variants"),
+        pytest.param(_other_simulator, "another simulator", id="simulator"),
+        pytest.param(_other_forms, "other forms", id="forms"),
     ],
 )
 def test_parts_of_different_runs_are_refused(tmp_path: Path, change, message: str) -> None:
@@ -291,3 +309,31 @@ def test_four_real_shards_against_the_emulator_merge_into_the_unsharded_run(
     assert {k: getattr(merged_info.summary, k) for k in counts} == {
         k: getattr(whole_info.summary, k) for k in counts
     }
+
+
+@pytest.mark.slow
+def test_real_shards_run_with_and_without_variants_are_refused(tmp_path: Path) -> None:
+    suite = str(ROOT / "suites" / "contact.eval.yaml")
+
+    def run(out: Path, *extra: str) -> Path:
+        result = CliRunner().invoke(
+            main,
+            ["run", suite, "--target", "emulator", "--out", str(out), *extra],
+            catch_exceptions=False,
+        )
+        assert result.exit_code in (0, 1), result.output
+        (run_dir,) = [p for p in out.iterdir() if (p / "run.json").is_file()]
+        return run_dir
+
+    first = run(tmp_path / "one", "--shard", "1/2", "--variants", "typos,casing")
+    second = run(tmp_path / "two", "--shard", "2/2")
+    result = CliRunner().invoke(main, ["merge", str(first), str(second), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "it ran no --variants, the first's --variants typos,casing" in " ".join(
+        result.output.split()
+    )
+    assert not (tmp_path / "m").exists()
+    # The same kinds in another order make the same copies: those shards merge.
+    third = run(tmp_path / "three", "--shard", "2/2", "--variants", "casing,typos")
+    merge_runs([first, third], tmp_path / "merged")
+    assert read_run(tmp_path / "merged")[1]

@@ -15,8 +15,9 @@ DATA = Path(__file__).resolve().parent / "data"
 RICH = DATA / "run_fixture_rich"
 VARIANTS = DATA / "run_fixture_variants"
 """The rich fixture run with copies added: `name-and-email~typos-1` (failed: `first_name`
-missing), `~typos-2` and `~casing-1` (passed), `date-relative~numbers-1` (failed: `time`
-missing), and the summary of them all."""
+missing), `~typos-2` and `~casing-1` (passed), `~fillers-1` (errored: a timeout),
+`date-relative~numbers-1` (failed: `time` missing), `submit~typos-1` (errored: HTTP 500),
+`pick-a-service~casing-1` (passed; its original errored), and the summary of them all."""
 
 Run = tuple[RunInfo, list[ConversationResult]]
 
@@ -72,3 +73,23 @@ def test_the_html_section_links_each_broken_copy_to_its_conversation(run: Run) -
     page = render_html(*run)
     assert '<section id="robustness">' in page
     assert '<a href="#contact-form/name-and-email~typos-1/0">' in page
+
+
+def test_errored_copies_and_originals_are_counted_and_named(run: Run) -> None:
+    text = render_markdown(*run)
+    section = text.split("## Robustness variants", 1)[1].split("\n## ", 1)[0]
+    # submit~typos-1 errored (a 500): in neither rate, counted and named.
+    assert "| typos | 1 | 100.0% (1/1) | 2 | 50.0% (1/2) | +50.0 pts |" in section
+    assert "| 1 | 0 / 1 |" in section
+    assert (
+        "Errored typos copies (the harness could not evaluate them):\n\n- booking/submit\\~typos-1"
+        in section
+    )
+    # every fillers copy errored: the kind is listed, with no rate to compare.
+    assert "| fillers | 0 | — (0/0) | 0 | — (0/0) | — | — | 0 | 0 / 1 |" in section
+    # pick-a-service errored, so its casing copy pairs with nothing.
+    assert "| casing | 1 | 100.0% (1/1) | 1 | 100.0% (1/1) | +0.0 pts |" in section
+    assert "| 0 | 1 / 0 |" in section
+    assert "Left out of the rates, their original having no decided run: 1 casing copy." in section
+    page = render_html(*run)
+    assert '<a href="#booking/submit~typos-1/0"><code>booking/submit~typos-1</code></a>' in page

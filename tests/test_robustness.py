@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from evalkit.cli import main
 from evalkit.metrics import summarize
-from evalkit.metrics.robustness import RobustnessTally, drop_interval
+from evalkit.metrics.robustness import MAX_BROKEN, RobustnessTally, drop_interval
 from evalkit.report.format import percent
 from evalkit.results import ConversationResult, FieldResult, read_run
-from evalkit.results.models import RobustnessKind
+from evalkit.results.models import RobustnessKind, Summary
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTACT = ROOT / "suites" / "contact.eval.yaml"
@@ -83,24 +83,71 @@ def test_copies_pair_with_their_originals_per_kind() -> None:
     assert (typos.originals, typos.original_passed, typos.original_runs) == (2, 2, 3)
     assert (typos.copies_passed, typos.copies) == (0, 2)
     assert typos.original_pass_rate == pytest.approx(2 / 3)
-    assert typos.variant_pass_rate == 0.0
+    assert typos.copy_pass_rate == 0.0
     assert typos.drop == pytest.approx(2 / 3)
     assert typos.drop_ci == pytest.approx(drop_interval(2, 3, 0, 2))
     # name: originals 2/2 (a twice), copies 0/1; age: originals 2/3, copies 1/2.
     name, age = typos.fields["name"], typos.fields["age"]
     assert (name.original_correct, name.original_checked) == (2, 2)
-    assert (name.variant_correct, name.variant_checked) == (0, 1)
+    assert (name.copy_correct, name.copy_checked) == (0, 1)
     assert name.drop == 1.0
-    assert (age.original_correct, age.original_checked, age.variant_correct) == (2, 3, 1)
+    assert (age.original_correct, age.original_checked, age.copy_correct) == (2, 3, 1)
     assert age.drop == pytest.approx(2 / 3 - 1 / 2)
     assert "extra" not in typos.fields  # unexpected fields are not accuracy
     # Broken: a copy that failed while its original always passed (b's failed too: not broken).
     assert typos.broken_count == 1
     assert [(b.conversation, b.fields) for b in typos.broken] == [("s/a~typos-1", ["name"])]
+    # Errors are on neither side of the rates, and counted: b's errored copy, d's errored
+    # original (its passed copy pairs with nothing: unpaired).
+    assert (typos.copy_errors, typos.original_errors, typos.unpaired) == (1, 1, 1)
+    assert typos.errored == ["s/b~typos-2"]
     casing = kinds["casing"]
+    assert (casing.copy_errors, casing.original_errors, casing.unpaired) == (0, 0, 0)
     assert (casing.original_passed, casing.original_runs, casing.copies_passed) == (2, 2, 1)
     assert casing.drop == 0.0
     assert casing.broken == []
+
+
+def test_a_kind_whose_every_copy_errored_is_listed_with_its_errors() -> None:
+    # A target that fails on every typo'd message: no decided copy, so no rate and no drop,
+    # but the kind is there, with what errored.
+    results = [
+        _result("a", "pass", {"x": "correct"}),
+        _result("a~typos-1", "error", {}),
+        _result("a~typos-1", "error", {}, repeat=1),
+        _result("b", "error", {}),
+        _result("b~typos-1", "error", {}),
+    ]
+    (typos,) = _kinds(results).values()
+    assert typos.kind == "typos"
+    assert (typos.originals, typos.copies, typos.copy_pass_rate, typos.drop) == (0, 0, None, None)
+    assert (typos.copy_errors, typos.original_errors, typos.unpaired) == (3, 1, 0)
+    assert typos.errored == ["s/a~typos-1", "s/b~typos-1"]
+
+
+def test_errored_copies_are_listed_up_to_the_limit_and_all_counted() -> None:
+    results = [_result("a", "pass", {"x": "correct"})]
+    results += [_result(f"a~typos-{i}", "error", {}) for i in range(1, MAX_BROKEN + 6)]
+    typos = _kinds(results)["typos"]
+    assert typos.copy_errors == MAX_BROKEN + 5
+    assert len(typos.errored) == MAX_BROKEN
+    assert typos.errored == sorted(typos.errored)
+
+
+def test_a_run_json_with_the_old_field_names_still_loads() -> None:
+    old = {
+        "kind": "typos",
+        "originals": 1,
+        "copies": 2,
+        "copies_passed": 1,
+        "variant_pass_rate": 0.5,
+        "fields": {"name": {"variant_correct": 1, "variant_checked": 2, "variant_accuracy": 0.5}},
+    }
+    kind = RobustnessKind.model_validate(old)
+    assert (kind.copies, kind.copy_pass_rate, kind.copy_errors) == (2, 0.5, 0)
+    summary = Summary.model_validate({"robustness": {"kinds": [old]}})
+    assert summary.robustness is not None
+    assert summary.robustness.kinds[0].copies_passed == 1
 
 
 def test_copies_of_two_suites_with_one_id_do_not_mix() -> None:
@@ -168,8 +215,8 @@ def _cells(kind: RobustnessKind, field: str) -> list[str]:
     f = kind.fields[field]
     return [
         f"{percent(kind.original_pass_rate)} ({kind.original_passed}/{kind.original_runs})",
-        f"{percent(kind.variant_pass_rate)} ({kind.copies_passed}/{kind.copies})",
-        f"`{field}` {percent(f.original_accuracy)} → {percent(f.variant_accuracy)}",
+        f"{percent(kind.copy_pass_rate)} ({kind.copies_passed}/{kind.copies})",
+        f"`{field}` {percent(f.original_accuracy)} → {percent(f.copy_accuracy)}",
     ]
 
 

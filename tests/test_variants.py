@@ -290,29 +290,58 @@ _WORDS = st.sampled_from(
         "us",
     ]
 )
+_NUMBER_SHAPES = [
+    "15-12-2026",
+    "15/12/26",
+    "3/15/2026",
+    "15.12.2026",
+    "2026-12-15",
+    "15 December 2026",
+    "December 15, 2026",
+    "the 15th of December",
+    "Dec. 15",
+    "555-0100",
+    "+44 20 7946 0958",
+    "020 7946 0958",
+    "9-5",
+    "9 - 5",
+    "12:30",
+    "10.30",
+    "14h00",
+    "3pm",
+    "3 p.m.",
+]
+"""Digits that are part of a date, phone number, time or range, in shapes the emulator reads."""
+
 _PUNCT = st.sampled_from(["", ",", ".", "!", "?"])
 _NAMES = st.sampled_from(["Jane", "Noor Haddad", "O'Brien", "jane@example.com", "+44 20 7946 0958"])
 
 
 @st.composite
-def _utterance(draw: st.DrawFn) -> tuple[str, str, object, str]:
-    """Words around a name/email/phone value and a number value: (text, value, number, written)."""
+def _utterance(draw: st.DrawFn) -> tuple[str, str, int, str, str]:
+    """Words around a name/email/phone value, a number value and a number shape.
+
+    The shape (a date, phone number, time or range) is no expected value. Returns (text, value,
+    number, written, shape).
+    """
     before = draw(st.lists(_WORDS, max_size=6))
     middle = draw(st.lists(_WORDS, max_size=4))
     after = draw(st.lists(_WORDS, max_size=6))
     value = draw(_NAMES)
     number = draw(st.integers(min_value=2, max_value=999))
     written = draw(st.sampled_from([str(number), number_words(number)]))
+    shape = draw(st.sampled_from(_NUMBER_SHAPES))
     parts = [*before, value + draw(_PUNCT), *middle, written + draw(_PUNCT), *after]
-    return " ".join(parts), value, number, written
+    parts.insert(draw(st.integers(min_value=0, max_value=len(parts))), shape)
+    return " ".join(parts), value, number, written, shape
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_utterance(), st.sampled_from(ALL_KINDS), st.integers(min_value=0, max_value=2**32))
 def test_protected_spans_are_never_altered_by_a_kind_not_about_their_form(
-    drawn: tuple[str, str, int, str], kind: VariantKind, seed: int
+    drawn: tuple[str, str, int, str, str], kind: VariantKind, seed: int
 ) -> None:
-    text, value, number, written = drawn
+    text, value, number, written, shape = drawn
     checks = [Check(value=value), Check(value=number)]
     spans = protected_spans(text, checks)
     assert any(text[s.start : s.end] == value for s in spans)
@@ -334,6 +363,10 @@ def test_protected_spans_are_never_altered_by_a_kind_not_about_their_form(
     else:  # a kind about numbers writes the number in its other form, never another number
         other = number_words(number) if kind == "numbers" else str(number)
         assert written in varied or other in varied
+        # and never a number inside a date, phone number, time or range
+        assert shape in varied, varied
+    if kind not in ("numbers", "digits", "dates"):  # the others never touch a digit
+        assert re.findall(r"\d+", varied) == re.findall(r"\d+", text), varied
 
 
 def test_a_correction_needs_the_conversation_not_one_utterance() -> None:
@@ -384,3 +417,71 @@ def test_a_resumed_run_makes_the_copies_its_variants_option_made(tmp_path: Path)
     other = CliRunner().invoke(main, ["run", "--resume", str(run_dir), "--variants", "typos"])
     assert other.exit_code == 2
     assert "--variants casing" in other.output
+
+
+def test_a_resume_takes_the_same_variants_in_another_order(tmp_path: Path) -> None:
+    """`--variants casing,spacing` on a run started with `spacing,casing`: the same copies."""
+    out = tmp_path / "runs"
+    args = ["run", str(CONTACT), "--target", "emulator", "--variants", "spacing,casing"]
+    ran = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert ran.exit_code in (0, 1), ran.output  # a copy may fail: a real fragility
+    (run_dir,) = [p for p in out.iterdir() if (p / "run.json").is_file()]
+    rows = (run_dir / "results.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    every = sorted(json.loads(row)["conversation_id"] for row in rows)
+    (run_dir / "results.jsonl").write_text("".join(rows[:2]), encoding="utf-8")
+    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    info.update(finished_at="", summary={})
+    (run_dir / "run.json").write_text(json.dumps(info), encoding="utf-8")
+
+    resumed = CliRunner().invoke(
+        main, ["run", "--resume", str(run_dir), "--variants", "casing,spacing"]
+    )
+
+    assert resumed.exit_code in (0, 1), resumed.output
+    assert "keeps the variants" not in resumed.output
+    after = (run_dir / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(row)["conversation_id"] for row in after) == every
+    stored = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert {tuple(s["variants"]) for s in stored["suites"]} == {("spacing", "casing")}
+
+
+# ------------------------------------------------------------------ numbers inside other values
+
+
+@pytest.mark.parametrize("shape", _NUMBER_SHAPES)
+def test_numbers_leaves_digits_inside_a_date_phone_time_or_range_alone(shape: str) -> None:
+    text = f"I'm 25 and it is {shape} thanks"
+    varied = vary_utterance(text, [], "numbers", random.Random(0))
+    assert varied == f"I'm twenty-five and it is {shape} thanks"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "15-12-2026",
+        "15/12/2026",
+        "12/15/2026",
+        "15.12.26",
+        "2026-12-15",
+        "15 December 2026",
+        "15th of December, 2026",
+        "December 15th, 2026",
+        "Dec 15",
+        "15 dec",
+    ],
+)
+def test_an_expected_date_is_protected_in_every_shape_the_emulator_reads(written: str) -> None:
+    text = f"on {written} please, for 3 people"
+    spans = protected_spans(text, [Check(matcher="date", value="2026-12-15")])
+    assert [text[s.start : s.end] for s in spans] == [written]
+    for kind in ("numbers", "typos", "casing", "fillers", "spacing"):
+        for seed in range(5):
+            varied = vary_utterance(text, spans, kind, random.Random(seed))  # type: ignore[arg-type]
+            assert written in varied, (kind, varied)
+
+
+def test_numbers_writes_a_number_joined_to_a_word_by_a_hyphen() -> None:
+    varied = vary_utterance("my son is a 12-year-old", [], "numbers", random.Random(0))
+    assert varied == "my son is a twelve-year-old"
+    spans = protected_spans("a 25-year-old", [Check(value=25)])
+    assert [(s.start, s.end) for s in spans] == [(2, 4)]

@@ -103,7 +103,7 @@ def _resumed_scope(info: RunInfo, scope: LoadOptions) -> LoadOptions:
         raise UsageError(
             f"run.json names variant kinds evalkit does not know: {', '.join(unknown)}"
         )
-    if scope.variants and list(scope.variants) != kinds:
+    if scope.variants and set(scope.variants) != set(kinds):  # the order makes no other copy
         used = f"--variants {','.join(kinds)}" if kinds else "no --variants"
         raise UsageError(
             f"a resumed run keeps the variants it started with ({used}); drop --variants"

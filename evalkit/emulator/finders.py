@@ -58,8 +58,9 @@ _EMAIL = re.compile(
 # Bounded repeats keep these linear on a 10,000-character message with no "@" in it.
 _PHONE = re.compile(r"(?<![\w@+.])\+?\(?\d[\d ().\-]{5,22}\d(?![\w@])")
 ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
-NUMERIC_DATE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d./-]|-\d)")
-"""`15.03.2026`, `15-03-26` (day first) and `3/15/2026` (month first), as `dates.py` reads them."""
+NUMERIC_DATE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d/-]|[.-]\d)")
+"""`15.03.2026`, `15-03-26` (day first) and `3/15/2026` (month first), as `dates.py` reads them;
+a full stop may end the sentence after one (`1.2.3.4` is still no date)."""
 _DIGITS = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|[.,]\d)")
 _UNITS = _words(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "

@@ -4,9 +4,12 @@ Computed from the results alone (a copy's id names its original and kind: `id~ki
 `evalkit.variants`), so `report`, `merge`, `rescore` and `compare` have it for any stored run.
 Definitions (docs/variants.md):
 
-- For a kind, the *originals* are the conversations with at least one decided (passed or
-  failed) copy of that kind; every decided run of them counts, repeats included. Errors count
-  on neither side.
+- For a kind, the *originals* are the conversations with a decided (passed or failed) run and
+  at least one decided copy of that kind; every decided run of them counts, repeats included.
+- Errors count in neither rate, and are counted apart: the errored runs of the copies
+  (`copy_errors`, each copy named in `errored`) and of their originals (`original_errors`).
+  Decided runs of a copy whose original has no decided run are `unpaired`. A kind is listed
+  when it has any copy that ran, even one that only errored.
 - Pass rates: passed / decided runs, of the originals and of the copies; the *drop* is the
   originals' rate minus the copies'. Its 95% interval is Newcombe's hybrid score interval
   (method 10, 1998), built from the Wilson intervals of the two rates.
@@ -35,7 +38,7 @@ from evalkit.variants import parse_variant_id
 __all__ = ["MAX_BROKEN", "RobustnessTally", "drop_interval"]
 
 MAX_BROKEN = 20
-"""Broken copies listed per kind (all are counted)."""
+"""Broken copies, and errored copies, listed per kind (all are counted)."""
 
 
 def drop_interval(passed_a: int, n_a: int, passed_b: int, n_b: int) -> tuple[float, float] | None:
@@ -61,10 +64,15 @@ class _Runs:
 
     runs: int = 0
     passed: int = 0
+    errors: int = 0
+    """Errored runs (not in `runs`)."""
     fields: dict[str, list[int]] = field(default_factory=dict)
     """Per field, [correct, checked]."""
 
     def add(self, result: ConversationResult) -> None:
+        if result.status == "error":
+            self.errors += 1
+            return
         self.runs += 1
         self.passed += result.status == "pass"
         for verdict in result.fields:
@@ -90,10 +98,12 @@ class RobustnessTally:
     """(suite, original id, kind) → the copies' runs."""
     failed: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)
     """(kind, suite, original id, copy id, failing fields) of each failed copy run."""
+    errored: dict[str, set[str]] = field(default_factory=dict)
+    """Per kind, `suite/id` of the copies with an errored run."""
 
     def add(self, result: ConversationResult) -> None:
-        """Count one result (errors and skipped conversations count nowhere)."""
-        if result.status not in ("pass", "fail"):
+        """Count one result (skipped conversations count nowhere)."""
+        if result.status not in ("pass", "fail", "error"):
             return
         parsed = parse_variant_id(result.conversation_id)
         if parsed is None or parsed[1] not in VARIANT_KINDS:
@@ -102,6 +112,8 @@ class RobustnessTally:
             return
         original, kind, _ = parsed
         self.copies.setdefault((result.suite, original, kind), _Runs()).add(result)
+        if result.status == "error":
+            self.errored.setdefault(kind, set()).add(f"{result.suite}/{result.conversation_id}")
         if result.status == "fail":
             self.failed.append(
                 (kind, result.suite, original, result.conversation_id, _failing(result))
@@ -118,9 +130,16 @@ class RobustnessTally:
         entry = RobustnessKind(kind=kind)
         fields: dict[str, RobustnessField] = {}
         for (suite, original, of_kind), copies in self.copies.items():
-            source = self.originals.get((suite, original))
-            if of_kind != kind or source is None:
-                continue  # a copy whose original did not run (or only errored) pairs with none
+            if of_kind != kind:
+                continue
+            source = self.originals.get((suite, original), _Runs())
+            entry.copy_errors += copies.errors
+            entry.original_errors += source.errors
+            if not source.runs:  # its original did not run, or only errored: pairs with none
+                entry.unpaired += copies.runs
+                continue
+            if not copies.runs:  # every run of the copies errored
+                continue
             entry.originals += 1
             entry.original_runs += source.runs
             entry.original_passed += source.passed
@@ -132,8 +151,8 @@ class RobustnessTally:
                 stats.original_checked += checked
             for name, (correct, checked) in copies.fields.items():
                 stats = fields.setdefault(name, RobustnessField())
-                stats.variant_correct += correct
-                stats.variant_checked += checked
+                stats.copy_correct += correct
+                stats.copy_checked += checked
         entry.fields = dict(sorted(fields.items()))
         entry.drop_ci = drop_interval(
             entry.original_passed, entry.original_runs, entry.copies_passed, entry.copies
@@ -141,12 +160,13 @@ class RobustnessTally:
         broken = self._broken(kind)
         entry.broken_count = len(broken)
         entry.broken = broken[:MAX_BROKEN]
+        entry.errored = sorted(self.errored.get(kind, ()))[:MAX_BROKEN]
         return entry
 
     def _broken(self, kind: str) -> list[RobustnessBreak]:
         out = []
         for of_kind, suite, original, copy_id, failing in self.failed:
             source = self.originals.get((suite, original))
-            if of_kind == kind and source is not None and source.passed == source.runs:
+            if of_kind == kind and source is not None and source.passed == source.runs > 0:
                 out.append(RobustnessBreak(conversation=f"{suite}/{copy_id}", fields=failing))
         return sorted(out, key=lambda b: b.conversation)

@@ -385,9 +385,9 @@ class RobustnessField(OutputModel):
     """Correct verdicts on the field in the originals (all their repeats)."""
     original_checked: int = 0
     """Verdicts with an expectation (correct + wrong + missing) in the originals."""
-    variant_correct: int = 0
+    copy_correct: int = 0
     """Correct verdicts on the field in the copies."""
-    variant_checked: int = 0
+    copy_checked: int = 0
     """Verdicts with an expectation in the copies."""
 
     @computed_field  # type: ignore[prop-decorator]
@@ -398,17 +398,17 @@ class RobustnessField(OutputModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def variant_accuracy(self) -> float | None:
-        """variant_correct / variant_checked."""
-        return _share(self.variant_correct, self.variant_checked)
+    def copy_accuracy(self) -> float | None:
+        """copy_correct / copy_checked."""
+        return _share(self.copy_correct, self.copy_checked)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def drop(self) -> float | None:
-        """original_accuracy - variant_accuracy (positive: the copies did worse)."""
-        if self.original_accuracy is None or self.variant_accuracy is None:
+        """original_accuracy - copy_accuracy (positive: the copies did worse)."""
+        if self.original_accuracy is None or self.copy_accuracy is None:
             return None
-        return self.original_accuracy - self.variant_accuracy
+        return self.original_accuracy - self.copy_accuracy
 
 
 class RobustnessBreak(OutputModel):
@@ -426,15 +426,24 @@ class RobustnessKind(OutputModel):
     kind: str
     """The variant kind (`typos`, `numbers`, ...)."""
     originals: int = 0
-    """Distinct original conversations with at least one decided copy of this kind."""
+    """Distinct original conversations with a decided run and a decided copy of this kind."""
     original_runs: int = 0
     """Decided runs (repeats) of those originals."""
     original_passed: int = 0
     """Of them, those that passed."""
     copies: int = 0
-    """Decided runs of the copies."""
+    """Decided runs of their copies."""
     copies_passed: int = 0
     """Of them, those that passed."""
+    original_errors: int = 0
+    """Errored runs of the originals of this kind's copies (in neither rate)."""
+    copy_errors: int = 0
+    """Errored runs of this kind's copies (in neither rate)."""
+    unpaired: int = 0
+    """Decided runs of copies whose original has no decided run (it errored or did not run):
+    in neither rate, as there is nothing to compare them with."""
+    errored: list[str] = Field(default_factory=list)
+    """`suite/id` of the copies that errored (the first 20, by id; all are in `copy_errors`)."""
     drop_ci: tuple[float, float] | None = None
     """95% interval of the drop: Newcombe's hybrid score interval, from the Wilson intervals of
     the two pass rates."""
@@ -453,21 +462,21 @@ class RobustnessKind(OutputModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def variant_pass_rate(self) -> float | None:
+    def copy_pass_rate(self) -> float | None:
         """copies_passed / copies."""
         return _share(self.copies_passed, self.copies)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def drop(self) -> float | None:
-        """original_pass_rate - variant_pass_rate (positive: the copies did worse)."""
-        if self.original_pass_rate is None or self.variant_pass_rate is None:
+        """original_pass_rate - copy_pass_rate (positive: the copies did worse)."""
+        if self.original_pass_rate is None or self.copy_pass_rate is None:
             return None
-        return self.original_pass_rate - self.variant_pass_rate
+        return self.original_pass_rate - self.copy_pass_rate
 
 
 class RobustnessMetrics(OutputModel):
-    """Robustness variants against their originals, per kind (definitions: docs/variants.md)."""
+    """The copies against their originals, per variant kind (definitions: docs/variants.md)."""
 
     kinds: list[RobustnessKind] = Field(default_factory=list)
     """One entry per variant kind the run has copies of, in the order the kinds are listed."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from evalkit.spelling import ISO_DATE, MONTHS, number_words, write_date
 from evalkit.suite import Turn, VariantKind
-from evalkit.variants.spans import Span, ValueForm, words_pattern
+from evalkit.variants.spans import Span, ValueForm, number_shapes, words_pattern
 
 __all__ = ["correct", "vary_utterance"]
 
@@ -49,7 +49,9 @@ _CONTRACTIONS = (
     ("we are", "we're"),
     ("let us", "let's"),
 )
-_DIGITS = re.compile(r"(?<![\w.,+@/:-])(?<!\d )\d{1,6}(?![\w@/:]|[.,]\d| \d)")
+_DIGITS = re.compile(r"(?<![\w.,+@/:-])(?<!\d )\d{1,6}(?![\w@/:]|-\d|[.,]\d| \d)")
+"""A whole number on its own: not part of a decimal, an email, a time, a dashed date or phone
+number (`15-12-2026`, `555-0100`) or a group of digits (`20 7946`); `12-year-old` is one."""
 _MONTH = "|".join(MONTHS)
 _DATE_STYLES = {
     "iso": re.compile(r"(?<![\w/.-])(\d{4})-(\d{2})-(\d{2})(?![\w/-])"),
@@ -186,10 +188,11 @@ def _contractions(t: _Text, rng: random.Random) -> list[Edit]:
 
 
 def _numbers(t: _Text, rng: random.Random) -> list[Edit]:
+    shapes = number_shapes(t.text)  # a date, time, phone number or range keeps its digits
     return [
         (m.start(), m.end(), number_words(int(m.group())))
         for m in _DIGITS.finditer(t.text)
-        if t.mine(m.start(), m.end())
+        if t.mine(m.start(), m.end()) and all(m.end() <= a or m.start() >= b for a, b in shapes)
     ]
 
 
