@@ -30,6 +30,7 @@ from evalkit.history import (
     suite_trend,
 )
 from evalkit.history.database import SLOT_COLUMNS, connect, reader
+from evalkit.history.figures import FIGURE_COLUMNS
 from tests import pgserver
 from tests.test_history import BACKENDS, make_run
 
@@ -229,8 +230,28 @@ def test_an_import_is_all_or_nothing(tmp_path: Path, history: str) -> None:
         import_history(history, text)
 
 
+def downgrade_to_schema_3(history: str) -> None:
+    """What a history written by the evalkit of schema 3 looks like: no coverage, no personas."""
+    added = FIGURE_COLUMNS[4]
+    if history.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(history, autocommit=True) as conn:
+            for column in added:
+                conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+            conn.execute("UPDATE evalkit_schema SET version = 3")
+    else:
+        conn = sqlite3.connect(history)
+        for column in added:
+            conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version = 3")
+        conn.commit()
+        conn.close()
+
+
 def downgrade_to_schema_2(history: str) -> None:
     """What a history written by the evalkit of schema 2 looks like: no slot-filling columns."""
+    downgrade_to_schema_3(history)
     if history.startswith("postgresql://"):
         import psycopg
 

@@ -22,6 +22,7 @@ from evalkit.results import read_run
 from evalkit.view import ViewServer, ViewSettings
 from tests import pgserver
 from tests.test_history import BACKENDS, make_run
+from tests.test_history_figures import record
 
 DATA = Path(__file__).resolve().parent / "data"
 BASE_ID = "20260301T020000Z-1b2c3d"
@@ -115,6 +116,37 @@ def test_a_run_page_shows_its_slot_figures_when_recorded(view: str) -> None:
     for value, name in (("40.0%", "joint goal accuracy"), ("72.0%", "slot F1")):
         assert f'<div class="value">{value}</div><div class="name">{name}</div>' in cards
     assert "joint goal accuracy" not in base
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_run_page_shows_its_coverage_and_persona_figures_when_recorded(
+    tmp_path: Path, backend: str
+) -> None:
+    history = str(tmp_path / HISTORY_FILE) if backend == "sqlite" else pgserver.fresh_database()
+    record(tmp_path, history, "figures", day=1)  # 3 of 5 items observed; 6 of 8 submitted
+    record(tmp_path, history, "personas-only", day=2, coverage=None)
+    make_run(tmp_path, "plain", day=3, history=history)  # no form recorded, no persona
+
+    with ViewServer(ViewSettings(history_location(history))) as server:
+        figures, personas_only, plain = (
+            fetch(f"{server.url}run?id={run_id}")[2]
+            for run_id in ("figures", "personas-only", "plain")
+        )
+
+    cards = figures[figures.index('<div class="cards coverage">') :]
+    for value, name in (
+        ("60.0%", "coverage observed"),
+        ("3 of 5", "items covered"),
+        ("75.0%", "persona completion"),
+        ("0.25", "re-asks per conversation"),
+    ):
+        assert f'<div class="value">{value}</div><div class="name">{name}</div>' in cards
+    assert "coverage observed" not in personas_only
+    assert '<div class="value">75.0%</div><div class="name">persona completion</div>' in (
+        personas_only
+    )
+    assert "coverage observed" not in plain
+    assert "persona completion" not in plain
 
 
 def test_the_view_compares_two_runs_typed_differences_first(view: str) -> None:

@@ -45,7 +45,7 @@ COMMANDS: Mapping[str, tuple[str, str, str]] = {
     "expand": ("authoring_cmd", "expand", "Print the suites in PATHS with everything expanded."),
     "record": ("authoring_cmd", "record_command", "Chat with a target and write it as a suite."),
     "init": ("authoring_cmd", "init", "Scaffold a starter suite from a form."),
-    "history": ("history_cmd", "history", "Print pass rate, error rate and field accuracy."),
+    "history": ("history_cmd", "history", "Print the indexed runs over time and their figures."),
     "merge": ("merge_cmd", "merge", "Merge the shards' RUN_DIRS into one run in OUT."),
     "rescore": (
         "rescore_cmd",

@@ -91,17 +91,46 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: int) ->
     return "\n".join([line(headers), rule, *(line(row) for row in rows)])
 
 
-def _figures(
-    title: str, shown: Sequence[tuple[int, RunRow]], rows: Sequence[tuple[str, list[float | None]]]
-) -> str:
+_FigureLine = tuple[str, list[str], str]
+"""A line of a figures table: its name, one cell per shown run, the first-to-last change."""
+
+
+def _rates(name: str, values: Sequence[float | None]) -> _FigureLine:
+    """A line of rates, with the change in points from the first known one to the last."""
+    known = [v for v in values if v is not None]
+    trend = _delta(known[-1], known[0]) if len(known) > 1 else ""
+    return name, [_rate(v) for v in values], trend
+
+
+def _figures(title: str, shown: Sequence[tuple[int, RunRow]], lines: Sequence[_FigureLine]) -> str:
     """A table of figures (one line each) over the shown runs, with the first-to-last change."""
-    table = []
-    for name, values in rows:
-        known = [v for v in values if v is not None]
-        trend = _delta(known[-1], known[0]) if len(known) > 1 else ""
-        table.append([name, *(_rate(v) for v in values), trend])
     headers = [title, *(f"#{n}" for n, _ in shown), "Δ pts"]
-    return _table(headers, table, right=1)
+    return _table(headers, [[name, *cells, trend] for name, cells, trend in lines], right=1)
+
+
+def _covered(row: RunRow) -> str:
+    """The items of its forms a run observed, of how many (`13/19`), or `—` when not recorded."""
+    covered, total = row.coverage.get("coverage_covered"), row.coverage.get("coverage_total")
+    return "—" if covered is None or total is None else f"{covered:.0f}/{total:.0f}"
+
+
+def _run_figures(shown: Sequence[tuple[int, RunRow]]) -> list[str]:
+    """The tables of the figures the shown runs recorded: slot filling, coverage, personas."""
+    tables = []
+    runs = [row for _, row in shown]
+    if any(v is not None for row in runs for v in row.slot_filling.values()):
+        slots = [_rates(label, [r.slot_filling.get(c) for r in runs]) for label, c in _SLOT_ROWS]
+        tables.append(_figures("slot filling", shown, slots))
+    if any(row.coverage.get("coverage_total") is not None for row in runs):
+        items = [_covered(r) for r in runs]
+        observed = _rates("observed", [r.coverage.get("coverage_rate") for r in runs])
+        tables.append(_figures("coverage", shown, [observed, ("items covered", items, "")]))
+    if any(v is not None for row in runs for v in row.personas.values()):
+        completion = _rates("completion", [r.personas.get("persona_completion_rate") for r in runs])
+        re_asks = [r.personas.get("persona_re_ask_rate") for r in runs]
+        cells = ["—" if v is None else f"{v:.2f}" for v in re_asks]
+        tables.append(_figures("personas", shown, [completion, ("re-asks per conv.", cells, "")]))
+    return tables
 
 
 def _section(rows: Sequence[RunRow]) -> str:
@@ -126,15 +155,15 @@ def _section(rows: Sequence[RunRow]) -> str:
     headers = ["#", "started (UTC)", "run", "branch", "commit", "convs", "pass", "Δ pts"]
     text = _table([*headers, "errors", "gates"], runs, right=5)
     shown = list(enumerate(rows, start=1))[-FIELD_COLUMNS:]
-    slots = [
-        (label, [row.slot_filling.get(column) for _, row in shown]) for label, column in _SLOT_ROWS
-    ]
-    if any(value is not None for _, values in slots for value in values):
-        text += "\n\n" + _figures("slot filling", shown, slots)
+    for table in _run_figures(shown):
+        text += "\n\n" + table
     names = sorted({name for _, row in shown for name in row.fields})
     if names:
         accuracies = [
-            (name, [row.fields[name].accuracy if name in row.fields else None for _, row in shown])
+            _rates(
+                name,
+                [row.fields[name].accuracy if name in row.fields else None for _, row in shown],
+            )
             for name in names
         ]
         text += "\n\n" + _figures("field accuracy", shown, accuracies)
@@ -145,8 +174,10 @@ def render_history(rows: Sequence[RunRow]) -> str:
     """The runs as plain-text tables, one section per suites and target.
 
     Each section is headed by its suites and target, then one line per run (with the change in
-    pass rate since the section's previous run), then the slot-filling figures (JGA, AGA, slot
-    precision, recall and F1) and field accuracy over its latest runs.
+    pass rate since the section's previous run), then over its latest runs the figures they
+    recorded: slot filling (JGA, AGA, slot precision, recall and F1), observed coverage (rate,
+    items covered of how many), personas (completion rate, re-asks per conversation), and
+    field accuracy.
     """
     sections = []
     for group in _groups(rows):
@@ -214,7 +245,10 @@ def history(
     output_format: str,
     shards: bool,
 ) -> None:
-    """Print pass rate, error rate and field accuracy of the indexed runs, oldest first.
+    """Print pass rate, error rate, recorded figures and field accuracy of the runs, oldest first.
+
+    The figures are slot filling, observed coverage and persona completion and re-asks, where
+    the runs recorded them.
 
     Runs are grouped by suites and target, each group a trend of its own. `evalkit history
     export`, `import` and `prune` move a history between backends and trim it.

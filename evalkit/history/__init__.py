@@ -4,7 +4,9 @@ Each run directory stays the artifact; the index holds what trends and `--baseli
 without reading every directory again:
 
     runs          one row per run: when, target, suites (with a key of their versions), git branch
-                  and commit, counts, pass and error rates, whether its gates were met
+                  and commit, counts, pass and error rates, whether its gates were met; slot-
+                  filling figures (schema 3), observed coverage and persona completion and
+                  re-asks (schema 4): `evalkit.history.figures`
     run_suites    (run, suite name, sha256): to filter by suite
     outcomes      (run, suite, conversation id, repeat) → status
     field_stats   (run, field) → correct, wrong, missing, unexpected

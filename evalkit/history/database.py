@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import RunFileError, UsageError
+from evalkit.history.figures import SLOT_COLUMNS
 from evalkit.history.location import HISTORY_FILE, HistoryLocation, Locatable, history_location
 
 __all__ = [
@@ -116,18 +117,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN slot_recall DOUBLE PRECISION",
         "ALTER TABLE runs ADD COLUMN slot_f1 DOUBLE PRECISION",
     ),
+    # 4: the run's observed coverage and persona figures (NULL for runs recorded before, or
+    # with no form recorded / no persona conversation).
+    (
+        "ALTER TABLE runs ADD COLUMN coverage_rate DOUBLE PRECISION",
+        "ALTER TABLE runs ADD COLUMN coverage_covered INTEGER",
+        "ALTER TABLE runs ADD COLUMN coverage_total INTEGER",
+        "ALTER TABLE runs ADD COLUMN persona_completion_rate DOUBLE PRECISION",
+        "ALTER TABLE runs ADD COLUMN persona_re_ask_rate DOUBLE PRECISION",
+    ),
 )
 """`MIGRATIONS[n]`: the statements that bring a history from schema version n to n + 1."""
 HISTORY_SCHEMA_VERSION = len(MIGRATIONS)
 """Version of the tables; a database of a newer version is refused, an older one upgraded."""
-SLOT_COLUMNS = {
-    "joint_goal_accuracy": "joint_goal_accuracy",
-    "average_goal_accuracy": "average_goal_accuracy",
-    "slot_precision": "precision",
-    "slot_recall": "recall",
-    "slot_f1": "f1",
-}
-"""Columns of `runs` (schema 3) holding the slot-filling figures → their `SlotMetrics` names."""
 TABLES = ("outcomes", "field_stats", "suite_fields", "run_suites", "runs")
 """Every table with a `run_id`, children first (deleting a run empties them in this order)."""
 

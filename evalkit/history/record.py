@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from evalkit.history.database import SLOT_COLUMNS, TABLES, Connection, stored_dir, writer
+from evalkit.history.database import TABLES, Connection, stored_dir, writer
+from evalkit.history.figures import summary_figures
 from evalkit.history.location import Locatable, history_location
 from evalkit.metrics import add_field_verdicts
 from evalkit.results import (
@@ -88,7 +89,8 @@ def record_run(
     Args:
         location: The history: a SQLite file (e.g. `reports/history.db`) or a PostgreSQL URL.
         run_dir: The run's directory.
-        info: Its metadata; the counts, rates, slot-filling figures and field stats come from
+        info: Its metadata; the counts, rates, field stats and the figures of
+            `evalkit.history.figures` (slot filling, observed coverage, personas) come from
             `info.summary`.
         results: Its results, for the per-conversation outcomes and per-suite field counts.
         gates_met: Whether the run met its gates (only such runs are a `last_good_run`).
@@ -129,8 +131,7 @@ def record_run(
         "error_rate": summary.error_rate,
         "gates_met": int(gates_met),
     }
-    slots = summary.slot_filling
-    row |= {column: getattr(slots, name, None) for column, name in SLOT_COLUMNS.items()}
+    row |= summary_figures(summary)
     by_suite: dict[str, dict[str, FieldStats]] = {}
 
     def outcomes() -> Iterator[Outcome]:

@@ -9,6 +9,7 @@ import writes every run in one transaction (all or nothing), replacing runs alre
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import IO, Any
 
 from evalkit.errors import RunFileError, UsageError
 from evalkit.history.database import (
-    SLOT_COLUMNS,
+    HISTORY_SCHEMA_VERSION,
     TABLES,
     Connection,
     loaded_dir,
@@ -24,6 +25,7 @@ from evalkit.history.database import (
     stored_dir,
     writer,
 )
+from evalkit.history.figures import WHOLE_COLUMNS, figure_columns
 from evalkit.history.location import Locatable, history_location
 from evalkit.history.queries import parse_day
 from evalkit.history.record import write_run_rows
@@ -61,8 +63,11 @@ RUN_COLUMNS = (
     "gates_met",
 )
 """The columns of a run's row, as exported; an import needs every one of them."""
-_OPTIONAL = tuple(SLOT_COLUMNS)
-"""Columns an export holds from a history of schema 3 on, and an import takes when present."""
+_OPTIONAL = figure_columns(HISTORY_SCHEMA_VERSION)
+"""The figure columns (`evalkit.history.figures`): an export holds those its history's schema
+has, and an import takes any of them when present (an older export has fewer)."""
+_INTEGER_MAX = 2**31 - 1
+"""The largest whole number a PostgreSQL INTEGER column holds."""
 _COUNTS = ("correct", "wrong", "missing", "unexpected")
 
 
@@ -71,7 +76,7 @@ def _counts(record: dict[str, Any]) -> list[int]:
 
 
 def _run_lines(conn: Connection) -> Iterator[str]:
-    columns = RUN_COLUMNS + (_OPTIONAL if conn.version >= 3 else ())
+    columns = RUN_COLUMNS + figure_columns(conn.version)
     runs = conn.query(f"SELECT {', '.join(columns)} FROM runs ORDER BY started_at, run_id")
     for run in runs:
         run_id = run["run_id"]
@@ -139,10 +144,24 @@ def _parsed_run(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(run["run_id"], str) or not run["run_id"]:
         raise RunFileError(f"{where}: a run needs a run_id")
     for column in _OPTIONAL:
-        value = run.get(column)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise RunFileError(f"{where}: {column} must be a number or null")
+        _check_figure(column, run.get(column), where)
     return run
+
+
+def _check_figure(column: str, value: object, where: str) -> None:
+    """A figure column's value: null, a count (both engines' INTEGER), or a finite number ≥ 0."""
+    whole = column in WHOLE_COLUMNS
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        fits = False
+    elif whole:
+        fits = isinstance(value, int) and 0 <= value <= _INTEGER_MAX
+    else:
+        fits = math.isfinite(value) and value >= 0
+    if not fits:
+        kind = "a whole number" if whole else "a number"
+        raise RunFileError(f"{where}: {column} must be {kind} ≥ 0 or null")
 
 
 def _lines(source: IO[str], name: str) -> Iterator[tuple[str, Any]]:

@@ -21,6 +21,7 @@ from evalkit.view import ViewServer, ViewSettings
 from tests import pgserver
 from tests.browser.conftest import Opened
 from tests.browser.test_report_browser import XSS, hostile_run
+from tests.test_history_figures import record
 from tests.test_view import BASE_ID, CAND_ID, FEATURE, GONE, GOOD, STOPPED, WIX, build_history
 
 LATEST_FIRST = [GONE, STOPPED, WIX, FEATURE, GOOD, CAND_ID, BASE_ID]
@@ -241,3 +242,22 @@ def test_hostile_text_is_inert_on_every_page(
     page.goto(base + "run?" + urlencode({"id": run_id}))
     cells = page.locator("table.conversations a.transcript").all_inner_texts()
     assert cells == [EVERYTHING + "cfail", EVERYTHING + "cpass"]
+
+
+def test_a_run_page_shows_its_coverage_and_persona_cards(
+    open_view: Callable[..., Opened], tmp_path: Path
+) -> None:
+    url = pgserver.fresh_database()
+    record(tmp_path, url, "figures", day=1)  # 3 of 5 items observed; 6 of 8 submitted
+    with ViewServer(ViewSettings(history_location(url))) as server:
+        opened = open_view(f"{server.url}run?{urlencode({'id': 'figures'})}")
+        page = opened.page
+        cards = page.locator(".cards.coverage .card, .cards.personas .card")
+        assert [card.inner_text().split("\n") for card in cards.all()] == [
+            ["60.0%", "coverage observed"],
+            ["3 of 5", "items covered"],
+            ["75.0%", "persona completion"],
+            ["0.25", "re-asks per conversation"],
+        ]
+        assert all(card.is_visible() for card in cards.all())
+        only_the_view(opened, server.url)
