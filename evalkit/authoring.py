@@ -7,7 +7,9 @@ session was created with is written into the suite, so relative dates ("tomorrow
 
 `suite_from_run` does the same for the persona conversations of a stored run: the simulated
 utterances become scripted turns, what the target extracted the expectations, so a persona run
-that went well becomes a fixed regression suite.
+that went well becomes a fixed regression suite. Only the conversations that passed are taken
+unless asked otherwise (a failed one would make its defect the expected behaviour); what is
+left out is listed, with why.
 
 `starter_suite` scaffolds a suite from a form definition: one conversation per required field
 (the fields before it pre-filled, so the assistant asks for it), plus one that fills them all.
@@ -34,6 +36,7 @@ from evalkit.suite import Suite
 __all__ = [
     "NextMessage",
     "Recording",
+    "RunRecording",
     "record",
     "record_async",
     "recorded_suite",
@@ -168,47 +171,75 @@ def _scripted(
     return conversation
 
 
+@dataclass(frozen=True)
+class RunRecording:
+    """The persona conversations of a stored run, written as a scripted suite."""
+
+    suite: Suite
+    """The suite, to review and keep."""
+    skipped: list[tuple[str, str]]
+    """(`suite/id[repeat]`, why) of each persona conversation of the suite left out."""
+
+
+def _label(result: ConversationResult) -> str:
+    return f"{result.suite}/{result.conversation_id}[{result.repeat}]"
+
+
+def _left_out(result: ConversationResult, include_failed: bool) -> str | None:
+    """Why a persona conversation is not recorded, or None when it is."""
+    if result.status == "error":
+        kind = result.error.kind if result.error is not None else "error"
+        return f"it ended in an error ({kind}): there is no whole session to replay"
+    if result.status == "skipped":
+        return "it did not run"
+    if len(result.transcript) <= 1:
+        return "it sent no message"
+    if result.status == "fail" and not include_failed:
+        failed = [f"{f.field}: {f.reason}" for f in result.fields if not f.passed]
+        failed += [f"{c.check}: {c.reason}" for c in result.checks if not c.passed]
+        why = f" ({failed[0]})" if failed else ""
+        return f"it failed{why}; --include-failed records it"
+    return None
+
+
 def suite_from_run(
     info: RunInfo,
     results: Sequence[ConversationResult],
     *,
     suite: str | None = None,
     suite_name: str | None = None,
-) -> Suite:
+    include_failed: bool = False,
+) -> RunRecording:
     """Turn the persona conversations of a stored run into a scripted suite.
 
-    Each persona conversation that passed or failed (an error has no whole session to replay)
-    becomes a conversation whose turns are the simulated utterances and whose expectations are
-    what the target extracted in each, with the final state and the submission, as `record`
-    writes them. Repeats become `<id>-r<repeat>`.
+    Each persona conversation that passed becomes a conversation whose turns are the simulated
+    utterances and whose expectations are what the target extracted in each, with the final
+    state and the submission, as `record` writes them. Repeats become `<id>-r<repeat>`. A failed
+    one is left out unless `include_failed`: recorded, whatever went wrong (a value dropped, no
+    submission) would become the expected behaviour. Errors are always left out (no whole
+    session to replay); what is left out is listed, with why.
 
     Args:
         info: The run's `run.json` (for the suites' forms).
         results: Its results.
         suite: The persona suite to take, when the run has several.
         suite_name: The new suite's name (default: `<suite>-recorded`).
+        include_failed: Record failed persona conversations too, as they went.
 
     Returns:
-        The suite, to review and keep.
+        The suite, and the persona conversations of it that were left out.
 
     Raises:
-        UsageError: The run has no persona conversation to take, or several suites and no
-            `suite` to choose one.
+        UsageError: The run has no persona conversation (of `suite`), several suites and no
+            `suite` to choose one, or none that can be recorded.
     """
-    taken = [
-        r
-        for r in results
-        if r.simulation is not None
-        and r.status in ("pass", "fail")
-        and len(r.transcript) > 1
-        and (suite is None or r.suite == suite)
+    personas = [
+        r for r in results if r.simulation is not None and (suite is None or r.suite == suite)
     ]
-    names = sorted({r.suite for r in taken})
+    names = sorted({r.suite for r in personas})
     if not names:
         where = f" of suite {suite!r}" if suite else ""
-        raise UsageError(
-            f"run {info.run_id} has no persona conversation{where} that ran to a verdict"
-        )
+        raise UsageError(f"run {info.run_id} has no persona conversation{where}")
     if len(names) > 1:
         raise UsageError(
             f"run {info.run_id} has persona conversations of several suites ({', '.join(names)}); "
@@ -218,6 +249,21 @@ def suite_from_run(
     forms = {s.name: s.form for s in info.suites}
     if name not in forms:
         raise UsageError(f"run {info.run_id}: run.json names no form for suite {name!r}")
+    taken: list[ConversationResult] = []
+    skipped: list[tuple[str, str]] = []
+    for result in personas:
+        why = _left_out(result, include_failed)
+        if why is None:
+            taken.append(result)
+        else:
+            skipped.append((_label(result), why))
+    if not taken:
+        failed = sum(1 for r in personas if r.status == "fail")
+        hint = "; --include-failed records the failed ones" if failed and not include_failed else ""
+        raise UsageError(
+            f"run {info.run_id}: no persona conversation of suite {name!r} passed "
+            f"({failed} failed, {len(personas) - failed} did not run to a verdict){hint}"
+        )
     repeated = {r.conversation_id for r in taken if r.repeat}
     conversations = [
         _scripted(
@@ -226,19 +272,24 @@ def suite_from_run(
             if r.conversation_id in repeated
             else r.conversation_id,
             f"Recorded from the persona {r.simulation.persona or r.conversation_id!r} "
-            f"(seed {r.simulation.seed}) of run {info.run_id}; the expectations are what the "
-            "target extracted then.",
+            f"(seed {r.simulation.seed}) of run {info.run_id}, where it {_verdict(r)}; the "
+            "expectations are what the target extracted then.",
         )
         for r in taken
         if r.simulation is not None
     ]
-    return Suite.model_validate(
+    recorded = Suite.model_validate(
         {
             "suite": suite_name or f"{name}-recorded",
             "form": forms[name],
             "conversations": conversations,
         }
     )
+    return RunRecording(suite=recorded, skipped=skipped)
+
+
+def _verdict(result: ConversationResult) -> str:
+    return "passed" if result.status == "pass" else "FAILED: review what it expects"
 
 
 def _number(form_field: FormField) -> float:

@@ -10,7 +10,11 @@ module names each field's change with one category (docs/metrics.md, "Typed diff
 * `expectation changed`: the same value (or none on both sides) with another verdict: the
   expectation was edited, added or removed;
 * `question changed`: the assistant's question (its words after the last separator) in one
-  exchange both transcripts hold differs, whitespace and case aside.
+  exchange both transcripts hold differs, whitespace and case aside. Scripted conversations
+  only: a persona conversation (either side played by the simulator) is not compared by
+  wording, since its turns follow what the target asked and its words are drawn per seed, so
+  exchange n of one run need not be exchange n of the other. What the target asked a persona
+  for is in the persona figures (never asked, re-asks, turns).
 
 A field is compared where either run judged it (each user turn with a verdict on it, in order),
 then in the final state; its first difference is its change, at that turn (None: the final
@@ -83,6 +87,13 @@ class FieldDifference(DiffModel):
     after_expected: Any = None
     """What the candidate expected there."""
 
+    @property
+    def where(self) -> str:
+        """Where it first differs, in words: `greeting`, `turn N`, or `final`."""
+        if self.turn is None:
+            return "final"
+        return "greeting" if self.turn == 0 else f"turn {self.turn}"
+
 
 class ConversationDifferences(DiffModel):
     """A paired conversation (and repeat) with a verdict in both runs that changed."""
@@ -107,6 +118,15 @@ class ConversationDifferences(DiffModel):
         """`suite/id`, with `#repeat` when repeated."""
         tail = f"#{self.repeat}" if self.repeat else ""
         return f"{self.suite}/{self.conversation_id}{tail}"
+
+    @property
+    def reworded_only(self) -> bool:
+        """Passed in both runs and only a question's wording changed: counted, listed compactly."""
+        return (
+            self.base == self.candidate == "pass"
+            and bool(self.differences)
+            and all(d.category == "question changed" for d in self.differences)
+        )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -205,6 +225,8 @@ def _said(text: str) -> str:
 
 
 def _question_differences(base: _Side, cand: _Side) -> list[FieldDifference]:
+    if base.result.simulation is not None or cand.result.simulation is not None:
+        return []  # a persona's exchanges do not line up across runs (module docstring)
     b, c = base.result.transcript, cand.result.transcript
     found: list[FieldDifference] = []
     for turn in range(min(len(b), len(c))):  # an exchange one side lacks is not compared

@@ -2,6 +2,7 @@
 
 `evalkit coverage` computes it offline, from suite files and form files, with no request to any
 target; a run reports what it observed instead (`evalkit.metrics.coverage`, `Summary.coverage`).
+Both print through `evalkit.report.coverage` (the report's Markdown section, and text).
 The items are those of `evalkit.metrics.coverage.form_items`; a conversation of a suite written
 for the form (after `vars`, `include` and `matrix` are expanded) covers:
 
@@ -43,7 +44,7 @@ from evalkit.results.coverage import CoverageKind
 from evalkit.runner.forms import field_info, find_forms, form_info
 from evalkit.suite import Check, Conversation, StringPolicy, Suite, SuiteSource
 
-__all__ = ["coverage_markdown", "coverage_text", "exercised", "suite_coverage"]
+__all__ = ["exercised", "suite_coverage"]
 
 Item = tuple[CoverageKind, str]
 
@@ -191,50 +192,3 @@ def suite_coverage(
     forms: list[FormInfo] = [form_info(key, *found[key]) for key in keys if key in found]
     unknown = [key for key in keys if key not in found]
     return build_coverage(forms, covered, names, observed=False, unknown=unknown)
-
-
-def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate:.1%}"
-
-
-def coverage_text(coverage: Coverage) -> str:
-    """Coverage as the terminal shows it: per form, per kind and overall, then every gap.
-
-    Each uncovered item is one line naming the form file it comes from (`path: kind name`).
-    """
-    lines: list[str] = []
-    for form in coverage.forms:
-        total = form.overall
-        head = f"{form.form} ({form.source}): {_percent(total.rate)} ({total.covered} of "
-        lines.append(head + f"{total.total}), suites: {', '.join(form.suites) or 'none'}")
-        for kind, count in form.kinds.items():
-            name = kind.replace("_", " ")
-            lines.append(f"  {name:<12}{_percent(count.rate):>7}  {count.covered} of {count.total}")
-        for item in form.uncovered:
-            lines.append(f"  uncovered  {form.source}: {item.label}")
-    for key in coverage.unknown:
-        lines.append(f"{key}: no form file defines it; not counted")
-    overall = coverage.overall
-    lines.append(f"overall: {_percent(overall.rate)} ({overall.covered} of {overall.total})")
-    return "\n".join(lines)
-
-
-def coverage_markdown(coverage: Coverage) -> str:
-    """Coverage as a Markdown section: a table per form, then the uncovered items."""
-    what = "observed in the run" if coverage.observed else "exercised by the suites"
-    overall = coverage.overall
-    lines = [
-        "## Coverage",
-        "",
-        f"Items of the forms {what}: {_percent(overall.rate)} ({overall.covered} of "
-        f"{overall.total}).",
-    ]
-    for form in coverage.forms:
-        lines += ["", f"**{form.form}** (`{form.source}`)", "", "| Kind | Covered | Total | % |"]
-        lines.append("|---|---:|---:|---:|")
-        for kind, count in form.kinds.items():
-            row = f"| {kind.replace('_', ' ')} | {count.covered} | {count.total} |"
-            lines.append(f"{row} {_percent(count.rate)} |")
-        gaps = [f"- `{form.source}`: {item.label}" for item in form.uncovered]
-        lines += ["", "Uncovered:", "", *gaps] if gaps else []
-    return "\n".join(lines)

@@ -23,6 +23,7 @@ from pathlib import Path
 from evalkit.emulator import Form, load_forms
 from evalkit.emulator.forms import SELECT_TYPES
 from evalkit.errors import Problem, SuiteError
+from evalkit.formlookup import follow_form_ids
 from evalkit.loader import (
     KnownField,
     KnownForm,
@@ -100,14 +101,9 @@ def _for_keys(
 ) -> dict[str, KnownForm]:
     """The known form of each suite form key, following `form_ids` to another known form."""
     by_id = {form.id.lower(): form for form in forms.values()}
-    checked: dict[str, KnownForm] = {}
-    for key in keys:
-        mapped = form_ids.get(key)
-        form = forms.get(mapped) or by_id.get(mapped.lower()) if mapped else None
-        form = form or forms.get(key)
-        if form is not None:
-            checked[key] = known_form(form)
-    return checked
+    return {
+        key: known_form(form) for key, form in follow_form_ids(keys, forms, by_id, form_ids).items()
+    }
 
 
 def _note(key: str, paths: list[str], forms: Mapping[str, Form], extra: Sequence[Path]) -> str:

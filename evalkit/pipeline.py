@@ -6,7 +6,8 @@ same suites and target that met its gates), the pass-rate trend from the history
 Markdown reports, JUnit XML, the gate verdict, the history record, and the CI step summary.
 `evalkit run`, `merge`, `report` and `compare`, the Python API and the pytest plugin all come
 here, so one run gives the same artifacts whichever way it was made; the CLI parses options and
-prints what `Finished` holds.
+prints what `Finished` holds. `evalkit coverage` prints through `coverage_text` and
+`coverage_markdown` (the reports' own coverage section), from here for the same reason.
 
 Usage::
 
@@ -60,6 +61,7 @@ from evalkit.report import (
     write_reports,
     write_signoff,
 )
+from evalkit.report.coverage import coverage_markdown, coverage_text
 from evalkit.results import (
     RunInfo,
     RunLock,
@@ -81,6 +83,8 @@ __all__ = [
     "RunSide",
     "SignOff",
     "compare_dirs",
+    "coverage_markdown",
+    "coverage_text",
     "finish_run",
     "history_trend",
     "parse_criterion",

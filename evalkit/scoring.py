@@ -34,6 +34,7 @@ from typing import Any, Literal
 from evalkit.matchers import MISSING, match, normalize_text, show
 from evalkit.results import CheckResult, FieldOutcome, FieldResult, TurnTranscript
 from evalkit.results.models import SimulationInfo
+from evalkit.results.turns import assistant_text, offered_options
 from evalkit.suite import (
     Check,
     Conversation,
@@ -66,7 +67,6 @@ _PROMPTS = {
     "SIGNATURE": "signatureDetails",
     "IMPORTANT_TEXT": "importantTextDetails",
 }
-_SELECTS = ("singleSelectInputDetails", "multiSelectInputDetails")
 
 
 @dataclass(frozen=True)
@@ -104,18 +104,6 @@ def extracted_values(turn: TurnTranscript) -> dict[str, Any]:
     return values
 
 
-def assistant_text(turn: TurnTranscript) -> str:
-    """The assistant's words in one turn: TEXT and IMPORTANT_TEXT chunks joined by spaces."""
-    parts: list[str] = []
-    for chunk in turn.chunks:
-        kind = chunk.chunk.get("chunkType")
-        if kind == "TEXT":
-            parts.append(str((chunk.chunk.get("textDetails") or {}).get("text", "")))
-        elif kind == "IMPORTANT_TEXT":
-            parts.append(str((chunk.chunk.get("importantTextDetails") or {}).get("text", "")))
-    return " ".join(p for p in parts if p)
-
-
 def prompted_fields(turn: TurnTranscript) -> list[str]:
     """The field targets the turn's prompt chunks name, in order, each once."""
     fields: list[str] = []
@@ -126,17 +114,6 @@ def prompted_fields(turn: TurnTranscript) -> list[str]:
         if isinstance(target, str) and target and target not in fields:
             fields.append(target)
     return fields
-
-
-def offered_options(turn: TurnTranscript) -> list[tuple[str, str]]:
-    """The (value, label) of every option the turn's select prompts show."""
-    options: list[tuple[str, str]] = []
-    for chunk in turn.chunks:
-        for key in _SELECTS:
-            for option in (chunk.chunk.get(key) or {}).get("options") or []:
-                if isinstance(option, dict):
-                    options.append((str(option.get("value", "")), str(option.get("label", ""))))
-    return options
 
 
 def _errors(transcript: Sequence[TurnTranscript]) -> list[str]:
@@ -271,18 +248,36 @@ def never_asked(persona: Persona, answers: Sequence[Sequence[str]]) -> list[str]
     return [n for n in persona.values if n not in given and n not in persona.declines]
 
 
-def fewest_turns(persona: Persona, answers: Sequence[Sequence[str]] | None) -> int:
-    """The fewest user turns the persona could have needed.
+def fewest_turns(
+    persona: Persona,
+    answers: Sequence[Sequence[str]] | None,
+    asked: Sequence[str | None] | None = None,
+) -> int:
+    """The fewest user turns the persona could have needed, counting the turns it cannot avoid.
 
-    One per value it gave, less those its first message volunteers; with no `answers` (no
-    simulator record), one per value it does not decline.
+    From the simulator's record: one per value it gave, less those its first message volunteers
+    (at least one); plus one per `corrects` field the assistant asked for (the wrong value, then
+    the correction, a message of its own); plus one when the session asked to confirm before
+    submitting (a message that gives nothing, in reply to a turn that asks for no field: the
+    simulator sends one only to say yes to a confirmation). A second confirmation is not counted:
+    it is the target's extra turn. With no `answers` (no simulator record), one per value it does
+    not decline, less the volunteered ones, plus one per correction; no confirmation is known.
+
+    Args:
+        persona: The persona.
+        answers: The fields each user turn gave values for (`SimulationInfo.answers`).
+        asked: The field each assistant turn asked for, as the simulator read it
+            (`SimulationInfo.asked`), aligned with `answers`.
     """
-    given = (
-        len({name for answer in answers for name in answer})
-        if answers is not None
-        else len(persona.values) - len(persona.declines)
-    )
-    return max(1, given - persona.volunteers)
+    if answers is None:
+        given = len(persona.values) - len(persona.declines)
+        return max(1, given - persona.volunteers) + len(persona.corrects)
+    given = len({name for answer in answers for name in answer})
+    fields = list(asked or [])
+    pairs = list(zip(fields, answers, strict=False))
+    corrected = {name for name, gave in pairs if name in persona.corrects and name in gave}
+    confirmed = any(name is None and not gave for name, gave in pairs)
+    return max(1, given - persona.volunteers) + len(corrected) + (1 if confirmed else 0)
 
 
 def _score_persona(
@@ -357,7 +352,7 @@ def _score_persona(
             )
             if persona.re_asks == "warn":
                 warnings.append(reason)
-    fewest = fewest_turns(persona, answers)
+    fewest = fewest_turns(persona, answers, asked)
     turns = max(0, len(transcript) - 1)
     checks.append(
         CheckResult(

@@ -7,15 +7,19 @@ them (only pairs with a verdict on both sides) and counts them.
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from evalkit.cli import main
-from evalkit.compare import compare_runs
+from evalkit.cli.printing import print_comparison
+from evalkit.compare import Comparison, compare_runs
 from evalkit.compare_diffs import (
     CATEGORIES,
     FieldDifference,
@@ -33,6 +37,7 @@ from evalkit.results import (
     TimedChunk,
     TurnTranscript,
 )
+from evalkit.results.models import SimulationInfo
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 GREETING = "Hi! Let's get you in touch. What's your name?"
@@ -281,6 +286,54 @@ def test_an_edited_expectation_keeps_both_expected_values() -> None:
     assert (difference.before_outcome, difference.after_outcome) == ("correct", "wrong")
 
 
+def persona(question: str, name: str = "Jane") -> ConversationResult:
+    """A persona conversation: the simulator's record, a final-state verdict, its own wording."""
+    result = convo(
+        exchange(question, first_name=name),
+        fields=(verdict("first_name", "Jane", name, turn=None),),
+    )
+    simulation = SimulationInfo(seed=7, persona="jane", asked=[None, "email"])
+    return result.model_copy(update={"simulation": simulation})
+
+
+def test_a_persona_conversations_question_wording_is_not_compared() -> None:
+    # A persona's turns are not scripted: exchange n of one run need not be exchange n of the
+    # other, so wording side by side is noise (two seeds of a persona suite: hundreds of them).
+    assert conversation_differences(persona(ASK_EMAIL), persona("Your email, please?")) is None
+
+    found = conversation_differences(persona(ASK_EMAIL), persona("Your email, please?", "Jo"))
+
+    assert found is not None
+    assert rows(found.differences) == [("value changed", "first_name", None, "Jane", "Jo")]
+
+
+def test_a_scripted_conversation_against_a_persona_one_is_not_compared_by_wording() -> None:
+    scripted = convo(exchange(ASK_EMAIL, first_name="Jane"))
+
+    assert conversation_differences(scripted, persona("Your email, please?")) is not None
+    found = conversation_differences(scripted, persona("Your email, please?"))
+    assert found is not None
+    assert "question changed" not in {d.category for d in found.differences}
+
+
+@pytest.mark.parametrize(
+    ("base", "cand", "reworded"),
+    [
+        pytest.param(jane(), jane(question="Your email, please?"), True, id="still-passing"),
+        pytest.param(jane(expected="Janet"), jane(expected="Janet", question="Email?"), False,
+                     id="still-failing: its failure leads"),
+        pytest.param(jane(), jane("Jan", question="Email?"), False, id="with-a-field-change"),
+    ],
+)  # fmt: skip
+def test_only_a_still_passing_conversation_with_only_new_wording_is_reworded(
+    base: ConversationResult, cand: ConversationResult, reworded: bool
+) -> None:
+    found = conversation_differences(base, cand)
+
+    assert found is not None
+    assert found.reworded_only is reworded
+
+
 # ----------------------------------------------------------------------------- compare_runs
 
 
@@ -399,3 +452,60 @@ def test_two_emulator_runs_print_and_render_the_counts_per_category_first(tmp_pa
     page = html.read_text(encoding="utf-8")
     section = page[page.index('<section id="regressions">') :]
     assert section.index('data-category="expectation changed">1<') < section.index("Regressions")
+
+
+def printed(comparison: Comparison) -> str:
+    """What `evalkit compare` prints of a comparison, as a terminal would receive it."""
+    buffer = io.StringIO()
+    print_comparison(Console(file=buffer, width=400, color_system=None), comparison)
+    return buffer.getvalue()
+
+
+ESCAPES = [
+    "\x1b[2J\x1b[H",  # clear the screen, cursor home
+    "\x1b]0;pwned\x07",  # set the window title
+    "\x1b[31mred\x1b[0m",  # colour
+    "\x9b2J",  # the same through the 8-bit CSI (C1)
+    "line\rover\x08\x00",
+]
+
+
+@pytest.mark.parametrize("payload", ESCAPES)
+def test_a_targets_control_characters_never_reach_the_terminal(payload: str) -> None:
+    base = convo(exchange(ASK_EMAIL, first_name="Jane"), fields=(verdict("first_name", "J", "J"),))
+    cand = convo(
+        exchange(f"Email? {payload}", first_name=f"Jane{payload}"),
+        fields=(verdict("first_name", "J", f"J{payload}"),),  # the reason quotes the value
+    )
+
+    output = printed(compare_runs(*run("a", [base]), *run("b", [cand])))
+
+    # Shown as escapes (`\x1b[2J`), never sent: no control character but the line ends.
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", output), repr(output)
+    assert "Email?" in output
+
+
+def test_still_passing_conversations_with_only_new_wording_are_counted_not_listed() -> None:
+    def named(cid: str, result: ConversationResult) -> ConversationResult:
+        return result.model_copy(update={"conversation_id": cid})
+
+    reworded = [named(f"w{k}", jane(question="Your email, please?")) for k in range(30)]
+    base = run("a", [named("lost", jane()), *(named(f"w{k}", jane()) for k in range(30))])
+    cand = run("b", [named("lost", jane(None)), *reworded])
+
+    lines = printed(compare_runs(*base, *cand)).splitlines()
+
+    assert (
+        "typed differences: newly missing 1, newly extracted 0, value changed 0, "
+        "expectation changed 0, question changed 30" in lines
+    )
+    start = lines.index("Typed differences (conversation, then each change: old → new):")
+    listed = lines[start:]
+    assert listed[1:3] == [
+        "  s/lost (pass → fail)",
+        '    newly missing first_name (turn 1): "Jane" → —',
+    ]
+    assert listed[3] == (
+        "  30 still-passing conversations changed only a question's wording "
+        "(e.g. s/w0, s/w1, s/w10 and 27 more)"
+    )

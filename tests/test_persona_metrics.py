@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +11,18 @@ import pytest
 from rich.console import Console
 
 from evalkit.cli.printing import print_summary
+from evalkit.loader import load_suites
 from evalkit.metrics import summarize
 from evalkit.metrics.personas import PersonaTally, spread
 from evalkit.results import ConversationResult, read_run
 from evalkit.results.models import CheckResult, FieldResult, SimulationInfo, TurnTranscript
+from evalkit.runner import emulator_target, run_sync
+from evalkit.scoring import fewest_turns
+from evalkit.simulate.asked import asks_to_confirm
+from evalkit.suite import Persona
 
-FIXTURE = Path(__file__).resolve().parent / "data" / "run_fixture_personas"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "data" / "run_fixture_personas"
 
 
 def _result(
@@ -178,17 +185,119 @@ def test_a_scripted_run_has_no_persona_figures() -> None:
     assert summarize(stored).personas is None
 
 
-def test_the_terminal_summary_prints_the_persona_figures() -> None:
+def test_the_terminal_summary_says_the_persona_figures_in_the_reports_words() -> None:
+    from evalkit.metrics.personas import persona_figures
+    from evalkit.report.personas import persona_figures as reported
+
     info, stored = read_run(FIXTURE)
+    figures = info.summary.personas
+    assert figures is not None
     buffer = io.StringIO()
     print_summary(Console(file=buffer, width=300, color_system=None), info, stored)
-    lines = buffer.getvalue().splitlines()
-    assert (
-        "personas: completed 6 of 8 (75.0% [40.9%, 92.9%]); turns median 4, p90 5, max 5; "
-        "4 at the fewest possible; re-asks 0.00 per conversation; pass^2 75.0%"
-    ) in lines
-    assert "personas: never asked for contact_method (1), last_name (2), newsletter (1)" in lines
+    lines = [line for line in buffer.getvalue().splitlines() if line.startswith("personas: ")]
+    assert lines == [f"personas: {name} {words}" for name, words in persona_figures(figures)]
+    assert reported is persona_figures  # the reports' rows are the same words
+    assert lines[0] == "personas: completion rate 75.0% (6 of 8 submitted, 95% CI 40.9%–92.9%)"
+    assert "personas: never asked contact_method (1), last_name (2), newsletter (1)" in lines
     scripted, results = read_run(FIXTURE.parent / "run_fixture_rich")
     buffer = io.StringIO()
     print_summary(Console(file=buffer, width=300, color_system=None), scripted, results)
     assert "personas:" not in buffer.getvalue()
+
+
+# ------------------------------------------------------------------------ the fewest possible
+_FOUR = {"values": {"a": "1", "b": "2", "c": "3", "d": "4"}}
+
+
+@pytest.mark.parametrize(
+    ("traits", "answers", "asked", "fewest"),
+    [
+        pytest.param({}, [["a"], ["b"], ["c"], ["d"]], ["a", "b", "c", "d"], 4, id="one-a-value"),
+        pytest.param(
+            {},
+            [["a"], ["b"], ["c"], ["d"], []],
+            ["a", "b", "c", "d", None],
+            5,
+            id="a-confirmation-the-target-asked-is-a-turn",
+        ),
+        pytest.param(
+            {},
+            [["a"], ["b"], ["c"], ["d"], [], []],
+            ["a", "b", "c", "d", None, None],
+            5,
+            id="asking-to-confirm-twice-is-the-targets-extra-turn",
+        ),
+        pytest.param(
+            {"volunteers": 1},
+            [["a", "b"], ["c"], ["d"], []],
+            ["a", "c", "d", None],
+            4,
+            id="volunteered-values-need-no-turn",
+        ),
+        pytest.param(
+            {"corrects": {"b": "x"}},
+            [["a"], ["b"], ["b"], ["c"], ["d"], []],
+            ["a", "b", "c", "c", "d", None],
+            6,
+            id="a-correction-is-a-message-of-its-own",
+        ),
+        pytest.param(
+            {"corrects": {"b": "x"}, "volunteers": 1},
+            [["a", "b"], ["c"], ["d"]],
+            ["a", "c", "d"],
+            3,
+            id="a-volunteered-value-is-never-said-wrong",
+        ),
+        pytest.param(
+            {"declines": ["d"]},
+            [["a"], ["b"], ["c"], []],
+            ["a", "b", "c", "d"],
+            3,
+            id="a-decline-is-not-a-confirmation",
+        ),
+        pytest.param({"corrects": {"b": "x"}}, None, None, 5, id="no-record-counts-corrections"),
+        pytest.param({"declines": ["d"]}, None, None, 3, id="no-record-leaves-out-declines"),
+    ],
+)
+def test_the_fewest_possible_turns(
+    traits: dict[str, Any],
+    answers: list[list[str]] | None,
+    asked: list[str | None] | None,
+    fewest: int,
+) -> None:
+    persona = Persona.model_validate({**_FOUR, **traits})
+    assert fewest_turns(persona, answers, asked) == fewest
+
+
+def test_personas_that_answer_optimally_take_the_fewest_turns_against_shuffled_order(
+    tmp_path: Path,
+) -> None:
+    """Shuffled sessions sum up and ask to confirm; a correction is a message: both are needed."""
+    shutil.copytree(ROOT / "suites" / "forms", tmp_path / "forms")
+    shutil.copy(FIXTURE / "suite" / "personas-fixture.eval.yaml", tmp_path / "p.eval.yaml")
+    suites = load_suites([tmp_path / "p.eval.yaml"])
+    with emulator_target(suites, ask_order="shuffled", seed=11) as target:
+        run_dir = run_sync(suites, target, out_root=tmp_path / "runs").run_dir
+    info, stored = read_run(run_dir)
+    submitted = [r for r in stored if r.submitted]
+    assert len(submitted) == 6  # all but the person who declines the required email
+    for result in submitted:
+        assert result.simulation is not None
+        turns = len(result.transcript) - 1
+        assert turns == result.simulation.fewest_turns, result.conversation_id
+        confirmations = [
+            n for n, turn in enumerate(result.transcript[:-1]) if asks_to_confirm(turn)
+        ]
+        assert len(confirmations) == 1, result.conversation_id
+        simulation = result.simulation
+        gave_nothing_unasked = [
+            n
+            for n, (asked, gave) in enumerate(
+                zip(simulation.asked, simulation.answers, strict=True)
+            )
+            if asked is None and not gave
+        ]
+        assert gave_nothing_unasked == confirmations  # how the record shows a confirmation
+    figures = info.summary.personas
+    assert figures is not None
+    assert (figures.at_fewest, figures.extra_turns["max"]) == (6, 0.0)

@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from evalkit.authoring import suite_from_run
 from evalkit.cli import main
+from evalkit.errors import UsageError
 from evalkit.loader import load_suite
 from evalkit.results import read_run
 from evalkit.runner import emulator_target, run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITE = ROOT / "tests" / "data" / "run_fixture_personas" / "suite" / "personas-fixture.eval.yaml"
+FIXTURE = ROOT / "tests" / "data" / "run_fixture_personas"
+SUITE = FIXTURE / "suite" / "personas-fixture.eval.yaml"
 
 
 @pytest.fixture
@@ -31,13 +34,15 @@ def _run(path: Path, out: Path) -> Path:
         return run_sync([loaded], target, out_root=out).run_dir
 
 
-def test_a_persona_run_records_as_a_scripted_suite_that_passes_against_the_same_emulator(
+def test_a_persona_run_with_its_failures_records_as_a_suite_that_passes_where_it_ran(
     workspace: Path,
 ) -> None:
     run_dir = _run(workspace / "personas.eval.yaml", workspace / "runs")
     persona_results = list(read_run(run_dir)[1])
 
-    result = CliRunner().invoke(main, ["record", "--from-run", str(run_dir), "-o", "rec.eval.yaml"])
+    result = CliRunner().invoke(
+        main, ["record", "--from-run", str(run_dir), "--include-failed", "-o", "rec.eval.yaml"]
+    )
 
     assert result.exit_code == 0, result.output
     suite = load_suite(workspace / "rec.eval.yaml").suite  # it validates
@@ -78,3 +83,49 @@ def test_record_needs_a_form_or_a_run(workspace: Path) -> None:
     assert result.exit_code == 2
     assert "--form" in result.output
     assert "--from-run" in result.output
+
+
+def test_record_from_a_run_takes_only_passed_personas_and_says_what_it_skipped(
+    workspace: Path,
+) -> None:
+    """A failed conversation recorded as expectations would make its defect the expected."""
+    _, stored = read_run(FIXTURE)
+    results = list(stored)
+    failed = [r for r in results if r.status == "fail"]
+    assert [r.conversation_id for r in failed] == ["declines-the-email"] * 2
+
+    result = CliRunner().invoke(main, ["record", "--from-run", str(FIXTURE), "-o", "rec.eval.yaml"])
+
+    assert result.exit_code == 0, result.output
+    suite = load_suite(workspace / "rec.eval.yaml").suite
+    assert sorted(c.id for c in suite.conversations) == sorted(
+        f"{r.conversation_id}-r{r.repeat}" for r in results if r.status == "pass"
+    )
+    for r in failed:
+        assert (
+            f"skipped personas-fixture/declines-the-email[{r.repeat}]: it failed "
+            "(submitted: no SUBMISSION arrived; expected one); --include-failed records it"
+        ) in result.output
+
+    result = CliRunner().invoke(
+        main, ["record", "--from-run", str(FIXTURE), "--include-failed", "-o", "all.eval.yaml"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "skipped" not in result.output
+    everyone = load_suite(workspace / "all.eval.yaml").suite
+    assert len(everyone.conversations) == len(results)
+
+
+def test_a_run_whose_personas_all_failed_records_nothing_without_include_failed() -> None:
+    info, stored = read_run(FIXTURE)
+    failed = [r for r in stored if r.status == "fail"]
+
+    with pytest.raises(UsageError, match=r"no persona conversation .* passed .*--include-failed"):
+        suite_from_run(info, failed)
+
+    recorded = suite_from_run(info, failed, include_failed=True)
+    assert [c.id for c in recorded.suite.conversations] == [
+        f"declines-the-email-r{r.repeat}" for r in failed
+    ]
+    assert recorded.skipped == []

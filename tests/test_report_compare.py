@@ -31,7 +31,15 @@ from evalkit.report import (
     write_reports,
 )
 from evalkit.report.comparison import ValueDiff
-from evalkit.results import ConversationResult, FieldResult, RunInfo, Summary, read_run
+from evalkit.results import (
+    ConversationResult,
+    FieldResult,
+    RunInfo,
+    Summary,
+    TimedChunk,
+    TurnTranscript,
+    read_run,
+)
 from tests.test_report import PAYLOADS, hostile_run, markdown_tables, parse_html, unescaped_pipes
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -254,8 +262,76 @@ def test_a_large_comparison_stays_within_a_pr_comment(tmp_path: Path) -> None:
     assert len(document.encode()) <= PR_COMMENT_LIMIT
     assert "550 more; see `report.html`." in document
     assert "The first 20 of 600 changed conversations are shown" in document
+    assert "`evalkit compare BASELINE RUN --json` lists every one" in document
     page = render_html(*cand, comparison=view)
-    assert "The first 200 of 600 changed conversations are shown." in page
+    section = page[page.index('id="value-diffs"') :]
+    assert section.count('<div class="diff">') == 50  # a stated cap, as the Markdown has
+    assert (
+        "The first 50 of 600 changed conversations are shown (550 more); "
+        "<code>evalkit compare BASELINE RUN --json</code> lists every one."
+    ) in section
+
+
+def reworded_pair() -> tuple[Run, Run]:
+    """30 still-passing conversations whose question is worded anew, and one that regressed."""
+
+    def result(cid: str, question: str, value: str | None) -> ConversationResult:
+        chunks: list[dict[str, object]] = [
+            {"chunkType": "TEXT", "textDetails": {"text": question}},
+        ]
+        if value is not None:
+            chunks.insert(
+                0,
+                {"chunkType": "TEXT_DATA", "textDataDetails": {"fieldTarget": "f", "value": value}},
+            )
+        outcome = "correct" if value == "x" else "missing"
+        return ConversationResult(
+            suite="s",
+            conversation_id=cid,
+            status="pass" if outcome == "correct" else "fail",
+            transcript=[
+                TurnTranscript(endpoint="create"),
+                TurnTranscript(
+                    endpoint="send", chunks=[TimedChunk(t=0.1, chunk=c) for c in chunks]
+                ),
+            ],
+            fields=[verdict("f", outcome, value, turn=1)],
+            final_state={} if value is None else {"f": value},
+        )
+
+    def run(run_id: str, question: str, lost: str | None) -> Run:
+        results = [result("lost", "Your f?", lost)]
+        results += [result(f"w{k:02d}", question, "x") for k in range(30)]
+        info = RunInfo(
+            run_id=run_id,
+            evalkit_version="0.1.0",
+            started_at="2026-03-02T02:00:00Z",
+            target=read_run(CAND)[0].target,
+            summary=Summary(total=31, passed=30),
+        )
+        return info, results
+
+    return run("base", "Your f?", "x"), run("cand", "And your f, please?", None)
+
+
+def test_still_passing_conversations_with_only_new_wording_are_listed_compactly() -> None:
+    base, cand = reworded_pair()
+    view = comparison_view(compare_runs(*base, *cand))
+
+    assert [d.change.label for d in view.diffs] == ["s / lost"]  # real changes lead, alone
+    assert [r.label for r in view.reworded] == [f"s / w{k:02d}" for k in range(30)]
+    assert dict(view.categories)["question changed"] == 30  # still counted
+    document = render_markdown(*cand, comparison=view)
+    assert (
+        "30 still-passing conversations changed only a question's wording: s / w00, s / w01, "
+    ) in document
+    assert "s / w19 and 10 more." in document
+    page = render_html(*cand, comparison=view)
+    section = page[page.index('id="value-diffs"') :]
+    assert section.count('<div class="diff">') == 1
+    listed = section[section.index('id="reworded"') :]
+    assert '<a href="#s/w00/0">s / w00</a>' in listed
+    assert "and 10 more" in listed
 
 
 # ----------------------------------------------------------------------------- hostile text

@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +23,17 @@ from starlette.routing import Route
 
 import evalkit
 from evalkit.cli import main
-from evalkit.client import RetryPolicy, Secret
+from evalkit.client import Credentials, RetryPolicy, Secret
 from evalkit.client.chat import ChatClient, ChatEndpoint
 from evalkit.errors import SimulatorError, UsageError
 from evalkit.loader import load_suites
 from evalkit.results import TimedChunk, TurnTranscript
-from evalkit.runner import RunSettings
+from evalkit.runner import RunSettings, Target, run_async
 from evalkit.runner.simulators import SimulatorSettings
 from evalkit.serving import LoopbackServer
 from evalkit.simulate import NEVER_INVENT, ChatCache, prompt_messages
+from evalkit.simulate.cache import MAX_ENTRY_BYTES, Lookup
+from evalkit.simulate.llm import PROMPT_MESSAGE_CHARS, PROMPT_TURNS, keeps_value
 from evalkit.suite import Persona
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +72,9 @@ class FakeChat:
 
     The rule: say what the note on the last message asks for, in lower case (a wording of its
     own that the emulator still reads). `failures` answers that many requests with `status`
-    first (echoing the Authorization header, as a careless server might).
+    first (echoing the Authorization header, as a careless server might). `reword`, when set,
+    rewrites each reply (a model that drops a value, or echoes the key). `held` makes every
+    request wait, unanswered, until it is cleared (the fixture clears it when the test ends).
     """
 
     def __init__(self) -> None:
@@ -78,18 +82,23 @@ class FakeChat:
         self.replies: list[str] = []
         self.failures = 0
         self.status = 500
-        self.delay = 0.0  # seconds before answering
+        self.held = False
+        self.reword: Callable[[str, Request], str] | None = None
 
     async def completions(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append((dict(request.headers), body))
-        await asyncio.sleep(self.delay)
+        # Polled, not an asyncio.Event: the flag is cleared from the test's thread, not this loop.
+        while self.held:  # no timer: it answers only once the test is over  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
         if self.failures:
             self.failures -= 1
             echoed = request.headers.get("authorization", "")
             return JSONResponse({"error": echoed}, self.status)  # all within the quoted head
         found = _DRAFT.search(body["messages"][-1]["content"])
         reply = found.group(1).lower() if found else "i don't have that"
+        if self.reword is not None:
+            reply = self.reword(reply, request)
         self.replies.append(reply)
         choice = {"index": 0, "message": {"role": "assistant", "content": reply}}
         return JSONResponse(
@@ -104,7 +113,10 @@ class FakeChat:
 def fake() -> Iterator[tuple[FakeChat, str]]:
     chat = FakeChat()
     with LoopbackServer(chat.app(), name="fake-chat") as server:
-        yield chat, server.root + "/v1"
+        try:
+            yield chat, server.root + "/v1"
+        finally:
+            chat.held = False  # a held request answers, so the server can stop
 
 
 def _suites(tmp_path: Path) -> Path:
@@ -232,12 +244,16 @@ def test_a_model_slower_than_the_turn_deadline_is_a_simulator_error(
     tmp_path: Path, fake: tuple[FakeChat, str]
 ) -> None:
     chat, url = fake
-    chat.delay = 2.0
-    outcome = _run(tmp_path, "run", url, turn_timeout=0.2, concurrency=3)
-    for result in outcome.results:
+    chat.held = True  # the model never answers while the run goes on: the deadline fires first
+    outcome = _run(tmp_path, "run", url, turn_timeout=2.0, concurrency=3)
+    results = list(outcome.results)
+    assert len(results) == 3
+    for result in results:
         assert result.error is not None
-        assert result.error.kind == "simulator"
+        assert result.error.kind == "simulator", result.error
         assert "before the turn deadline" in result.error.message
+        assert result.transcript[0].session_id  # the target answered in time
+    assert len(chat.requests) == 3  # each asked the model once, and waited for it
 
 
 def test_a_corrupt_cache_entry_is_ignored_with_a_note_and_replaced(
@@ -283,6 +299,17 @@ def test_the_cli_runs_the_llm_simulator_and_no_output_or_file_holds_the_key(
     assert any("simulator" in text and "HTTP 500" in text for text in files.values())
     leaks = [name for name, text in {**files, "output": result.output}.items() if KEY in text]
     assert not leaks
+
+    # A URL carrying credentials or a query would be recorded and printed as it is: refused.
+    asked = len(chat.requests)
+    for secretive in (url.replace("://", "://alice:pw-canary@"), url + "?api_key=pw-canary"):
+        other = {**env, "EVALKIT_SIMULATOR_URL": secretive}
+        refused = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "other")], env=other)
+        assert refused.exit_code == 2, refused.output
+        assert "EVALKIT_SIMULATOR_URL" in refused.output
+        assert "pw-canary" not in refused.output
+    assert len(chat.requests) == asked
+    assert not (tmp_path / "other").exists()
 
 
 def test_a_resumed_run_keeps_the_simulator_it_started_with(
@@ -449,3 +476,295 @@ def test_the_cache_key_is_the_model_and_the_exact_messages(tmp_path: Path) -> No
     assert other.get(messages).reply is None  # another model: another entry
     assert one.get([{"role": "user", "content": "hi "}]).reply is None
     assert not list(tmp_path.rglob(".*.tmp"))  # written through a renamed temporary file
+
+
+def test_the_cache_key_holds_the_base_url_and_the_seed(tmp_path: Path) -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    base = ChatCache(tmp_path, "m1", base_url="http://a.test/v1", seed=1)
+    assert base.put(messages, "hello") == ""
+    assert base.get(messages).reply == "hello"
+    for other in (
+        ChatCache(tmp_path, "m1", base_url="http://b.test/v1", seed=1),  # another endpoint
+        ChatCache(tmp_path, "m1", base_url="http://a.test/v1", seed=2),  # another seed
+        ChatCache(tmp_path, "m1", base_url="http://a.test/v1"),  # no seed
+    ):
+        assert other.key(messages) != base.key(messages)
+        assert other.get(messages) == Lookup(None)
+
+
+def test_a_reply_larger_than_an_entry_is_not_cached(tmp_path: Path) -> None:
+    messages = [{"role": "user", "content": "hi"}]
+    cache = ChatCache(tmp_path, "m1")
+    problem = cache.put(messages, "x" * MAX_ENTRY_BYTES)
+    assert "larger than" in problem
+    assert not list(tmp_path.rglob("*.json"))
+    assert cache.get(messages) == Lookup(None)
+
+
+# ----------------------------------------------------------------------------- review fixes
+
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
+
+
+def test_a_model_that_drops_a_value_is_overruled_by_the_rules_words_with_a_note(
+    tmp_path: Path, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    chat.reword = lambda reply, request: _EMAIL.sub("my usual address", reply)
+    outcome = _run(tmp_path, "run", url)
+    results = list(outcome.results)
+    assert [r.status for r in results] == ["pass"] * 3, [
+        (r.conversation_id, r.error, [f.reason for f in r.fields if not f.passed]) for r in results
+    ]
+    sent = _sent(outcome)
+    assert not [u for s in sent for u in s if u and "my usual address" in u]
+    assert any(u == "jane" for s in sent for u in s)  # a reply that kept its values is sent
+    for result in results:
+        assert result.simulation is not None
+        dropped = [n for n in result.simulation.notes if "dropped" in n]
+        assert dropped, result.simulation.notes  # each gave an email: the simulator's trouble
+        assert all("@" in n and "the rules' words were sent" in n for n in dropped)
+    corrected = next(r for r in results if r.conversation_id == "corrects-the-email")
+    notes = corrected.simulation.notes if corrected.simulation else []
+    assert [n for n in notes if "omar@exmaple.org" in n]  # the wrong value first: kept too
+    assert [n for n in notes if "omar@example.org" in n]
+
+
+def test_a_secret_the_model_echoes_is_redacted_before_it_is_cached_or_sent(
+    tmp_path: Path, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    bearer = "Bearer "
+    chat.reword = lambda reply, request: (
+        f"{reply} (key {request.headers['authorization'].removeprefix(bearer)})"
+    )
+    heard: list[str] = []
+    outcome = asyncio.run(
+        run_async(
+            load_suites([_suites(tmp_path)]),
+            _wix(),
+            out_root=tmp_path / "out",
+            settings=RunSettings(simulator=_llm(url, tmp_path / "cache"), concurrency=1),
+            transport=httpx2.MockTransport(_asking_target(heard)),
+        )
+    )
+    assert len(list(outcome.results)) == 3
+    assert chat.replies
+    assert all(KEY in reply for reply in chat.replies)
+    assert heard
+    assert not [body for body in heard if KEY in body]  # the target never got it
+    assert any("[REDACTED]" in body for body in heard)
+    cached = _files(tmp_path / "cache")
+    assert cached
+    assert not [name for name, text in cached.items() if KEY in text]
+
+
+def test_a_secret_the_target_echoes_never_reaches_the_model(
+    tmp_path: Path, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    asyncio.run(
+        run_async(
+            load_suites([_suites(tmp_path)]),
+            _wix(),
+            out_root=tmp_path / "out",
+            settings=RunSettings(simulator=_llm(url, tmp_path / "cache"), concurrency=1),
+            transport=httpx2.MockTransport(_asking_target([])),
+        )
+    )
+    assert chat.requests
+    prompts = json.dumps([body for _, body in chat.requests])
+    assert TARGET_KEY not in prompts
+    assert "[REDACTED]" in prompts  # the echo reached the model, without the key
+
+
+TARGET_KEY = "IST.target-key-canary-5d1e0b7a"
+_EOR = {"chunkType": "END_OF_RESPONSE", "endOfResponseDetails": {"success": True}}
+
+
+def _wix() -> Target:
+    credentials = Credentials.from_env({"WIX_API_KEY": TARGET_KEY, "WIX_SITE_ID": "site"})
+    return Target(name="wix", base_url="https://target.test", credentials=credentials)
+
+
+def _asking_target(heard: list[str]) -> Any:
+    """A Wix-like target that echoes its key in every answer and asks for the first name."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        heard.append(request.content.decode("utf-8", "replace"))
+        echoed = request.headers["authorization"]
+        text = f"Your key is {echoed}. What is your first name?"
+        said = {"chunkType": "TEXT", "textDetails": {"text": text}}
+        session = {"id": "s", "formId": "contact"}
+        stream = b"".join(
+            b"data: " + json.dumps(m).encode() + b"\n\n"
+            for m in (
+                {"responseChunk": said, "interactiveFormSession": session},
+                {"responseChunk": _EOR},
+            )
+        )
+        return httpx2.Response(200, content=stream, headers={"content-type": "text/event-stream"})
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://alice:pw-canary@127.0.0.1:8000/v1", id="user-info"),
+        pytest.param("http://127.0.0.1:8000/v1?api_key=pw-canary", id="query"),
+        pytest.param("http://127.0.0.1:8000/v1#pw-canary", id="fragment"),
+        pytest.param("ftp://alice:pw-canary@127.0.0.1/v1", id="scheme"),
+        pytest.param("http:///v1?pw-canary", id="no-host"),
+    ],
+)
+def test_a_simulator_url_with_credentials_or_a_query_is_refused_without_echoing_it(
+    url: str,
+) -> None:
+    environ = {"EVALKIT_SIMULATOR_URL": url, "EVALKIT_SIMULATOR_MODEL": MODEL}
+    with pytest.raises(UsageError, match="EVALKIT_SIMULATOR_URL") as caught:
+        SimulatorSettings.from_env("llm", environ)
+    assert "pw-canary" not in str(caught.value)
+    with pytest.raises(UsageError):
+        ChatEndpoint(url, MODEL)
+
+
+def test_the_prompt_keeps_the_last_exchanges_each_cut_to_a_bound() -> None:
+    persona = Persona.model_validate({"values": {"first_name": "Jane"}})
+
+    def turn(number: int) -> TurnTranscript:
+        said = {"chunkType": "TEXT", "textDetails": {"text": f"q{number} " + "x" * 10_000}}
+        return TurnTranscript(
+            endpoint="send" if number else "create",
+            user=f"u{number} " + "y" * 5_000 if number else None,
+            chunks=[TimedChunk(t=0, chunk=said)],
+        )
+
+    messages = prompt_messages(persona, [turn(n) for n in range(60)], "Jane")
+    dialogue = messages[1:]
+    assert len(dialogue) == 2 * PROMPT_TURNS - 1  # the last 20 turns: 20 questions, 19 answers
+    assert [m["role"] for m in dialogue] == ["user", "assistant"] * (PROMPT_TURNS - 1) + ["user"]
+    assert dialogue[0]["content"].startswith("(earlier messages left out)")
+    assert "q40 " in dialogue[0]["content"]
+    assert dialogue[1]["content"].startswith("u41 ")
+    said, note = dialogue[-1]["content"].split("\n\n[", 1)
+    assert said.startswith("q59 ")
+    assert note.endswith("«Jane»]")  # the note is never cut
+    shown = [m["content"] for m in dialogue[:-1]] + [said]
+    assert max(len(text) for text in shown) <= PROMPT_MESSAGE_CHARS + len(
+        "(earlier messages left out) "
+    )
+    assert all(text.endswith("…") for text in shown)
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from(["TEXT", "IMPORTANT_TEXT", "SINGLE_SELECT_INPUT", "hi"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    *("chunkType", "textDetails", "importantTextDetails"),
+                    *("singleSelectInputDetails", "multiSelectInputDetails"),
+                    *("text", "options", "label", "value"),
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["chunkType", "textDetails", "singleSelectInputDetails"]), _JSON
+        ),
+        max_size=4,
+    )
+)
+def test_whatever_chunks_a_target_sent_make_a_prompt(chunks: list[dict[str, Any]]) -> None:
+    persona = Persona.model_validate({"values": {"first_name": "Jane"}})
+    turn = TurnTranscript(endpoint="create", chunks=[TimedChunk(t=0, chunk=c) for c in chunks])
+    messages = prompt_messages(persona, [turn], "Jane")
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert messages[-1]["content"].endswith("«Jane»]")
+
+
+def test_an_unwritable_cache_is_a_usage_error_before_anything_is_sent(
+    tmp_path: Path, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    with pytest.raises(UsageError, match="simulator cache"):
+        _run(tmp_path, "run", url, simulator=_llm(url, blocker / "cache"))
+    env = {"EVALKIT_SIMULATOR_URL": url, "EVALKIT_SIMULATOR_MODEL": MODEL}
+    out = tmp_path / "out"
+    args = ["run", str(_suites(tmp_path)), "--simulator", "llm", "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--simulator-cache", str(blocker / "cache")], env=env)
+    assert result.exit_code == 2, result.output
+    assert "simulator cache" in result.output
+    assert not out.exists()
+    assert chat.requests == []
+
+
+def test_a_cache_write_that_fails_during_the_run_is_a_note_not_an_error(
+    tmp_path: Path, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for first in "0123456789abcdef":  # every entry's folder is a file: every write fails
+        for second in "0123456789abcdef":
+            (cache / f"{first}{second}").write_text("", encoding="utf-8")
+    outcome = _run(tmp_path, "run", url)
+    results = list(outcome.results)
+    assert [r.status for r in results] == ["pass"] * 3, [r.error for r in results]
+    notes = [n for r in results if r.simulation for n in r.simulation.notes]
+    assert len([n for n in notes if "was not cached" in n]) == len(chat.requests)
+
+
+@pytest.mark.parametrize(
+    ("reply", "value", "kept"),
+    [
+        ("jane", "Jane", True),
+        ("my usual address", "jane@example.com", False),
+        ("write to JANE@example.com please", "jane@example.com", True),
+        ("thirty-two", "32", True),
+        ("it is 320", "32", False),
+        ("on 27 November 2026", "2026-11-27", True),
+        ("on 2026-11-28", "2026-11-27", False),
+        ("by text-message", "text message", True),
+        ("5", "5", True),
+        ("15 of us", "5", False),
+        ("option a, please", "A", True),
+        ("an apple", "A", False),
+        ("call +1-555-010-2030", "+1 555 010 2030", True),
+        ("zip 0123", "0123", True),
+        ("zip 123", "0123", False),
+        ("squared ²", "²", True),
+        ("a million: 1000000", "1000000", True),
+        ("Nothing, thanks", "Nothing, thanks", True),
+        ("nothing much", "Nothing, thanks", False),
+    ],
+)
+def test_a_reply_keeps_a_value_as_the_protected_span_finder_reads_it(
+    reply: str, value: str, kept: bool
+) -> None:
+    assert keeps_value(reply, value) is kept
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"\A[A-Za-z0-9@.+_-]{1,16}\Z"), st.text(max_size=30))
+def test_a_value_said_as_written_is_kept_and_any_reply_is_judged(value: str, noise: str) -> None:
+    assert keeps_value(f"so {value} it is", value)
+    assert keeps_value(f"{value}", value)
+    assert isinstance(keeps_value(noise, value), bool)
+    assert isinstance(keeps_value(value, noise), bool)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import pytest
 
 from evalkit.metrics import mcnemar_exact, pass_at_k, pass_hat_k, wilson
@@ -85,3 +88,44 @@ def test_mcnemar_exact_holds_for_more_than_a_thousand_discordant_pairs(
 ) -> None:
     # 2**n as a float overflows past n = 1,023; a large suite's comparison must not crash.
     assert mcnemar_exact(b, c) == pytest.approx(p, rel=2e-2, abs=1e-300)
+
+
+def _exact_mcnemar(b: int, c: int) -> Fraction:
+    """The two-sided exact McNemar p-value as an exact fraction (integer binomial coefficients)."""
+    n = b + c
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))
+    return min(Fraction(1), 2 * Fraction(tail, 1 << n))
+
+
+@pytest.mark.parametrize(
+    ("b", "c"),
+    [(0, 1), (1, 0), (7, 3), (30, 45), (250, 200), (999, 1001), (1000, 1000), (1970, 30)]
+    + [(b, 2000 - b) for b in range(0, 2001, 97)],
+)
+def test_mcnemar_exact_agrees_with_exact_integers_up_to_2000_pairs(b: int, c: int) -> None:
+    expected = float(_exact_mcnemar(b, c))
+    assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-9, abs=0.0)
+
+
+@pytest.mark.parametrize(
+    ("b", "c", "p"),
+    [
+        # Computed once with exact integer arithmetic (the sum of C(n, i) over the tail, / 2**n).
+        (501_000, 499_000, 0.0456082998653820864),
+        (500_600, 499_400, 0.230527928603718649),
+        (100_000, 99_000, 0.0251272176883609441),
+        (5_000, 5_200, 0.0487879631268224534),
+        (10_000, 9_800, 0.157292218789462326),
+    ],
+)
+def test_mcnemar_exact_is_right_for_up_to_a_million_discordant_pairs(
+    b: int, c: int, p: float
+) -> None:
+    # A target decides b and c: a comparison of a million pairs must still give the exact figure.
+    assert mcnemar_exact(b, c) == pytest.approx(p, rel=1e-6)
+    assert mcnemar_exact(c, b) == pytest.approx(p, rel=1e-6)
+
+
+def test_mcnemar_exact_far_tail_is_tiny_but_not_negative() -> None:
+    p = mcnemar_exact(600_000, 400_000)
+    assert 0.0 <= p < 1e-300

@@ -100,6 +100,13 @@ def _interactive() -> NextMessage:
 )
 @click.option("--suite", "from_suite", default=None, help="With --from-run: the persona suite.")
 @click.option(
+    "--include-failed",
+    is_flag=True,
+    default=False,
+    help="With --from-run: record failed persona conversations too (by default only passed "
+    "ones: a failure recorded as expectations makes its defect the expected behaviour).",
+)
+@click.option(
     "-o",
     "--output",
     required=True,
@@ -139,6 +146,7 @@ def record_command(
     form: str | None,
     from_run: Path | None,
     from_suite: str | None,
+    include_failed: bool,
     output: str,
     input_file: Path | None,
     target_name: TargetName | None,
@@ -150,18 +158,25 @@ def record_command(
 ) -> None:
     """Chat with a target and write the conversation, with what it extracted, as a suite.
 
-    With --from-run, write the persona conversations of a stored run as a scripted suite.
+    With --from-run, write the persona conversations of a stored run that passed as a scripted
+    suite (--include-failed: the failed ones too); the ones left out are listed, with why.
     """
     if from_run is not None:
         if form is not None or input_file is not None:
             raise UsageError("--from-run takes no --form or --input: the run says both")
         info, results = read_run(from_run)
-        suite = suite_from_run(info, results, suite=from_suite, suite_name=suite_name)
+        recorded = suite_from_run(
+            info, results, suite=from_suite, suite_name=suite_name, include_failed=include_failed
+        )
+        for label, why in recorded.skipped:
+            click.echo(f"skipped {label}: {why}", err=True)
         note = f"Recorded with `evalkit record --from-run {from_run}`: review every expectation."
-        _write(dump_suite(suite, comment=note, schema=_schema_ref(output)), output)
+        _write(dump_suite(recorded.suite, comment=note, schema=_schema_ref(output)), output)
         return
     if form is None:
         raise UsageError("give --form (the form to chat with) or --from-run (a persona run)")
+    if include_failed:
+        raise UsageError("--include-failed goes with --from-run")
     given = TargetOptions(kind=target_name, base_url=base_url, framing=framing, forms=forms_dirs)
     settings = project()
     options = project_options(given, settings, [output] if output != "-" else [])

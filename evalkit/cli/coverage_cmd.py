@@ -10,12 +10,13 @@ import click
 
 from evalkit.cli.common import project
 from evalkit.cli.options import RATE, scope_options
-from evalkit.coverage import coverage_markdown, coverage_text, suite_coverage
+from evalkit.coverage import suite_coverage
 from evalkit.errors import SuiteError, UsageError
 from evalkit.formcheck import check_suites
 from evalkit.gates import EXIT_FAILED
 from evalkit.loader import LoadOptions, discover
 from evalkit.loader.scope import form_folders
+from evalkit.pipeline import coverage_markdown, coverage_text
 
 __all__ = ["coverage"]
 

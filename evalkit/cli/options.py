@@ -253,7 +253,8 @@ _SETTINGS_OPTIONS = (
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
         metavar="DIR",
-        help="Where the LLM simulator's replies are cached by (model, prompt). [default: "
+        help="Where the LLM simulator's replies are cached by (model, base URL, seed, prompt); "
+        "it must be writable, else the run stops before it starts. [default: "
         ".cache/evalkit/simulator below the project root]",
     ),
 )
@@ -283,6 +284,8 @@ def _settings(
         chunks_per_turn=max_chunks,
         error_body_bytes=max_error_body_bytes,
     )
+    played = SimulatorSettings.from_env(simulator, os.environ, cache=simulator_cache)
+    played.check()  # an unwritable reply cache stops the run before anything is sent
     return RunSettings(
         concurrency=concurrency,
         turn_timeout=turn_timeout,
@@ -294,7 +297,7 @@ def _settings(
         shard=parse_shard(shard),
         breaker=breaker,
         limits=limits,
-        simulator=SimulatorSettings.from_env(simulator, os.environ, cache=simulator_cache),
+        simulator=played,
     )
 
 

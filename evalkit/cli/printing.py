@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.markup import escape
 
+from evalkit.cli.terminal import inert
 from evalkit.configurations import MatrixOutcome
+from evalkit.metrics.personas import persona_figures
 from evalkit.pipeline import Change, Comparison, Finished, RunSide
 from evalkit.results import ConversationResult, RunInfo, Summary
 
@@ -84,31 +86,14 @@ def _slot_line(summary: Summary) -> str | None:
 
 
 def _persona_lines(summary: Summary) -> list[str]:
-    """The persona figures (docs/metrics.md) in one or two lines; none without personas.
+    """The persona figures (docs/metrics.md), a line each, in the reports' words; none without.
 
-    `personas: completed 6 of 8 (75.0% [40.9%, 92.9%]); turns median 4, p90 5, max 5; ...`
+    `personas: completion rate 75.0% (6 of 8 submitted, 95% CI 40.9%–92.9%)`
     """
     figures = summary.personas
     if figures is None:
         return []
-    ci = figures.completion_ci
-    rate = f"{figures.completion_rate or 0.0:.1%}" + (f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else "")
-    parts = [f"personas: completed {figures.submitted} of {figures.conversations} ({rate})"]
-    if figures.turns:
-        turns = figures.turns
-        parts.append(
-            f"turns median {turns['median']:g}, p90 {turns['p90']:g}, max {turns['max']:g}"
-        )
-    if figures.extra_turns:
-        parts.append(f"{figures.at_fewest} at the fewest possible")
-    parts.append(f"re-asks {figures.re_ask_rate or 0.0:.2f} per conversation")
-    if figures.k > 1 and figures.pass_hat_k is not None:
-        parts.append(f"pass^{figures.k} {figures.pass_hat_k:.1%}")
-    lines = ["; ".join(parts)]
-    if figures.never_asked:
-        never = ", ".join(f"{name} ({n})" for name, n in figures.never_asked.items())
-        lines.append(f"personas: never asked for {never}")
-    return lines
+    return [f"personas: {name} {words}" for name, words in persona_figures(figures)]
 
 
 def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationResult]) -> None:
@@ -133,7 +118,7 @@ def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationRes
     for persona_line in _persona_lines(summary):
         out.print(escape(persona_line))
     if summary.coverage is not None and (whole := summary.coverage.overall).total:
-        shown = f"{whole.covered / whole.total:.1%} ({whole.covered} of {whole.total})"
+        shown = f"{whole.rate or 0.0:.1%} ({whole.covered} of {whole.total})"
         out.print(f"coverage observed: {shown} of the forms' fields, options and submissions")
     runs: dict[tuple[str, str], int] = {}
     failing: dict[tuple[str, str], _Failing] = {}
@@ -164,8 +149,8 @@ def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationRes
         times = runs[key]
         share = f"failed {entry.failed} of {times}: " if times > 1 else ""
         out.print(
-            f"  [red]fail [/] {escape(key[0])}/{escape(key[1])}  {escape(entry.source)}  "
-            f"{escape(share + entry.reason)}"
+            f"  [red]fail [/] {inert(key[0])}/{inert(key[1])}  {inert(entry.source)}  "
+            f"{inert(share + entry.reason)}"
         )
     if errors:
         out.print("[bold]Errors[/] (grouped by kind and cause):")
@@ -173,16 +158,16 @@ def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationRes
         if group.count == 1:
             ((name, source),) = group.names.items()
             out.print(
-                f"  [yellow]error[/] {escape(name)}  {escape(source)}  {escape(kind)}: "
-                f"{escape(message)}"
+                f"  [yellow]error[/] {inert(name)}  {inert(source)}  {inert(kind)}: "
+                f"{inert(message)}"
             )
             continue
         examples = list(group.names)[:_EXAMPLES]
         more = len(group.names) - len(examples)
         listed = ", ".join(examples) + (f" and {more} more" if more else "")
         out.print(
-            f"  [yellow]error[/] {escape(kind)}: {escape(message)}  [bold]×{group.count}[/] "
-            f"(e.g. {escape(listed)})"
+            f"  [yellow]error[/] {inert(kind)}: {inert(message)}  [bold]×{group.count}[/] "
+            f"(e.g. {inert(listed)})"
         )
 
 
@@ -223,8 +208,8 @@ def _changes(out: Console, title: str, changes: list[Change], style: str) -> Non
         return
     out.print(f"[bold]{title}[/] ({len(changes)}):")
     for change in changes:
-        reason = f"  {escape(change.reasons[0])}" if change.reasons else ""
-        out.print(f"  [{style}]{escape(change.label)}[/]{reason}")
+        reason = f"  {inert(change.reasons[0])}" if change.reasons else ""
+        out.print(f"  [{style}]{inert(change.label)}[/]{reason}")
 
 
 def _shown(value: object) -> str:
@@ -232,26 +217,36 @@ def _shown(value: object) -> str:
 
 
 def _differences(out: Console, comparison: Comparison) -> None:
-    """Each changed conversation's typed differences, old → new (the first `_DIFFERENCES`)."""
-    changed = [c for c in comparison.differences if c.differences]
-    if not changed:
+    """Each changed conversation's typed differences, old → new (the first `_DIFFERENCES`).
+
+    Still-passing conversations whose only change is a question's wording are one line, so
+    that real changes lead.
+    """
+    with_changes = [c for c in comparison.differences if c.differences]
+    changed = [c for c in with_changes if not c.reworded_only]
+    reworded = [c.label for c in with_changes if c.reworded_only]
+    if not with_changes:
         return
     out.print("[bold]Typed differences[/] (conversation, then each change: old → new):")
     for conversation in changed[:_DIFFERENCES]:
-        out.print(
-            f"  {escape(conversation.label)} ({conversation.base} → {conversation.candidate})"
-        )
+        out.print(f"  {inert(conversation.label)} ({conversation.base} → {conversation.candidate})")
         for d in conversation.differences:
-            where = "final" if d.turn is None else "greeting" if d.turn == 0 else f"turn {d.turn}"
             field = f" {d.field}" if d.field else ""
             question = d.category == "question changed"
             old, new = (d.before, d.after) if question else (_shown(d.before), _shown(d.after))
             if d.category == "expectation changed":
                 old = f"{old} ({d.before_outcome or 'no verdict'})"
                 new = f"{new} ({d.after_outcome or 'no verdict'})"
-            out.print(f"    {d.category}{escape(field)} ({where}): {escape(f'{old} → {new}')}")
+            out.print(f"    {d.category}{inert(field)} ({d.where}): {inert(f'{old} → {new}')}")
     if len(changed) > _DIFFERENCES:
         out.print(f"  and {len(changed) - _DIFFERENCES} more conversations: see the reports")
+    if reworded:
+        more = len(reworded) - _EXAMPLES
+        examples = ", ".join(reworded[:_EXAMPLES]) + (f" and {more} more" if more > 0 else "")
+        out.print(
+            f"  {len(reworded)} still-passing conversation{'s' if len(reworded) != 1 else ''} "
+            f"changed only a question's wording (e.g. {inert(examples)})"
+        )
 
 
 def print_comparison(out: Console, comparison: Comparison) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 
@@ -47,7 +48,8 @@ class ChatEndpoint:
     """Where the simulator's model is: base URL, model, key and seed.
 
     Attributes:
-        base_url: The API root; requests go to `{base_url}/chat/completions`.
+        base_url: The API root; requests go to `{base_url}/chat/completions`. No user info,
+            query string or fragment (`UsageError`): the URL is recorded in `run.json`.
         model: The model asked.
         key: Sent as `Authorization: Bearer <key>`; never written anywhere.
         seed: Sent as `seed` when given.
@@ -59,10 +61,27 @@ class ChatEndpoint:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
+        # Never echoed: a URL that is refused may hold the very secret it should not.
+        try:
+            parts = urlsplit(self.base_url)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            raise UsageError(f"the simulator's base URL ({ENV_URL}) is not a URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(
-                f"the simulator's base URL must start with http:// or https:// ({ENV_URL}), "
-                f"got {self.base_url!r}"
+                f"the simulator's base URL ({ENV_URL}) must be http(s)://host[:port]/path, "
+                f"got scheme {parts.scheme!r}"
+            )
+        if parts.username is not None or parts.password is not None:
+            # Recorded in run.json and the reports, and it would replace the Bearer key.
+            raise UsageError(
+                f"the simulator's base URL ({ENV_URL}) must hold no user info: put the key "
+                f"in {ENV_KEY}"
+            )
+        if parts.query or parts.fragment or self.base_url.rstrip().endswith(("?", "#")):
+            # Recorded and printed as it is, and `/chat/completions` would land after it.
+            raise UsageError(
+                f"the simulator's base URL ({ENV_URL}) must have no query string or fragment: "
+                f"put a key in {ENV_KEY}"
             )
         if not self.model:
             raise UsageError(f"the LLM simulator needs a model: set {ENV_MODEL}")
@@ -72,7 +91,8 @@ class ChatEndpoint:
         """The endpoint the environment names (`EVALKIT_SIMULATOR_URL`, `_MODEL`, `_KEY`, `_SEED`).
 
         Raises:
-            UsageError: No URL or model, or a seed that is not an integer.
+            UsageError: No URL or model, a URL with user info, a query string or a fragment
+                (they would be recorded and printed), or a seed that is not an integer.
         """
         url = environ.get(ENV_URL, "").strip()
         if not url:

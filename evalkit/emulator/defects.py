@@ -1,7 +1,8 @@
 """Planted defects: an emulator that is wrong in known ways, to prove a suite notices.
 
-A defect is named on the command line (`--defects drop-country-code,re-ask:age`) or in a
-profile (`defects: [drop-country-code, "no-submit-when-false:newsletter"]`); each is
+A defect is named on the command line (`evalkit emulator --defects drop-country-code,re-ask:age`;
+`evalkit run --emulator-defects ...` for the emulator a run starts) or in a profile
+(`defects: [drop-country-code, "no-submit-when-false:newsletter"]`); each is
 deterministic, so the conversations that meet one fail every time and the others never do:
 
 - `drop-country-code`: a phone number is extracted without its country code

@@ -44,18 +44,34 @@ __all__ = [
 ]
 
 
+_LN2 = math.log(2.0)
+
+
 def mcnemar_exact(b: int, c: int) -> float:
     """Two-sided exact McNemar test on paired outcomes: the p-value of b vs c discordant pairs.
 
     `b` counts pairs that went pass → fail, `c` fail → pass; under "no change" each discordant
     pair is a fair coin, so p = P(X ≤ min(b, c)) × 2 for X ~ Binomial(b + c, ½), capped at 1.
+
+    The tail is summed in log space, so any n takes time linear in min(b, c) at worst (b and c
+    come from the target): the largest term, C(n, k) / 2**n with k = min(b, c), from `lgamma`,
+    then the terms below it as a running product of ratios, stopping once they no longer change
+    the sum. Relative error is below 1e-12 for n up to a few thousand and about 1e-8 at n = 10**6;
+    a p-value below the smallest float is 0.0.
     """
     n = b + c
-    if n == 0:
+    k = min(b, c)
+    if n == 0 or 2 * k >= n - 1:  # the tail holds at least half of the distribution
         return 1.0
-    # Integer division of the exact counts: 2**n as a float overflows past n = 1,023.
-    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / (1 << n)
-    return min(1.0, 2.0 * tail)
+    log_top = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) - n * _LN2
+    # Sum C(n, i) / C(n, k) for i = k, k - 1, ..., 0: each term is the last times i / (n - i + 1).
+    total = term = 1.0
+    for i in range(k, 0, -1):
+        term *= i / (n - i + 1)
+        total += term
+        if term < total * 1e-17:
+            break
+    return min(1.0, 2.0 * math.exp(log_top + math.log(total)))
 
 
 def field_stats(results: Iterable[ConversationResult]) -> dict[str, FieldStats]:

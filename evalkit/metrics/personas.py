@@ -12,6 +12,9 @@ the persona conversations that passed or failed (errors measure nothing):
 * **per-field accuracy**: the final-state verdicts of the persona conversations, per field;
 * **pass^k**: over the repeats of each persona conversation, as the summary's;
 * **never asked**: per field, the conversations in which its value was never asked for.
+
+`persona_figures` says them in words, once: the reports' "Persona conversations" table and the
+terminal summary's `personas:` lines are its rows.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from evalkit.metrics.rates import (
 from evalkit.results import ConversationResult, FieldStats
 from evalkit.results.models import PersonaMetrics
 
-__all__ = ["PersonaTally", "spread"]
+__all__ = ["PersonaTally", "persona_figures", "spread"]
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:
@@ -96,3 +99,59 @@ class PersonaTally:
             never_asked=dict(sorted(self._never.items())),
             **repeats,
         )
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _interval(ci: tuple[float, float] | None) -> str:
+    return f", 95% CI {ci[0]:.1%}–{ci[1]:.1%}" if ci else ""
+
+
+def persona_figures(metrics: PersonaMetrics) -> list[tuple[str, str]]:
+    """The run-level persona figures as (name, value in words), in the order they are listed.
+
+    The one wording of these figures: the reports show the rows as a table, the terminal
+    summary as `personas: <name> <value>` lines. Rates are the model's own properties.
+    """
+    rate = metrics.completion_rate or 0.0
+    rows = [
+        (
+            "completion rate",
+            f"{rate:.1%} ({metrics.submitted} of {metrics.conversations} submitted"
+            f"{_interval(metrics.completion_ci)})",
+        )
+    ]
+    turns = metrics.turns
+    if turns:
+        line = (
+            f"median {_number(turns['median'])} (min {_number(turns['min'])}, "
+            f"p90 {_number(turns['p90'])}, max {_number(turns['max'])})"
+        )
+        extra = metrics.extra_turns
+        if extra:
+            line += (
+                f"; beyond the fewest possible: median {_number(extra['median'])}, "
+                f"max {_number(extra['max'])}; {metrics.at_fewest} at the fewest"
+            )
+        rows.append(("turns to complete", line))
+    rows.append(
+        (
+            "re-asks",
+            f"{_number(round(metrics.re_ask_rate or 0.0, 3))} per conversation; "
+            f"{metrics.re_ask_share or 0.0:.1%} of conversations had any "
+            f"({metrics.re_asks} in all)",
+        )
+    )
+    if metrics.k > 1 and metrics.pass_hat_k is not None:
+        rows.append(
+            (
+                f"pass^{metrics.k}",
+                f"{metrics.pass_hat_k:.1%} (all {metrics.k} repeats pass"
+                f"{_interval(metrics.pass_hat_k_ci)})",
+            )
+        )
+    never = ", ".join(f"{name} ({count})" for name, count in metrics.never_asked.items())
+    rows.append(("never asked", never or "none: every value was asked for or volunteered"))
+    return rows

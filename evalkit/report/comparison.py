@@ -162,7 +162,11 @@ class RunComparison:
     ) = None
     """With repeats: k, then (pass@k, pass^k) of the baseline and of the candidate."""
     diffs: list[ConversationDiff] = field(default_factory=list)
-    """Per-conversation typed differences: regressions, fixes, still failing, still passing."""
+    """Per-conversation typed differences: regressions, fixes, still failing, still passing
+    (but for `reworded`)."""
+    reworded: list[Regression] = field(default_factory=list)
+    """Still passing, and only a question's wording changed: counted in `categories`, listed
+    compactly after `diffs` so that real changes lead."""
     categories: list[tuple[str, int]] = field(default_factory=list)
     """How many typed differences of each category (every category, in order)."""
     slots: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -208,12 +212,6 @@ def _json(value: Any) -> str:
     return NONE if value is None else compact_json(value)
 
 
-def _where(difference: FieldDifference) -> str:
-    if difference.turn is None:
-        return "final"
-    return "greeting" if difference.turn == 0 else f"turn {difference.turn}"
-
-
 def value_diff(difference: FieldDifference) -> ValueDiff:
     """One typed difference as the reports show it (values as compact JSON, dashes for none)."""
     before, after = difference.before_expected, difference.after_expected
@@ -224,7 +222,7 @@ def value_diff(difference: FieldDifference) -> ValueDiff:
     return ValueDiff(
         category=difference.category,
         field=difference.field or NONE,
-        where=_where(difference),
+        where=difference.where,
         expected=expected,
         baseline=(difference.before or NONE) if question else _json(difference.before),
         candidate=(difference.after or NONE) if question else _json(difference.after),
@@ -310,18 +308,24 @@ _KINDS = {
 """The kinds of changed conversation, in the order the reports list them."""
 
 
+def _conversation(conversation: ConversationDifferences) -> Regression:
+    return Regression(
+        suite=conversation.suite,
+        conversation_id=conversation.conversation_id,
+        repeat=conversation.repeat,
+        baseline=conversation.base,
+        status=conversation.candidate,
+    )
+
+
 def _diffs(conversations: Sequence[ConversationDifferences]) -> list[ConversationDiff]:
     order = list(_KINDS.values())
     diffs = []
     for conversation in conversations:
+        if conversation.reworded_only:
+            continue
         kind = _KINDS[(conversation.base, conversation.candidate)]
-        change = Regression(
-            suite=conversation.suite,
-            conversation_id=conversation.conversation_id,
-            repeat=conversation.repeat,
-            baseline=conversation.base,
-            status=conversation.candidate,
-        )
+        change = _conversation(conversation)
         rows = [value_diff(d) for d in conversation.differences]
         diffs.append(ConversationDiff(change, kind, rows, conversation.unchanged))
     return sorted(diffs, key=lambda d: order.index(d.kind))  # stable: key order within a kind
@@ -335,7 +339,8 @@ def comparison_view(comparison: Comparison) -> RunComparison:
 
     Returns:
         The view: the counts per category of typed difference, then every list in (suite, id,
-        repeat) order; the changed conversations grouped by kind (regressions first).
+        repeat) order; the changed conversations grouped by kind (regressions first), but the
+        still-passing ones whose only change is a question's wording, which are one list.
     """
     counts = comparison.difference_counts
     tone = "same"
@@ -362,6 +367,7 @@ def comparison_view(comparison: Comparison) -> RunComparison:
         flaky=list(comparison.flaky),
         fields=[_delta_row(d) for d in comparison.fields],
         diffs=_diffs(comparison.differences),
+        reworded=[_conversation(c) for c in comparison.differences if c.reworded_only],
         categories=[(name, counts[name]) for name in CATEGORIES],
         slots=_slot_rows(comparison),
     )

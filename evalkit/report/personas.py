@@ -4,16 +4,17 @@ A persona conversation shows who was simulated (name, values, traits), the order
 assistant asked for fields, each exchange as the assistant's question, the simulated answer and
 what the target extracted that turn, and the simulator's own notes, labelled as its own. The
 server-rendered HTML, the page's script (through `evalkit.report.payload`) and the Markdown all
-draw from these views, so they say the same things.
+draw from these views, so they say the same things. The run-level figures are
+`evalkit.metrics.personas.persona_figures`, the words the terminal summary prints too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evalkit.report.format import NONE, compact_json, percent
+from evalkit.metrics.personas import persona_figures
+from evalkit.report.format import NONE, compact_json
 from evalkit.results import ConversationResult
-from evalkit.results.models import PersonaMetrics
 from evalkit.scoring import extracted_values
 from evalkit.simulate.asked import question_text
 
@@ -119,52 +120,3 @@ def persona_view(result: ConversationResult) -> PersonaView | None:
         never_asked=tuple(simulation.never_asked),
         notes=tuple(simulation.notes),
     )
-
-
-def _number(value: float | None) -> str:
-    return NONE if value is None else f"{value:g}"
-
-
-def persona_figures(metrics: PersonaMetrics) -> list[tuple[str, str]]:
-    """The run-level persona figures as (name, value in words), in the order reports list them."""
-    ci = metrics.completion_ci
-    interval = f", 95% CI {percent(ci[0])}–{percent(ci[1])}" if ci else ""
-    rows = [
-        (
-            "completion rate",
-            f"{percent(metrics.completion_rate)} ({metrics.submitted} of "
-            f"{metrics.conversations} submitted{interval})",
-        )
-    ]
-    turns = metrics.turns
-    if turns:
-        line = (
-            f"median {_number(turns['median'])} (min {_number(turns['min'])}, "
-            f"p90 {_number(turns['p90'])}, max {_number(turns['max'])})"
-        )
-        extra = metrics.extra_turns
-        if extra:
-            line += (
-                f"; beyond the fewest possible: median {_number(extra['median'])}, "
-                f"max {_number(extra['max'])}; {metrics.at_fewest} at the fewest"
-            )
-        rows.append(("turns to complete", line))
-    rows.append(
-        (
-            "re-asks",
-            f"{_number(round(metrics.re_ask_rate or 0.0, 3))} per conversation; "
-            f"{percent(metrics.re_ask_share)} of conversations had any ({metrics.re_asks} in all)",
-        )
-    )
-    if metrics.k > 1 and metrics.pass_hat_k is not None:
-        hat = metrics.pass_hat_k_ci
-        hat_interval = f", 95% CI {percent(hat[0])}–{percent(hat[1])}" if hat else ""
-        rows.append(
-            (
-                f"pass^{metrics.k}",
-                f"{percent(metrics.pass_hat_k)} (all {metrics.k} repeats pass{hat_interval})",
-            )
-        )
-    never = ", ".join(f"{name} ({count})" for name, count in metrics.never_asked.items())
-    rows.append(("never asked", never or "none: every value was asked for or volunteered"))
-    return rows

@@ -12,7 +12,7 @@ from evalkit.client import FormsClient
 from evalkit.errors import SimulatorError, TargetError, WixApiError
 from evalkit.personas import hints_for, simulation_info
 from evalkit.protocol import ClientTime
-from evalkit.results import Attempt, ConversationResult, ErrorInfo, TurnTranscript
+from evalkit.results import Attempt, ConversationResult, ErrorInfo, Redactor, TurnTranscript
 from evalkit.results.models import SimulationInfo
 from evalkit.runner.clock import iso, utc_now
 from evalkit.runner.plan import WorkItem
@@ -68,11 +68,13 @@ async def _session(
     session_number: int = 1,
     simulator: Simulator | LlmSimulator | None = None,
     answers: list[list[str]] | None = None,
+    redactor: Redactor | None = None,
 ) -> str:
     """Run one conversation on one session, appending every exchange to `transcript`.
 
     A scripted conversation sends its turns; a persona conversation asks `simulator` for each
-    next message from the transcript so far, until it stops.
+    next message from the transcript so far, until it stops. Each turn passes `redactor` before
+    the simulator reads it: a secret the target echoes never reaches an LLM's prompt.
     """
     trace = _trace(target, item, session_number)
     loop = asyncio.get_running_loop()
@@ -96,7 +98,9 @@ async def _session(
         raise TargetError("the create response named no session id", kind="protocol")
     if simulator is not None:
         number = 0
-        while (step := await _next_step(simulator, transcript, deadline())).utterance is not None:
+        while (
+            step := await _next_step(simulator, transcript, deadline(), redactor)
+        ).utterance is not None:
             number += 1
             reply = await client.send_message(
                 created.session_id,
@@ -123,9 +127,17 @@ async def _session(
 
 
 async def _next_step(
-    simulator: Simulator | LlmSimulator, transcript: list[TurnTranscript], deadline: float
+    simulator: Simulator | LlmSimulator,
+    transcript: list[TurnTranscript],
+    deadline: float,
+    redactor: Redactor | None = None,
 ) -> Step:
-    """The simulated user's next step; an LLM's reply is bounded by the turn's deadline."""
+    """The simulated user's next step, from the turns so far (the latest redacted first).
+
+    An LLM's reply is bounded by the turn's deadline.
+    """
+    if redactor is not None:
+        redactor.transcript(transcript[-1:])
     if isinstance(simulator, Simulator):
         return simulator.next_message(transcript)
     try:
@@ -173,19 +185,28 @@ async def run_conversation(
         base["simulation"] = simulation_info(persona, seed)
     simulator: Simulator | LlmSimulator | None = None
     answers: list[list[str]] = []
+    redactor = redactor_for(target, client, settings.simulator)
     for session_number in range(1, settings.restarts + 2):
         transcript: list[TurnTranscript] = []
         if persona is not None:  # a fresh session starts a fresh simulated user, same seed
             hints = _hints(target, item)
             simulator = (
-                simulators.make(persona, seed, hints)
+                simulators.make(persona, seed, hints, redactor.text)
                 if simulators is not None
                 else Simulator(persona, seed, hints)
             )
             answers = []
         try:
             session_id = await _session(
-                client, target, item, settings, transcript, session_number, simulator, answers
+                client,
+                target,
+                item,
+                settings,
+                transcript,
+                session_number,
+                simulator,
+                answers,
+                redactor,
             )
         except TargetError as exc:
             if isinstance(exc.partial, TurnTranscript):
@@ -212,7 +233,7 @@ async def run_conversation(
             return _error_result(base, transcript, exc, clock)
         break
     # Nothing scoring derives (joined texts, reasons) may rebuild a secret the target echoed.
-    redactor_for(target, client, settings.simulator).transcript(transcript)
+    redactor.transcript(transcript)
     simulation: SimulationInfo | None = base.pop("simulation", None)
     if simulator is not None and persona is not None:
         simulation = simulation_info(persona, seed, simulator, answers)

@@ -2,14 +2,16 @@
 
 `rules` (the default) is the deterministic `Simulator`. `llm` is `LlmSimulator`: the same
 decisions, the words from an OpenAI-compatible chat endpoint (`ChatEndpoint`, from
-`EVALKIT_SIMULATOR_URL`, `_MODEL`, `_KEY`), its replies cached on disk by (model, prompt). The
-runner opens one `ChatClient` per run (the run's retries and limits) and hands each simulator
-its `complete` as a plain callable, so `evalkit.simulate` never imports the HTTP client.
+`EVALKIT_SIMULATOR_URL`, `_MODEL`, `_KEY`, `_SEED`), its replies cached on disk by (model,
+base URL, seed, prompt). The runner opens one `ChatClient` per run (the run's retries and
+limits) and hands each simulator its `complete` as a plain callable, so `evalkit.simulate` never
+imports the HTTP client; and the run's redactor, which every reply passes before it is cached
+or sent. The cache directory is proved writable before anything is sent (`check`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -70,6 +72,27 @@ class SimulatorSettings:
             return self.cache
         return (project_root(Path.cwd()) or Path.cwd()) / DEFAULT_CACHE
 
+    def chat_cache(self) -> ChatCache | None:
+        """The LLM simulator's reply cache (None for `rules`), keyed by its endpoint too."""
+        if self.endpoint is None:
+            return None
+        return ChatCache(
+            self.cache_dir(),
+            self.endpoint.model,
+            base_url=self.endpoint.base_url,
+            seed=self.endpoint.seed,
+        )
+
+    def check(self) -> None:
+        """Prove, before a run sends anything, that the LLM simulator can cache its replies.
+
+        Raises:
+            UsageError: The cache directory cannot be created or written.
+        """
+        cache = self.chat_cache()
+        if cache is not None:
+            cache.check()
+
     def info(self) -> SimulatorInfo:
         """What `run.json` records: the kind, and the endpoint and model (never the key)."""
         if self.endpoint is None:
@@ -91,6 +114,10 @@ class Simulators:
         retry: The run's retry policy (for the chat endpoint too).
         limits: The run's limits on what is read of an answer.
         connections: The chat client's pool size (the run's concurrency).
+
+    Raises:
+        UsageError: The LLM simulator's cache directory cannot be written (see
+            `SimulatorSettings.check`).
     """
 
     def __init__(
@@ -105,10 +132,11 @@ class Simulators:
         self._client: ChatClient | None = None
         self._cache: ChatCache | None = None
         if settings.endpoint is not None:
+            settings.check()
+            self._cache = settings.chat_cache()
             self._client = ChatClient(
                 settings.endpoint, retry=retry, limits=limits, max_connections=connections
             )
-            self._cache = ChatCache(settings.cache_dir(), settings.endpoint.model)
 
     async def __aenter__(self) -> Simulators:
         return self
@@ -118,10 +146,24 @@ class Simulators:
             await self._client.aclose()
 
     def make(
-        self, persona: Persona, seed: int, hints: Sequence[FieldHint]
+        self,
+        persona: Persona,
+        seed: int,
+        hints: Sequence[FieldHint],
+        redact: Callable[[str], str] | None = None,
     ) -> Simulator | LlmSimulator:
-        """A fresh simulated user for one session of a persona conversation."""
+        """A fresh simulated user for one session of a persona conversation.
+
+        Args:
+            persona: Who it plays.
+            seed: The conversation's seed.
+            hints: What is known of the form's fields.
+            redact: The run's redactor (`Redactor.text`): an LLM's replies pass through it
+                before they are cached or sent.
+        """
         rules = Simulator(persona, seed, hints)
         if self._client is None:
             return rules
-        return LlmSimulator(rules, self._client.complete, self._cache)
+        if redact is None:
+            return LlmSimulator(rules, self._client.complete, self._cache)
+        return LlmSimulator(rules, self._client.complete, self._cache, redact)

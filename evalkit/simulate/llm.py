@@ -6,30 +6,43 @@ persona lacks), declines, corrections, volunteers, and the stop rules (SUBMISSIO
 no progress). So `Step.asked`, `Step.answers`, the notes and the stop reason mean what they mean
 for the rule-based simulator, and scoring is the same. The model is asked only for the wording:
 its prompt holds the persona (values, traits), the transcript so far (the assistant's messages
-as the "user" role, the person's as "assistant"), the rule "never invent a value: if you are
-asked for something not in your values, say you don't have it", and what the next message must
-convey (the rule-based draft, values as written).
+as the "user" role, the person's as "assistant"; the last `PROMPT_TURNS` turns, each message
+cut to `PROMPT_MESSAGE_CHARS`), the rule "never invent a value: if you are asked for something
+not in your values, say you don't have it", and what the next message must convey (the
+rule-based draft, values as written). A reply that no longer says every value of the draft is
+not sent: the draft is, with a note (the model's trouble, never the target's failure).
 
 The model is reached through `chat`, a plain async callable (messages in, reply text out) that
-the runner builds from `evalkit.client.ChatClient`; this package does no HTTP. Replies are kept
-in a `ChatCache` keyed by (model, messages): a rerun that meets the same transcript asks nothing
-and sends the same words.
+the runner builds from `evalkit.client.ChatClient`; this package does no HTTP. Replies pass
+through the run's redactor, then are kept in a `ChatCache` keyed by (model, base URL, seed,
+messages): a rerun that meets the same transcript asks nothing and sends the same words.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from evalkit.errors import SimulatorError
 from evalkit.results import TurnTranscript
+from evalkit.results.turns import assistant_text, offered_options
 from evalkit.simulate.cache import ChatCache
 from evalkit.simulate.simulator import Simulator, Step
-from evalkit.suite import Persona
+from evalkit.suite import Check, Persona
+from evalkit.variants import protected_spans
 
-__all__ = ["NEVER_INVENT", "Chat", "LlmSimulator", "prompt_messages"]
+__all__ = [
+    "NEVER_INVENT",
+    "PROMPT_MESSAGE_CHARS",
+    "PROMPT_TURNS",
+    "Chat",
+    "LlmSimulator",
+    "keeps_value",
+    "prompt_messages",
+]
 
 Chat = Callable[[list[dict[str, str]]], Awaitable[str]]
 """Ask the model: chat messages (`role`, `content`) in, the reply's text out. Raises
@@ -42,6 +55,13 @@ NEVER_INVENT = (
 """The rule every prompt states."""
 
 _NEXT = "Your next message must say this, in your own words, keeping every value exactly as written"
+
+PROMPT_TURNS = 20
+"""The prompt shows the session's last turns, at most this many (older ones are left out)."""
+PROMPT_MESSAGE_CHARS = 2_000
+"""Each message of the dialogue in the prompt is cut to this many characters."""
+
+_LEFT_OUT = "(earlier messages left out)"
 
 _STYLES = {
     "terse": "terse: just the answer, in as few words as will do",
@@ -84,24 +104,20 @@ def _system(persona: Persona) -> str:
     return "\n".join(lines)
 
 
-def _assistant_text(turn: TurnTranscript) -> str:
-    """What the assistant said in a turn: its texts, and the options a select prompt offered."""
-    parts: list[str] = []
-    for timed in turn.chunks:
-        chunk = timed.chunk
-        for key in ("textDetails", "importantTextDetails"):
-            details = chunk.get(key)
-            if isinstance(details, dict) and isinstance(details.get("text"), str):
-                parts.append(details["text"])
-        for key in ("singleSelectInputDetails", "multiSelectInputDetails"):
-            details = chunk.get(key)
-            options = details.get("options") if isinstance(details, dict) else None
-            if isinstance(options, list):
-                labels = [
-                    str(o.get("label") or o.get("value")) for o in options if isinstance(o, dict)
-                ]
-                parts.append("Options: " + ", ".join(labels))
-    return " ".join(p.strip() for p in parts if p.strip()) or "(the assistant said nothing)"
+def _assistant_said(turn: TurnTranscript) -> str:
+    """What the assistant said in a turn: its texts, and the options its select prompts offered."""
+    parts = [assistant_text(turn).strip()]
+    options = offered_options(turn)
+    if options:
+        parts.append("Options: " + ", ".join(label or value for value, label in options))
+    return " ".join(p for p in parts if p) or "(the assistant said nothing)"
+
+
+def _cut(text: str) -> str:
+    """A message of the dialogue as the prompt shows it: at most `PROMPT_MESSAGE_CHARS`."""
+    if len(text) <= PROMPT_MESSAGE_CHARS:
+        return text
+    return text[: PROMPT_MESSAGE_CHARS - 1] + "…"
 
 
 def prompt_messages(
@@ -117,13 +133,19 @@ def prompt_messages(
 
     Returns:
         A system message, then the dialogue: the assistant's turns as `user`, the person's as
-        `assistant`; the last one carries the note on what to say.
+        `assistant`; the last one carries the note on what to say. The dialogue is bounded,
+        whatever a target sends: only the last `PROMPT_TURNS` turns (the first kept one says
+        that earlier messages were left out), each message cut to `PROMPT_MESSAGE_CHARS`
+        characters (the note is never cut).
     """
     messages = [{"role": "system", "content": _system(persona)}]
-    for number, turn in enumerate(transcript):
-        if number and turn.user:
-            messages.append({"role": "assistant", "content": turn.user})
-        said = _assistant_text(turn)
+    first = max(0, len(transcript) - PROMPT_TURNS)
+    for number, turn in enumerate(transcript[first:], start=first):
+        if number > first and turn.user:
+            messages.append({"role": "assistant", "content": _cut(turn.user)})
+        said = _cut(_assistant_said(turn))
+        if number == first and first:
+            said = f"{_LEFT_OUT} {said}"
         if number == len(transcript) - 1:
             said = f"{said}\n\n[{_NEXT}: «{draft}»]"
         messages.append({"role": "user", "content": said})
@@ -139,6 +161,27 @@ def _tidy(reply: str) -> str:
     return text
 
 
+def keeps_value(reply: str, value: str) -> bool:
+    """Whether `reply` still says `value` (as the rules wrote it in the draft).
+
+    The protected-span finder of the variants decides: ignoring case, as whole words, any run
+    of spaces or hyphens between words; a whole number as digits or in words; an ISO date in
+    any style evalkit writes. A one-character value is looked for as a whole word.
+    """
+    text = value.strip()
+    if not text:
+        return True
+    if text.isascii() and text.isdigit() and str(int(text)) == text and int(text) < 1_000_000:
+        return bool(protected_spans(reply, [Check(value=int(text))]))  # digits or words
+    if len(text) < 2:
+        return re.search(rf"(?<!\w){re.escape(text)}(?!\w)", reply, re.IGNORECASE) is not None
+    return bool(protected_spans(reply, [Check(value=text)]))
+
+
+def _identity(text: str) -> str:
+    return text
+
+
 @dataclass
 class LlmSimulator:
     """A simulated user for one session whose words come from a chat model.
@@ -147,12 +190,16 @@ class LlmSimulator:
         rules: The rule-based simulator that decides what each message does (and keeps the
             asked fields, the given ones, the notes and the stop reason).
         chat: Asks the model (see `Chat`).
-        cache: Where replies are kept by (model, messages); None asks every time.
+        cache: Where replies are kept by (model, base URL, seed, messages); None asks every
+            time.
+        redact: The run's redactor (text in, text out): every reply passes through it before
+            it is cached or sent, so a secret the model echoes goes nowhere.
     """
 
     rules: Simulator
     chat: Chat
     cache: ChatCache | None = None
+    redact: Callable[[str], str] = _identity
 
     @property
     def asked(self) -> list[str | None]:
@@ -161,7 +208,7 @@ class LlmSimulator:
 
     @property
     def notes(self) -> list[str]:
-        """The simulator's own trouble, cache warnings included."""
+        """The simulator's own trouble, cache warnings and overruled wordings included."""
         return self.rules.notes
 
     @property
@@ -172,6 +219,10 @@ class LlmSimulator:
     async def next_message(self, transcript: Sequence[TurnTranscript]) -> Step:
         """The next user message, from the transcript so far (session creation first).
 
+        The model's wording is sent only if it still says every value the rules' draft gives
+        (`keeps_value`); else the draft is sent, with a note: a model that drops or changes a
+        value is the simulator's trouble, never the target's failure.
+
         Raises:
             SimulatorError: The model gave no usable reply (the conversation is the
                 simulator's error, not the target's).
@@ -179,23 +230,34 @@ class LlmSimulator:
         step = self.rules.next_message(transcript)
         if step.utterance is None:
             return step
+        turn = len(transcript)
         messages = prompt_messages(self.rules.persona, transcript, step.utterance)
-        reply = _tidy(await self._ask(messages, len(transcript)))
+        reply = _tidy(await self._ask(messages, turn))
         if not reply:
-            raise SimulatorError(f"turn {len(transcript)}: the model's reply was empty")
+            raise SimulatorError(f"turn {turn}: the model's reply was empty")
+        dropped = [value for value in step.values if not keeps_value(reply, value)]
+        if dropped:
+            shown = ", ".join(repr(value) for value in dropped)
+            self.rules.notes.append(
+                f"turn {turn}: the model's wording dropped {shown} ({reply[:120]!r}); "
+                "the rules' words were sent instead"
+            )
+            return step
         return replace(step, utterance=reply)
 
     async def _ask(self, messages: list[dict[str, str]], turn: int) -> str:
         if self.cache is None:
-            return await self.chat(messages)
+            return self.redact(await self.chat(messages))
         found = self.cache.get(messages)
         if found.reply is not None:
-            return found.reply
+            return self.redact(found.reply)
         if found.problem:
             self.rules.notes.append(
                 f"turn {turn}: a simulator cache entry was ignored ({found.problem}); "
                 "asked the model again"
             )
-        reply = await self.chat(messages)
-        self.cache.put(messages, reply)
+        reply = self.redact(await self.chat(messages))
+        problem = self.cache.put(messages, reply)
+        if problem:
+            self.rules.notes.append(f"turn {turn}: the model's reply was not cached ({problem})")
         return reply

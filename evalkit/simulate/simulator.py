@@ -52,6 +52,9 @@ class Step:
     """The field the assistant's turn asked for, as the simulator understood it."""
     stop: str = ""
     """Why it stops (when `utterance` is None)."""
+    values: tuple[str, ...] = ()
+    """Each value the message gives, as written in it (a list's items one by one, a `say`
+    whole): what a rewording of the message must keep."""
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Simulator:
     corrected: list[str] = field(default_factory=list)
     """Fields whose wrong value it has said (and will correct, or has corrected)."""
     _pending: str | None = None
+    _written: list[str] = field(default_factory=list, init=False, repr=False)  # Step.values
 
     def _known(self) -> list[FieldHint]:
         known = {h.target: h for h in self.hints}
@@ -113,13 +117,18 @@ class Simulator:
     ) -> str:
         given: PersonaValue = self.persona.values[name]
         if given.say is not None and not wrong:
+            self._written.append(given.say)
             return given.say
         labels = self._labels(name, asked)
+        value = self.persona.corrects[name] if wrong else given.value
         written = phrasing.write_value(
-            self.persona.corrects[name] if wrong else given.value,
-            numbers=self.persona.numbers,
-            dates=self.persona.dates,
-            labels=labels,
+            value, numbers=self.persona.numbers, dates=self.persona.dates, labels=labels
+        )
+        self._written.extend(
+            phrasing.write_value(
+                v, numbers=self.persona.numbers, dates=self.persona.dates, labels=labels
+            )
+            for v in (value if isinstance(value, list) else [value])
         )
         hint = next((h for h in self.hints if h.target == name), None)
         label = hint.label if hint and hint.label else None
@@ -153,6 +162,7 @@ class Simulator:
         Returns:
             The message and what it answers, or a `Step` with no utterance and why it stops.
         """
+        self._written = []
         if not transcript:
             return self._halt("no session")
         last = transcript[-1]
@@ -181,14 +191,14 @@ class Simulator:
         if self._pending is not None:  # the correction is a message of its own
             fixing, self._pending = self._pending, None
             right = self._say(rng, fixing, asked, correcting=True)
-            return Step(right, answers=(fixing,), asked=name)
+            return Step(right, answers=(fixing,), asked=name, values=tuple(self._written))
         if name is not None and name in self.persona.corrects and name not in self.corrected:
             self.corrected.append(name)
             self._pending = name
             wrong = self._say(rng, name, asked, wrong=True)
             if name not in self.given:
                 self.given.append(name)
-            return Step(wrong, answers=(name,), asked=name)
+            return Step(wrong, answers=(name,), asked=name, values=tuple(self._written))
         if name is not None and name in self.persona.declines:
             parts.append(phrasing.declining(rng))
         elif name is not None and name not in self.persona.values:
@@ -221,4 +231,6 @@ class Simulator:
         for answered in answers:
             if answered not in self.given:
                 self.given.append(answered)
-        return Step(phrasing.join(parts), answers=tuple(answers), asked=name)
+        return Step(
+            phrasing.join(parts), answers=tuple(answers), asked=name, values=tuple(self._written)
+        )

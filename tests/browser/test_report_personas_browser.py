@@ -53,7 +53,7 @@ def test_an_expanded_persona_conversation_shows_question_answer_pairs(
     assert box.is_visible()
     assert "Persona: corrects the email" in box.locator("h4").inner_text()
     rows = box.locator("table.qa tbody tr")
-    assert rows.count() == 5
+    assert rows.count() == 6  # four values, the correction, and the yes to the summing-up
     third = rows.nth(2).locator("td").all_inner_texts()
     assert third == [
         "3",
@@ -62,6 +62,7 @@ def test_an_expanded_persona_conversation_shows_question_answer_pairs(
         'email = "li@exmaple.net"',
     ]
     assert "Sorry, my mistake. My email is li@example.net." in rows.nth(3).inner_text()
+    assert "Shall I submit it?" in rows.nth(5).inner_text()
     assert box.locator("table.verdicts").count() == 1
     assert opened.errors == []
 

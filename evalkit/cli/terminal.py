@@ -1,0 +1,35 @@
+r"""Text from a target or a suite made safe to print on a terminal.
+
+A target's words (a question, an extracted value, an error message) can hold escape sequences:
+clear the screen, set the window title, recolour what follows, or the same through the 8-bit
+C1 controls. Everything the CLI prints of them goes through `inert`, which shows each control
+character as an escape (`\x1b`) and escapes rich markup, so the text reads as itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.markup import escape
+
+__all__ = ["inert"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 controls (ESC, CSI, BEL, CR, NUL...), DEL, and the bidirectional overrides."""
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def inert(text: object) -> str:
+    r"""Text for `Console.print`: each control character shown as an escape, markup escaped.
+
+    Args:
+        text: Untrusted text; anything else is converted with `str()` first.
+
+    Returns:
+        One line that prints as the text reads (`\x1b[2J` for a clear-screen sequence).
+    """
+    return escape(_CONTROL.sub(_shown, str(text)))
