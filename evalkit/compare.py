@@ -19,7 +19,7 @@ from evalkit.compare_diffs import conversation_differences as _differences
 from evalkit.metrics import RepeatTally, add_field_verdicts, field_stats, mcnemar_exact, wilson
 from evalkit.metrics.slots import SlotTally
 from evalkit.results import ConversationResult, FieldStats, Key, RunInfo, Status, in_key_order
-from evalkit.results.models import SlotMetrics
+from evalkit.results.figures import SlotMetrics
 
 __all__ = [
     "Change",

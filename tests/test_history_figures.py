@@ -42,7 +42,7 @@ from evalkit.history.figures import (
 )
 from evalkit.results import RunInfo, read_run
 from evalkit.results.coverage import Coverage, CoverageItem, CoverageKind, FormCoverage
-from evalkit.results.models import PersonaMetrics
+from evalkit.results.figures import PersonaMetrics
 from tests.test_history import history, make_run
 from tests.test_history_teams import downgrade_to_schema_3
 

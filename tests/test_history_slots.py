@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.history import export_history, get_run, import_history, list_runs, record_run
 from evalkit.history.database import SLOT_COLUMNS
-from evalkit.results.models import SlotMetrics
+from evalkit.results.figures import SlotMetrics
 from tests.test_history import history, make_run
 from tests.test_history_teams import downgrade_to_schema_2
 

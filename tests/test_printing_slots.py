@@ -8,7 +8,7 @@ from rich.console import Console
 
 from evalkit.cli.printing import print_summary
 from evalkit.results import RunInfo, Summary, TargetInfo
-from evalkit.results.models import SlotCounts, SlotMetrics
+from evalkit.results.figures import SlotCounts, SlotMetrics
 
 
 def printed(summary: Summary) -> list[str]:

@@ -13,7 +13,8 @@ from evalkit.metrics import summarize
 from evalkit.metrics.robustness import MAX_BROKEN, RobustnessTally, drop_interval
 from evalkit.report.format import percent
 from evalkit.results import ConversationResult, FieldResult, read_run
-from evalkit.results.models import RobustnessKind, Summary
+from evalkit.results.figures import RobustnessKind
+from evalkit.results.models import Summary
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTACT = ROOT / "suites" / "contact.eval.yaml"

@@ -11,7 +11,8 @@ from evalkit.metrics import summarize
 from evalkit.metrics.slots import SlotTally, slot_outcomes
 from evalkit.results import ConversationResult, TimedChunk, TurnTranscript
 from evalkit.results.coverage import FieldInfo, FormInfo
-from evalkit.results.models import RunInfo, SlotMetrics, SuiteInfo, Summary, TargetInfo
+from evalkit.results.figures import SlotMetrics
+from evalkit.results.models import RunInfo, SuiteInfo, Summary, TargetInfo
 from evalkit.scoring import score_conversation
 from evalkit.suite import Conversation, Defaults
 

@@ -66,5 +66,5 @@ def compare(
     for kind, path in (("HTML", html_file), ("markdown", markdown_file)):
         if path is not None:
             out.print(f"{kind} comparison report: {escape(str(path))}")
-    out.print(f"exit {code}: {'; '.join(reasons)}")
+    out.print(f"exit {code}: {escape('; '.join(reasons))}")
     sys.exit(code)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from evalkit.cli.common import project
-from evalkit.cli.options import knob_option
+from evalkit.cli.knob_options import knob_option
 from evalkit.emulator import Knobs, knob_flags, load_forms, load_knobs, serve, with_flags
 from evalkit.errors import UsageError
 from evalkit.loader.scope import form_folders

@@ -16,9 +16,8 @@ from rich.markup import escape
 
 from evalkit.ci import git_context
 from evalkit.cli.common import console, project
+from evalkit.cli.knob_options import EmulatorChoice, emulator_options
 from evalkit.cli.options import (
-    EmulatorChoice,
-    emulator_options,
     gate_options,
     history_option,
     scope_options,

@@ -30,7 +30,7 @@ from evalkit.metrics.rates import (
     wilson,
 )
 from evalkit.results import ConversationResult, FieldStats
-from evalkit.results.models import PersonaMetrics
+from evalkit.results.figures import PersonaMetrics
 
 __all__ = ["PersonaTally", "persona_figures", "spread"]
 

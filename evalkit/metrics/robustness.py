@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from evalkit.metrics.rates import wilson
 from evalkit.results import ConversationResult
-from evalkit.results.models import (
+from evalkit.results.figures import (
     RobustnessBreak,
     RobustnessField,
     RobustnessKind,

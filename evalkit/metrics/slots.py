@@ -27,7 +27,7 @@ from typing import Any
 
 from evalkit.matchers import MISSING, match
 from evalkit.results import ConversationResult, FieldResult, TurnTranscript
-from evalkit.results.models import SlotCounts, SlotMetrics, SlotOutcome
+from evalkit.results.figures import SlotCounts, SlotMetrics, SlotOutcome
 from evalkit.suite import Check
 
 __all__ = ["EXACT_MATCHERS", "NOTHING", "SlotTally", "confusion_axes", "slot_outcomes"]

@@ -41,7 +41,7 @@ from evalkit.report.views import (
     verdict,
 )
 from evalkit.results import ConversationResult, RunInfo, write_atomically
-from evalkit.results.models import SlotMetrics
+from evalkit.results.figures import SlotMetrics
 
 __all__ = [
     "GITHUB_STEP_SUMMARY_LIMIT",

@@ -19,6 +19,7 @@ from evalkit.results.coverage import (
     FormCoverage,
     FormInfo,
 )
+from evalkit.results.figures import FieldStats
 from evalkit.results.files import (
     Redactor,
     ResultsWriter,
@@ -44,7 +45,6 @@ from evalkit.results.models import (
     ErrorInfo,
     FieldOutcome,
     FieldResult,
-    FieldStats,
     RunInfo,
     Selection,
     SimulatorInfo,

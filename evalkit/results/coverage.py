@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import Field, computed_field
+
+from evalkit.results.base import OutputModel, share
 
 __all__ = [
     "COVERAGE_KINDS",
@@ -37,15 +39,7 @@ COVERAGE_KINDS: tuple[CoverageKind, ...] = (
 """Every kind, in the order reports show them."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
-
-
-def _share(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-class FieldInfo(_Model):
+class FieldInfo(OutputModel):
     """One field of a form, as `run.json` records it."""
 
     target: str
@@ -72,7 +66,7 @@ class FieldInfo(_Model):
         return self.type in ("single_select", "multi_select")
 
 
-class FormInfo(_Model):
+class FormInfo(OutputModel):
     """A form a run's suites are written for, as `run.json` records it."""
 
     key: str
@@ -85,7 +79,7 @@ class FormInfo(_Model):
     """Its fields, in order."""
 
 
-class CoverageItem(_Model):
+class CoverageItem(OutputModel):
     """One thing of a form that suites can exercise, and whether they do."""
 
     kind: CoverageKind
@@ -101,7 +95,7 @@ class CoverageItem(_Model):
         return f"{self.kind.replace('_', ' ')} {self.name}"
 
 
-class KindCount(_Model):
+class KindCount(OutputModel):
     """Covered items of one kind, of how many."""
 
     covered: int = 0
@@ -113,10 +107,10 @@ class KindCount(_Model):
     @property
     def rate(self) -> float | None:
         """Covered / total, or None when the form has no item of the kind."""
-        return _share(self.covered, self.total)
+        return share(self.covered, self.total)
 
 
-class FormCoverage(_Model):
+class FormCoverage(OutputModel):
     """What of one form the suites (or a run) exercised."""
 
     form: str
@@ -156,7 +150,7 @@ class FormCoverage(_Model):
         return [item for item in self.items if not item.covered]
 
 
-class Coverage(_Model):
+class Coverage(OutputModel):
     """What of their forms suites exercise (`evalkit coverage`) or a run observed (its summary)."""
 
     observed: bool = False
