@@ -97,3 +97,35 @@ def test_the_schema_accepts_the_authoring_syntax(
     document["conversations"].append({"include": "more.yaml", "vars": {"x": 1}})
     errors = [e.message for e in validator.iter_errors(json.loads(json.dumps(document)))]
     assert errors == []
+
+
+def test_the_schema_accepts_variants_and_personas_and_rejects_their_misspellings(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    """The keys this round added: `variants` (suite) and `persona` (conversation), as written."""
+    persona = {
+        "name": "jane",
+        "style": "chatty",
+        "typos": True,
+        "values": {"email": {"value": "j@example.com", "expect": {"email": "j@example.com"}}},
+        "declines": ["phone"],
+    }
+    document = {
+        "suite": "s",
+        "form": "f",
+        "variants": {"kinds": ["typos", "numbers"], "copies": 2, "seed": 7},
+        "conversations": [
+            {"id": "scripted", "turns": [{"user": "hi"}]},
+            {"id": "person", "persona": persona},
+        ],
+    }
+    assert [e.message for e in validator.iter_errors(document)] == []
+
+    for wrong in (
+        {**document, "variants": {"kinds": ["typo"]}},  # not a kind
+        {**document, "variants": {"kinds": ["typos"], "copies": 21}},  # past the bound
+        {**document, "variants": {"kind": ["typos"]}},  # misspelt key
+        {**document, "conversations": [{"id": "p", "persona": {**persona, "styl": "terse"}}]},
+        {**document, "conversations": [{"id": "p", "persona": {**persona, "style": "rude"}}]},
+    ):
+        assert not validator.is_valid(wrong), wrong
