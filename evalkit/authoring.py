@@ -28,7 +28,7 @@ from evalkit.emulator import Form
 from evalkit.emulator.forms import FormField
 from evalkit.errors import UsageError
 from evalkit.protocol import ClientTime
-from evalkit.results import ConversationResult, RunInfo, TurnTranscript
+from evalkit.results import ConversationResult, RunInfo, TurnTranscript, conversation_label
 from evalkit.runner import Target
 from evalkit.scoring import extracted_values, was_submitted
 from evalkit.suite import Suite
@@ -178,11 +178,10 @@ class RunRecording:
     suite: Suite
     """The suite, to review and keep."""
     skipped: list[tuple[str, str]]
-    """(`suite/id[repeat]`, why) of each persona conversation of the suite left out."""
+    """(label, why) of each persona conversation of the suite left out.
 
-
-def _label(result: ConversationResult) -> str:
-    return f"{result.suite}/{result.conversation_id}[{result.repeat}]"
+    The label is `evalkit.results.conversation_label`'s.
+    """
 
 
 def _left_out(result: ConversationResult, include_failed: bool) -> str | None:
@@ -256,7 +255,8 @@ def suite_from_run(
         if why is None:
             taken.append(result)
         else:
-            skipped.append((_label(result), why))
+            label = conversation_label(result.suite, result.conversation_id, result.repeat)
+            skipped.append((label, why))
     if not taken:
         failed = sum(1 for r in personas if r.status == "fail")
         hint = "; --include-failed records the failed ones" if failed and not include_failed else ""

@@ -18,7 +18,15 @@ from evalkit.compare_diffs import Category, ConversationDifferences, category_co
 from evalkit.compare_diffs import conversation_differences as _differences
 from evalkit.metrics import RepeatTally, add_field_verdicts, field_stats, mcnemar_exact, wilson
 from evalkit.metrics.slots import SlotTally
-from evalkit.results import ConversationResult, FieldStats, Key, RunInfo, Status, in_key_order
+from evalkit.results import (
+    ConversationResult,
+    FieldStats,
+    Key,
+    RunInfo,
+    Status,
+    conversation_label,
+    in_key_order,
+)
 from evalkit.results.figures import SlotMetrics
 
 __all__ = [
@@ -58,8 +66,7 @@ class Change(CompareModel):
     @property
     def label(self) -> str:
         """`suite/id`, with `#repeat` when repeated."""
-        tail = f"#{self.repeat}" if self.repeat else ""
-        return f"{self.suite}/{self.conversation_id}{tail}"
+        return conversation_label(self.suite, self.conversation_id, self.repeat)
 
 
 class FieldDelta(CompareModel):

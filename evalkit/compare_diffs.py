@@ -30,7 +30,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.matchers import MISSING
-from evalkit.results import ConversationResult, FieldOutcome, FieldResult, Status
+from evalkit.results import (
+    ConversationResult,
+    FieldOutcome,
+    FieldResult,
+    Status,
+    conversation_label,
+)
 from evalkit.scoring import extracted_values, prompted_fields
 from evalkit.simulate.asked import question_text
 
@@ -75,9 +81,10 @@ class FieldDifference(DiffModel):
     """The exchange where it first differs: 0 session creation, n the n-th user turn; None for
     the final state."""
     before: Any = None
-    """The baseline's value (None: not extracted) or, for a question, its words."""
+    """The baseline's value (None: not extracted) or, for a question, its words; text longer
+    than `SHOWN_CHARS` is cut there, ending in `…`."""
     after: Any = None
-    """The candidate's value or question."""
+    """The candidate's value or question (cut the same way)."""
     before_outcome: FieldOutcome | None = None
     """The baseline's verdict on the field there (None: no verdict)."""
     after_outcome: FieldOutcome | None = None
@@ -116,8 +123,7 @@ class ConversationDifferences(DiffModel):
     @property
     def label(self) -> str:
         """`suite/id`, with `#repeat` when repeated."""
-        tail = f"#{self.repeat}" if self.repeat else ""
-        return f"{self.suite}/{self.conversation_id}{tail}"
+        return conversation_label(self.suite, self.conversation_id, self.repeat)
 
     @property
     def reworded_only(self) -> bool:
@@ -171,8 +177,19 @@ def _signature(verdict: FieldResult | None) -> tuple[object, ...]:
     return () if verdict is None else (verdict.outcome, verdict.passed)
 
 
+SHOWN_CHARS = 200
+"""The most characters of one side of a difference kept (a question, a text value): a target
+can send 60 KB in one chunk, and every report and the terminal show each difference."""
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return value[: SHOWN_CHARS - 1] + "…"
+    return value
+
+
 def _value(value: Any) -> Any:
-    return None if value is MISSING else value
+    return None if value is MISSING else _cut(value)
 
 
 class _Side:
@@ -239,8 +256,8 @@ def _question_differences(base: _Side, cand: _Side) -> list[FieldDifference]:
                 category="question changed",
                 field=asks[0] if asks else "",
                 turn=turn,
-                before=before,
-                after=after,
+                before=_cut(before),
+                after=_cut(after),
             )
         )
     return found

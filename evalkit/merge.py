@@ -101,10 +101,7 @@ def _variants_shown(info: RunInfo) -> str:
 
 def _simulator(info: RunInfo) -> str:
     """The simulator in words (a run from before it was recorded used the rule-based one)."""
-    simulator = info.simulator or SimulatorInfo()
-    if simulator.kind == "rules":
-        return "rules"
-    return f"llm {simulator.model or '?'} at {simulator.base_url or '?'}"
+    return (info.simulator or SimulatorInfo()).describe()
 
 
 def _forms(info: RunInfo) -> list[dict[str, object]]:

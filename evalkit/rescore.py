@@ -53,6 +53,7 @@ from evalkit.results import (
     RunInfo,
     StoredResults,
     SuiteInfo,
+    conversation_label,
     read_run,
     write_atomically,
     write_run_info,
@@ -82,9 +83,10 @@ class Rescored:
     info: RunInfo
     """Its `run.json`, as written."""
     changed: list[str] = field(default_factory=list)
-    """`suite/id[repeat]: old → new` of every conversation whose status changed."""
+    """`suite/id#repeat: old → new` of every conversation whose status changed (the label is
+    `evalkit.results.conversation_label`'s)."""
     refused: list[str] = field(default_factory=list)
-    """`suite/id[repeat]: why` of every conversation that could not be rescored."""
+    """`suite/id#repeat: why` of every conversation that could not be rescored."""
     not_run: list[str] = field(default_factory=list)
     """`suite/id` of conversations the suites hold that the stored run did not."""
 
@@ -167,10 +169,6 @@ def _replayed(
     if not replayed.matches:
         return None, _differs(replayed)
     return simulation_info(persona, seed, simulator, replayed.answers), None
-
-
-def _label(result: ConversationResult) -> str:
-    return f"{result.suite}/{result.conversation_id}[{result.repeat}]"
 
 
 def _refuse(result: ConversationResult, why: str) -> ConversationResult:
@@ -274,10 +272,11 @@ def rescore_run(
             seen.add((result.suite, result.conversation_id))
             found = index.get((result.suite, result.conversation_id))
             new, why = _rescore_one(result, found, info)
+            label = conversation_label(result.suite, result.conversation_id, result.repeat)
             if why is not None:
-                refused.append(f"{_label(result)}: {why}")
+                refused.append(f"{label}: {why}")
             elif new.status != result.status:
-                changed.append(f"{_label(result)}: {result.status} → {new.status}")
+                changed.append(f"{label}: {result.status} → {new.status}")
             yield new.model_dump_json() + "\n"
 
     out_dir.mkdir(parents=True, exist_ok=True)

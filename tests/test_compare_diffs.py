@@ -509,3 +509,33 @@ def test_still_passing_conversations_with_only_new_wording_are_counted_not_liste
         "  30 still-passing conversations changed only a question's wording "
         "(e.g. s/w0, s/w1, s/w10 and 27 more)"
     )
+
+
+def test_a_huge_question_is_cut_where_the_difference_is_built_and_printed_cut() -> None:
+    huge = "Your email? " + "x" * 60_000
+    base = jane(question=ASK_EMAIL)
+    cand = jane(question=huge)
+
+    found = conversation_differences(base, cand)
+
+    assert found is not None
+    (question,) = found.differences
+    assert question.category == "question changed"
+    assert isinstance(question.after, str)
+    assert len(question.after) <= 200
+    assert question.after.startswith("Your email? xxx")
+    assert question.after.endswith("…")
+    assert question.before == ASK_EMAIL  # a short question is kept whole
+    output = printed(compare_runs(*run("a", [base]), *run("b", [cand])))
+    assert len(output) < 2_000, len(output)
+
+
+def test_a_huge_extracted_value_is_cut_too() -> None:
+    found = conversation_differences(jane("Jane"), jane("J" * 60_000))
+
+    assert found is not None
+    (value,) = found.differences
+    assert value.category == "value changed"
+    assert isinstance(value.after, str)
+    assert len(value.after) <= 200
+    assert value.after.endswith("…")

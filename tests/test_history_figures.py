@@ -221,6 +221,9 @@ def _export_with(tmp: Path, column: str, value: Any) -> str:
     return f"{header}\n{json.dumps(data)}\n"
 
 
+FROM_0_TO_1 = "{} must be a number from 0 to 1 or null"
+
+
 @pytest.mark.parametrize(
     ("column", "value", "says"),
     [
@@ -228,11 +231,14 @@ def _export_with(tmp: Path, column: str, value: Any) -> str:
         ("coverage_covered", -1, "coverage_covered must be a whole number ≥ 0 or null"),
         ("coverage_covered", True, "coverage_covered must be a whole number ≥ 0 or null"),
         ("coverage_total", 2**31, "coverage_total must be a whole number ≥ 0 or null"),
-        ("coverage_rate", "60%", "coverage_rate must be a number ≥ 0 or null"),
-        ("persona_completion_rate", [0.75], "persona_completion_rate must be a number ≥ 0 or null"),
+        ("coverage_rate", "60%", "coverage_rate must be a number from 0 to 1 or null"),
+        ("coverage_rate", 1.5, "coverage_rate must be a number from 0 to 1 or null"),
+        ("persona_completion_rate", [0.75], FROM_0_TO_1.format("persona_completion_rate")),
+        ("persona_completion_rate", 5.0, FROM_0_TO_1.format("persona_completion_rate")),
         ("persona_re_ask_rate", False, "persona_re_ask_rate must be a number ≥ 0 or null"),
         ("persona_re_ask_rate", float("inf"), "persona_re_ask_rate must be a number ≥ 0 or null"),
-        ("slot_f1", -0.5, "slot_f1 must be a number ≥ 0 or null"),
+        ("slot_f1", -0.5, "slot_f1 must be a number from 0 to 1 or null"),
+        ("joint_goal_accuracy", 1.0001, FROM_0_TO_1.format("joint_goal_accuracy")),
     ],
 )
 def test_an_import_refuses_a_figure_of_the_wrong_kind(
@@ -246,6 +252,16 @@ def test_an_import_refuses_a_figure_of_the_wrong_kind(
         import_history(target, io.StringIO(text))
 
     assert [r.run_id for r in list_runs(target)] == ["kept"]  # all or nothing
+
+
+def test_re_asks_per_conversation_are_not_a_fraction_and_import_above_one(tmp_path: Path) -> None:
+    text = _export_with(tmp_path, "persona_re_ask_rate", 5.0)
+    target = str(tmp_path / "target.db")
+
+    import_history(target, io.StringIO(text))
+
+    (row,) = list_runs(target)
+    assert row.personas["persona_re_ask_rate"] == 5.0
 
 
 JSON_VALUES = st.recursive(

@@ -170,6 +170,19 @@ def test_parts_of_different_runs_are_refused(tmp_path: Path, change, message: st
     assert not (tmp_path / "merged").exists()
 
 
+def test_shards_whose_llm_simulator_had_another_seed_are_refused(tmp_path: Path) -> None:
+    info, results = read_run(DATA / "run_fixture")
+    llm = SimulatorInfo(kind="llm", base_url="http://127.0.0.1:9/v1", model="m", seed=1)
+    info = info.model_copy(update={"simulator": llm})
+    first = write_shard(tmp_path / "a", info, results[:2], shard="1/2")
+    reseeded = {"simulator": llm.model_copy(update={"seed": 2})}
+    second = write_shard(tmp_path / "b", info, results[2:], shard="2/2", **reseeded)
+    with pytest.raises(UsageError, match=r"another simulator \(llm m at .* seed 2") as caught:
+        merge_runs([first, second], tmp_path / "merged")
+    assert "seed 1" in str(caught.value)
+    assert not (tmp_path / "merged").exists()
+
+
 def test_a_conversation_in_two_directories_is_refused(tmp_path: Path) -> None:
     info, results = read_run(DATA / "run_fixture")
     first = write_shard(tmp_path / "a", info, results[:3])

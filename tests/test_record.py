@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -94,3 +95,22 @@ def test_init_scaffolds_one_conversation_per_required_field_and_it_passes(
         ("answers-first-name", "pass"),
         ("answers-newsletter", "pass"),
     ]
+
+
+def test_interactive_record_shows_the_targets_words_inert(workspace: Path) -> None:
+    """The assistant's words are the target's: no escape sequence, bidi override or markup acts."""
+    form = workspace / "forms" / "contact.form.yaml"
+    text = form.read_text(encoding="utf-8")
+    start = text.index("greeting:")
+    end = text.index("fields:")
+    hostile = '"Hi \\e[2J\\e]0;pwned\\a \\u009b2J \\u202eevil [bold red]loud[/] there"'
+    form.write_text(f"{text[:start]}greeting: {hostile}\n{text[end:]}", encoding="utf-8")
+
+    result = CliRunner().invoke(
+        main, ["record", "--form", "contact", "-o", "rec.eval.yaml"], input="I'm Ada\n\n"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]", result.output)
+    assert "[bold red]loud[/]" in result.output  # markup shown as written, not applied
+    assert "\\x1b[2J" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from evalkit.authoring import suite_from_run
 from evalkit.cli import main
 from evalkit.errors import UsageError
 from evalkit.loader import load_suite
-from evalkit.results import read_run
+from evalkit.results import ConversationResult, FieldResult, conversation_label, read_run
 from evalkit.runner import emulator_target, run_sync
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +104,7 @@ def test_record_from_a_run_takes_only_passed_personas_and_says_what_it_skipped(
     )
     for r in failed:
         assert (
-            f"skipped personas-fixture/declines-the-email[{r.repeat}]: it failed "
+            f"skipped {conversation_label(r.suite, r.conversation_id, r.repeat)}: it failed "
             "(submitted: no SUBMISSION arrived; expected one); --include-failed records it"
         ) in result.output
 
@@ -129,3 +130,55 @@ def test_a_run_whose_personas_all_failed_records_nothing_without_include_failed(
         f"declines-the-email-r{r.repeat}" for r in failed
     ]
     assert recorded.skipped == []
+
+
+def test_the_skipped_lines_name_each_conversation_as_every_other_listing_does(
+    workspace: Path,
+) -> None:
+    """One format for a conversation run: `suite/id`, `#repeat` after the first repeat."""
+    result = CliRunner().invoke(main, ["record", "--from-run", str(FIXTURE), "-o", "rec.eval.yaml"])
+
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.output.splitlines() if line.startswith("skipped")]
+    assert sorted(line.split(":")[0] for line in skipped) == [
+        "skipped personas-fixture/declines-the-email",
+        "skipped personas-fixture/declines-the-email#1",
+    ]
+
+
+HOSTILE = ["\x9b2J", "\u202egnp.exe", "\x1b]0;pwned\x07", "\x1b[2J"]
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_a_targets_words_in_a_skipped_reason_reach_the_terminal_inert(
+    workspace: Path, payload: str
+) -> None:
+    """The reason quotes the failed field's reason, which quotes what the target extracted."""
+    _, stored = read_run(FIXTURE)
+    run_dir = workspace / "run"
+    shutil.copytree(FIXTURE, run_dir)
+
+    def hostile(r: ConversationResult) -> ConversationResult:
+        if r.status != "fail":
+            return r
+        bad = FieldResult(
+            field="email",
+            turn=None,
+            matcher="text",
+            expected="x",
+            actual=payload,
+            outcome="wrong",
+            passed=False,
+            score=0.0,
+            reason=f"expected x, got {payload}",
+        )
+        return r.model_copy(update={"fields": [bad], "checks": []})
+
+    rows = [hostile(r).model_dump_json() for r in stored]
+    (run_dir / "results.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["record", "--from-run", str(run_dir), "-o", "r.eval.yaml"])
+
+    assert result.exit_code == 0, result.output
+    assert "email: expected x, got" in result.output
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", result.output)

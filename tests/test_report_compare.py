@@ -571,3 +571,58 @@ def test_a_configuration_matrix_run_writes_the_matrix_report(tmp_path: Path) -> 
     assert links
     anchor = links[0].split("#", 1)[1]
     assert f'id="{anchor}"' in (matrix_dir / "v2" / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("exchanges", [4, 40])
+def test_huge_questions_in_many_exchanges_keep_the_markdown_within_its_budget(
+    exchanges: int,
+) -> None:
+    def result(cid: str, question: str) -> ConversationResult:
+        turns = [TurnTranscript(endpoint="create")]
+        turns += [
+            TurnTranscript(
+                endpoint="send",
+                chunks=[
+                    TimedChunk(t=0.1, chunk={"chunkType": "TEXT", "textDetails": {"text": q}})
+                    for q in (f"{question} {k}",)
+                ],
+            )
+            for k in range(exchanges)
+        ]
+        return ConversationResult(
+            suite="s",
+            conversation_id=cid,
+            status="fail",
+            transcript=turns,
+            fields=[verdict("f", "missing", None, turn=1)],
+        )
+
+    def run(run_id: str, question: str) -> Run:
+        results = [result(f"c{k:02d}", question) for k in range(30)]
+        info = RunInfo(
+            run_id=run_id,
+            evalkit_version="0.1.0",
+            started_at="2026-03-02T02:00:00Z",
+            target=read_run(CAND)[0].target,
+            summary=Summary(total=30, passed=0),
+        )
+        return info, results
+
+    base, cand = run("base", "Your f? " + "z" * 60_000), run("cand", "Your f? " + "y" * 60_000)
+    view = comparison_view(compare_runs(*base, *cand))
+
+    document = render_markdown(*cand, comparison=view, max_bytes=PR_COMMENT_LIMIT)
+    assert len(document.encode()) <= PR_COMMENT_LIMIT
+    assert "Your f? yyy" in document  # the change is still shown, cut
+    assert "…" in document
+    if exchanges > 10:
+        assert (
+            f"*{exchanges - 10} more changes in this conversation; see `report.html`.*" in document
+        )
+        # 20 conversations × 10 changes × two cut questions are over the budget: fewer listed
+        assert "The first 10 of 30 changed conversations are shown" in document
+    page = render_html(*cand, comparison=view)
+    diffs = page[page.index('id="value-diffs"') :]
+    diffs = diffs[: diffs.index("</section>")]
+    assert "Your f? yyy" in diffs
+    assert len(diffs.encode()) < 30 * exchanges * 1_000, len(diffs)  # not 60 KB a question

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,25 +25,36 @@ def _invoke(*args: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The example contact suite run once against a counted emulator: (suites copy, run dir)."""
+def recorder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, EmulatorServer]]:
+    """A copy of the suites, and the emulator the stored run is recorded against.
+
+    It stays alive for the whole module: a rescore that sent anything would send it here, to the
+    base URL the run names.
+    """
     root = tmp_path_factory.mktemp("rescore")
     shutil.copytree(ROOT / "suites", root / "suites")
     with EmulatorServer(root / "suites" / "forms") as server:
-        code, output = _invoke(
-            "run",
-            str(root / "suites" / "contact.eval.yaml"),
-            "--target",
-            "custom",
-            "--base-url",
-            server.base_url,
-            "--form-id",
-            f"contact={server.form_ids['contact']}",
-            "--out",
-            str(root / "reports"),
-        )
-        assert code == 0, output
-        assert server.stats.requests > 0
+        yield root, server
+
+
+@pytest.fixture(scope="module")
+def stored(recorder: tuple[Path, EmulatorServer]) -> tuple[Path, Path]:
+    """The example contact suite run once against the recorder: (suites copy, run dir)."""
+    root, server = recorder
+    code, output = _invoke(
+        "run",
+        str(root / "suites" / "contact.eval.yaml"),
+        "--target",
+        "custom",
+        "--base-url",
+        server.base_url,
+        "--form-id",
+        f"contact={server.form_ids['contact']}",
+        "--out",
+        str(root / "reports"),
+    )
+    assert code == 0, output
+    assert server.stats.requests > 0
     (run_dir,) = [p for p in (root / "reports").iterdir() if p.is_dir()]
     return root / "suites", run_dir
 
@@ -65,7 +77,7 @@ def _statuses(run_dir: Path) -> dict[tuple[str, str, int], str]:
 
 
 def test_an_edited_expectation_changes_exactly_that_verdict_and_sends_nothing(
-    stored: tuple[Path, Path], tmp_path: Path
+    stored: tuple[Path, Path], recorder: tuple[Path, EmulatorServer], tmp_path: Path
 ) -> None:
     suites, run_dir = stored
     suite = _edited(
@@ -75,10 +87,13 @@ def test_an_edited_expectation_changes_exactly_that_verdict_and_sends_nothing(
         ('user: "Just ring me"', 'user: "Just ring me, please"'),
     )
     out = tmp_path / "rescored"
-    # A live emulator that would count any request the rescoring sent.
-    with EmulatorServer(suites / "forms") as server:
-        code, output = _invoke("rescore", str(run_dir), str(suite), "--out", str(out))
-        assert server.stats.requests == 0
+    _, server = recorder
+    assert read_run(run_dir)[0].target.base_url == server.base_url  # still serving the run's URL
+    sent = server.stats.requests
+
+    code, output = _invoke("rescore", str(run_dir), str(suite), "--out", str(out))
+
+    assert server.stats.requests == sent  # nothing reached the server the run was recorded on
     assert code == 1, output  # correction-age now fails: the gates say so
     before, after = _statuses(run_dir), _statuses(out)
     assert before.keys() == after.keys()
@@ -87,9 +102,9 @@ def test_an_edited_expectation_changes_exactly_that_verdict_and_sends_nothing(
         ("contact-form", "correction-age", 0): ("pass", "fail"),
         ("contact-form", "single-select-ring-me", 0): ("pass", "skipped"),
     }
-    assert "refused  contact-form/single-select-ring-me[0]: turn 2's utterance changed" in output
+    assert "refused  contact-form/single-select-ring-me: turn 2's utterance changed" in output
     assert "'Just ring me'" in output
-    assert "changed  contact-form/correction-age[0]" in output
+    assert "changed  contact-form/correction-age" in output
     info, results = read_run(out)
     assert info.rescored_from == run_dir.name
     assert {s.name for s in info.suites} == {"contact-form"}
@@ -137,9 +152,9 @@ def test_removed_turns_prefill_and_conversations_are_refused(
     )
     rescored = rescore_run(run_dir, [suite], tmp_path / "out")
     assert sorted(rescored.refused) == [
-        "contact-form/correction-email[0]: it has 1 turn(s) now; the run sent 2",
-        "contact-form/invalid-email[0]: the suites no longer hold this conversation",
-        "contact-form/prefill-then-select[0]: its prefill changed since the run",
+        "contact-form/correction-email: it has 1 turn(s) now; the run sent 2",
+        "contact-form/invalid-email: the suites no longer hold this conversation",
+        "contact-form/prefill-then-select: its prefill changed since the run",
     ]
     assert rescored.not_run == ["contact-form/invalid-email-renamed"]
 

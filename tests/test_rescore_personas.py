@@ -22,7 +22,7 @@ from evalkit.serving import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = "contact-personas"
-OMAR = f"{SUITE}/corrects-the-email[0]"
+OMAR = f"{SUITE}/corrects-the-email"  # repeat 0: conversation_label
 # Each session asks in its own order, and asks `newsletter` again once it has it: the personas
 # pass (re-asks are a warning by default) with a re-ask in every transcript.
 KNOBS = Knobs(ask_order="shuffled", defects=("re-ask:newsletter",))
@@ -56,13 +56,24 @@ def _run_personas(
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The example contact personas run once against the emulator: (suites copy, run dir)."""
+def recorder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, EmulatorServer]]:
+    """A copy of the suites, and the emulator the stored run is recorded against.
+
+    It stays alive for the whole module: a rescore that sent anything would send it here, to the
+    base URL the run names.
+    """
     root = tmp_path_factory.mktemp("rescore-personas")
     shutil.copytree(ROOT / "suites", root / "suites")
     with EmulatorServer(root / "suites" / "forms", KNOBS) as server:
-        run_dir = _run_personas(root, server)
-        assert server.stats.requests > 0
+        yield root, server
+
+
+@pytest.fixture(scope="module")
+def stored(recorder: tuple[Path, EmulatorServer]) -> tuple[Path, Path]:
+    """The example contact personas run once against the recorder: (suites copy, run dir)."""
+    root, server = recorder
+    run_dir = _run_personas(root, server)
+    assert server.stats.requests > 0
     return root / "suites", run_dir
 
 
@@ -120,15 +131,23 @@ def test_unedited_personas_replay_to_the_same_verdicts_and_record(
     ids=["email-matcher", "re-asks-fail"],
 )
 def test_an_edited_persona_expectation_changes_exactly_that_verdict_and_sends_nothing(
-    stored: tuple[Path, Path], tmp_path: Path, old: str, new: str, failing: str
+    stored: tuple[Path, Path],
+    recorder: tuple[Path, EmulatorServer],
+    tmp_path: Path,
+    old: str,
+    new: str,
+    failing: str,
 ) -> None:
     suites, run_dir = stored
     suite = _edited(suites, tmp_path, old, new)
     out = tmp_path / "rescored"
-    # A live emulator that would count any request the rescoring sent.
-    with EmulatorServer(suites / "forms", KNOBS) as server:
-        code, output = _invoke("rescore", str(run_dir), str(suite), "--out", str(out))
-        assert server.stats.requests == 0
+    _, server = recorder
+    assert read_run(run_dir)[0].target.base_url == server.base_url  # still serving the run's URL
+    sent = server.stats.requests
+
+    code, output = _invoke("rescore", str(run_dir), str(suite), "--out", str(out))
+
+    assert server.stats.requests == sent  # nothing reached the server the run was recorded on
     assert code == 1, output  # the gates see the new failure
     assert f"changed  {OMAR}: pass → fail" in output
     assert "refused" not in output
@@ -259,5 +278,5 @@ def test_personas_the_llm_simulator_worded_are_refused(
         n: [f"not rescored: {why}"] for n in stored
     }
     for name in stored:
-        assert f"refused  {SUITE}/{name}[0]: a persona conversation the LLM" in output
+        assert f"refused  {SUITE}/{name}: a persona conversation the LLM" in output
     assert code == 0, output

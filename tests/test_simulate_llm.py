@@ -31,9 +31,24 @@ from evalkit.results import TimedChunk, TurnTranscript
 from evalkit.runner import RunSettings, Target, run_async
 from evalkit.runner.simulators import SimulatorSettings
 from evalkit.serving import LoopbackServer
-from evalkit.simulate import NEVER_INVENT, ChatCache, prompt_messages
+from evalkit.simulate import (
+    NEVER_INVENT,
+    ChatCache,
+    FieldHint,
+    LlmSimulator,
+    Simulator,
+    prompt_messages,
+)
 from evalkit.simulate.cache import MAX_ENTRY_BYTES, Lookup
-from evalkit.simulate.llm import PROMPT_MESSAGE_CHARS, PROMPT_TURNS, keeps_value
+from evalkit.simulate.llm import (
+    PROMPT_MESSAGE_CHARS,
+    PROMPT_TURNS,
+    added_values,
+    keeps_value,
+    known_values,
+    max_reply_chars,
+)
+from evalkit.simulate.simulator import Step
 from evalkit.suite import Persona
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -244,14 +259,19 @@ def test_a_model_slower_than_the_turn_deadline_is_a_simulator_error(
     tmp_path: Path, fake: tuple[FakeChat, str]
 ) -> None:
     chat, url = fake
-    chat.held = True  # the model never answers while the run goes on: the deadline fires first
-    outcome = _run(tmp_path, "run", url, turn_timeout=2.0, concurrency=3)
+    chat.held = True  # the model never answers while the run goes on: its deadline fires
+    # The simulator's own deadline, well under the turn's: however slow the target is under
+    # load, its exchanges (two minutes each) never time out first.
+    simulator = SimulatorSettings(
+        "llm", ChatEndpoint(url, MODEL, Secret(KEY)), cache=tmp_path / "cache", reply_timeout=0.5
+    )
+    outcome = _run(tmp_path, "run", url, simulator=simulator, concurrency=3)
     results = list(outcome.results)
     assert len(results) == 3
     for result in results:
         assert result.error is not None
         assert result.error.kind == "simulator", result.error
-        assert "before the turn deadline" in result.error.message
+        assert "before its deadline" in result.error.message
         assert result.transcript[0].session_id  # the target answered in time
     assert len(chat.requests) == 3  # each asked the model once, and waited for it
 
@@ -294,7 +314,7 @@ def test_the_cli_runs_the_llm_simulator_and_no_output_or_file_holds_the_key(
     assert result.exit_code == 3, result.output  # one of three in error: over the 5% error gate
     assert "simulator" in result.output
     run_json = json.loads(next(out.glob("*/run.json")).read_text("utf-8"))
-    assert run_json["simulator"] == {"kind": "llm", "base_url": url, "model": MODEL}
+    assert run_json["simulator"] == {"kind": "llm", "base_url": url, "model": MODEL, "seed": None}
     files = _files(out)
     assert any("simulator" in text and "HTTP 500" in text for text in files.values())
     leaks = [name for name, text in {**files, "output": result.output}.items() if KEY in text]
@@ -332,8 +352,15 @@ def test_a_resumed_run_keeps_the_simulator_it_started_with(
     assert MODEL in mixed.output
     other = {**env, "EVALKIT_SIMULATOR_MODEL": "another-model"}
     assert CliRunner().invoke(main, [*resume, "--simulator", "llm"], env=other).exit_code == 2
-
     cache = ["--simulator-cache", str(tmp_path / "cache")]
+    reseeded = CliRunner().invoke(
+        main, [*resume, "--simulator", "llm", *cache], env={**env, "EVALKIT_SIMULATOR_SEED": "7"}
+    )
+    assert reseeded.exit_code == 2, reseeded.output
+    assert "seed 7" in reseeded.output  # another seed words the messages otherwise
+    started = json.loads((run_dir / "run.json").read_text("utf-8"))["simulator"]
+    assert started["seed"] is None  # run.json says how to reproduce the run
+
     same = CliRunner().invoke(main, [*resume, "--simulator", "llm", *cache], env=env)
     assert same.exit_code == 0, same.output
     rows = (run_dir / "results.jsonl").read_text("utf-8").splitlines()
@@ -768,3 +795,228 @@ def test_a_value_said_as_written_is_kept_and_any_reply_is_judged(value: str, noi
     assert keeps_value(f"{value}", value)
     assert isinstance(keeps_value(noise, value), bool)
     assert isinstance(keeps_value(value, noise), bool)
+
+
+# ----------------------------------------------------------------------------- what a reply adds
+
+_KNOWN = (
+    "Jane",
+    "Doe",
+    "jane@example.com",
+    "omar@exmaple.org",
+    "Email",
+    "email",
+    "Text message",
+    "text_message",
+    "+44 20 7946 0958",
+)
+"""What a persona and a form's options could bring: only a draft that carries one may say it."""
+
+
+@pytest.mark.parametrize(
+    ("reply", "draft", "values", "added"),
+    [
+        ("jane", "Jane", ["Jane"], []),
+        ("Jane — yes, Jane", "Jane", ["Jane"], []),
+        (
+            "zed@evil.com (or jane@example.com)",
+            "jane@example.com",
+            ["jane@example.com"],
+            ["zed@evil.com"],
+        ),
+        ("jane@example.com (I am 44 years old)", "jane@example.com", ["jane@example.com"], ["44"]),
+        ("Jane Doe", "Jane", ["Jane"], ["Doe"]),
+        (
+            "omar@example.org, not omar@exmaple.org",
+            "omar@example.org",
+            ["omar@example.org"],
+            ["omar@exmaple.org"],
+        ),
+        ("two guests", "2", ["2"], []),
+        ("2 guests, maybe three", "2", ["2"], ["three"]),
+        ("December 15th, 2026", "2026-12-15", ["2026-12-15"], []),
+        ("Jane, born 3 March 1990", "Jane", ["Jane"], ["3 March 1990"]),
+        ("text message, or email", "Text message", ["Text message"], ["email"]),
+        ("by text-message", "text message", ["text message"], []),
+        (
+            "I'd rather not, but it's jane@example.com",
+            "I'd rather not say.",
+            [],
+            ["jane@example.com"],
+        ),
+        ("Rather not. Call +44 20 7946 0958", "I'd rather not say.", [], ["+44 20 7946 0958"]),
+        ("Sorry, I don't have one.", "I don't have that.", [], []),
+        ("Yes, that one is right.", "Yes, that's right.", [], []),
+        ("Yes, and add Jane", "Yes, that's right.", [], ["Jane"]),
+        ("Yes, for 12 people", "Yes, please send it.", [], ["12"]),
+        ("Yes please — at 3pm", "Yes, please send it.", [], ["3pm"]),
+        ("Yes, send it", "Yes, send it, all 3 of them", [], []),
+        ("It's my first form", "I don't have that.", [], []),
+    ],
+)
+def test_a_reply_may_carry_only_the_values_its_draft_carries(
+    reply: str, draft: str, values: list[str], added: list[str]
+) -> None:
+    assert added_values(reply, draft, values, _KNOWN) == added
+
+
+def test_an_option_named_like_a_field_is_not_a_value_to_guard() -> None:
+    persona = Persona.model_validate(
+        {"values": {"first_name": "Jane", "email": "jane@example.com", "age": 32, "ok": True}}
+    )
+    hints = [
+        FieldHint("email", label="Email address"),
+        FieldHint("contact_method", options=(("email", "Email"), ("text_message", "Text"))),
+    ]
+    known = known_values(persona, hints, [("sms", "SMS")])
+    assert {"Jane", "jane@example.com", "text_message", "text message", "Text", "SMS"} <= set(known)
+    assert not {"Email", "email"} & set(known)  # "Email: jane@…" names the field
+    assert not {"32", "true"} & set(known)  # any number is guarded anyway; yes is no value
+
+
+_FIELDS = ("first_name", "email", "age", "birthday", "contact_method", "phone", "?confirm", "?")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.from_regex(r"\A[A-Z][a-z]{1,10}( [A-Z][a-z]{1,10})?\Z"),
+    email=st.from_regex(r"\A[a-z]{1,8}@[a-z]{1,8}\.(com|org)\Z"),
+    age=st.integers(0, 130),
+    birthday=st.dates().map(lambda d: d.isoformat()),
+    style=st.sampled_from(["terse", "chatty"]),
+    selects=st.sampled_from(["label", "value"]),
+    typos=st.booleans(),
+    declines=st.lists(st.sampled_from(["email", "age"]), max_size=1),
+    volunteers=st.integers(0, 2),
+    corrects=st.booleans(),
+    asked=st.sampled_from(_FIELDS),
+    seed=st.integers(0, 2**32),
+)
+def test_a_reply_that_is_the_draft_is_always_sent(
+    name: str,
+    email: str,
+    age: int,
+    birthday: str,
+    style: str,
+    selects: str,
+    typos: bool,
+    declines: list[str],
+    volunteers: int,
+    corrects: bool,
+    asked: str,
+    seed: int,
+) -> None:
+    persona = Persona.model_validate(
+        {
+            "values": {
+                "first_name": name,
+                "email": email,
+                "age": age,
+                "birthday": birthday,
+                "contact_method": "text_message",
+            },
+            "style": style,
+            "selects": selects,
+            "typos": typos,
+            "declines": declines,
+            "volunteers": volunteers,
+            "corrects": {"email": f"x{email}"} if corrects and not declines else {},
+        }
+    )
+    options = (("email", "Email"), ("text_message", "Text message"), ("sms", "SMS"))
+    hints = [FieldHint("contact_method", label="Contact method", options=options)]
+    if asked == "contact_method":
+        details = {"fieldTarget": asked, "options": [{"value": v, "label": t} for v, t in options]}
+        chunk = {"chunkType": "SINGLE_SELECT_INPUT", "singleSelectInputDetails": details}
+    elif asked == "?confirm":
+        chunk = {"chunkType": "TEXT", "textDetails": {"text": "Shall I send it?"}}
+    elif asked == "?":
+        chunk = {"chunkType": "TEXT", "textDetails": {"text": "Hmm."}}
+    else:
+        text = f"What is your {asked.replace('_', ' ')}?"
+        chunk = {"chunkType": "TEXT", "textDetails": {"text": text}}
+    turn = TurnTranscript(endpoint="create", chunks=[TimedChunk(t=0, chunk=chunk)])
+
+    async def echo(messages: list[dict[str, str]]) -> str:
+        found = _DRAFT.search(messages[-1]["content"])
+        assert found is not None
+        return found.group(1)
+
+    rules = Simulator(persona, seed, hints)
+    llm = LlmSimulator(Simulator(persona, seed, hints), echo)
+    drafted = rules.next_message([turn])
+    step = asyncio.run(llm.next_message([turn]))
+    assert step == drafted
+    assert not [n for n in llm.notes if "instead" in n], llm.notes
+
+
+def test_a_model_that_adds_a_value_is_overruled_by_the_rules_words_with_a_note(
+    tmp_path: Path, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    chat.reword = lambda reply, request: (
+        _EMAIL.sub(r"zed@evil.com (or \g<0>)", reply)
+        + (" (by the way I am 44 years old)" if "jane" in reply else "")
+    )
+    outcome = _run(tmp_path, "run", url)
+    results = list(outcome.results)
+    assert [r.status for r in results] == ["pass"] * 3, [
+        (r.conversation_id, r.error, [f.reason for f in r.fields if not f.passed]) for r in results
+    ]
+    sent = [u for s in _sent(outcome) for u in s if u]
+    assert not [u for u in sent if "evil" in u or "44" in u]
+    for result in results:
+        assert result.simulation is not None
+        added = [n for n in result.simulation.notes if "added" in n]
+        assert added, result.simulation.notes  # the model's invention: the simulator's trouble
+        assert all("the rules' words were sent instead" in n for n in added)
+
+
+def test_a_model_that_answers_a_decline_with_a_value_is_overruled(
+    tmp_path: Path, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    chat.reword = lambda reply, request: (
+        reply if "@" in reply or "jane" in reply else f"{reply} — ok fine, it's omar@example.org"
+    )
+    persona = Persona.model_validate(
+        {"values": {"first_name": "Jane", "email": "omar@example.org"}, "declines": ["email"]}
+    )
+    hint = "What is your email?"
+    turn = TurnTranscript(
+        endpoint="create",
+        chunks=[TimedChunk(t=0, chunk={"chunkType": "TEXT", "textDetails": {"text": hint}})],
+    )
+
+    async def ask() -> tuple[Step, list[str]]:
+        async with ChatClient(ChatEndpoint(url, MODEL, Secret(KEY))) as client:
+            simulator = LlmSimulator(Simulator(persona, 1), client.complete)
+            return await simulator.next_message([turn]), simulator.notes
+
+    step, notes = asyncio.run(ask())
+    assert step.utterance is not None
+    assert "@" not in step.utterance  # the decline, as drafted
+    assert chat.replies
+    assert "omar@example.org" in chat.replies[-1]
+    assert [n for n in notes if "added 'omar@example.org'" in n], notes
+
+
+def test_a_padded_reply_is_not_sent_the_draft_is_with_a_note(
+    tmp_path: Path, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    chat.reword = lambda reply, request: reply + " la" * 20_000
+    outcome = _run(tmp_path, "run", url)
+    results = list(outcome.results)
+    assert [r.status for r in results] == ["pass"] * 3, [
+        (r.conversation_id, r.error) for r in results
+    ]
+    sent = [u for s in _sent(outcome) for u in s if u]
+    assert max(len(u) for u in sent) < 300  # the rules' words
+    for result in results:
+        assert result.simulation is not None
+        long = [n for n in result.simulation.notes if "too long" in n]
+        assert long, result.simulation.notes
+        assert all(len(n) < 400 for n in long)  # the note shows a bounded excerpt
+    assert max_reply_chars("yes") == 300
+    assert max_reply_chars("x" * 200) == 600

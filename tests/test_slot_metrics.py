@@ -438,3 +438,47 @@ def test_a_choice_field_the_run_recorded_has_its_table_though_never_prompted() -
     metrics = summarize([result], info).slot_filling
     assert metrics is not None
     assert metrics.confusion == {"contact_method": {"sms": {"phone_call": 1}}}
+
+
+def test_a_text_field_sharing_its_name_with_another_forms_select_has_no_table() -> None:
+    """A confusion table only for a name that is a select wherever a recorded form has it.
+
+    Tables are keyed by field name; `contact_method` is free text in the form this suite ran.
+    """
+    conversation = Conversation.model_validate(
+        {"id": "c", "turns": [{"user": "by text please", "expect": {"contact_method": "sms"}}]}
+    )
+    transcript = [
+        _exchange(None, {}),
+        _exchange("by text please", {"contact_method": "text me"}),
+    ]
+    score = score_conversation(conversation, Defaults(), transcript)
+    result = ConversationResult(
+        suite="s",
+        conversation_id="c",
+        status=score.status,
+        transcript=transcript,
+        fields=score.fields,
+    )
+    select = FieldInfo(target="contact_method", type="single_select", options=["sms", "call"])
+    text = FieldInfo(target="contact_method", type="text")
+    chosen = FieldInfo(target="plan", type="single_select", options=["a", "b"])
+
+    def info(*forms: FormInfo) -> RunInfo:
+        return RunInfo(
+            run_id="r",
+            evalkit_version="0",
+            started_at="2026-11-30T00:00:00Z",
+            target=TargetInfo(name="emulator", base_url="http://127.0.0.1:1", framing="sse"),
+            suites=[SuiteInfo(name="s", path="s.eval.yaml", sha256="0", form="f", conversations=1)],
+            forms=list(forms),
+        )
+
+    mixed = info(FormInfo(key="f", fields=[text]), FormInfo(key="g", fields=[select, chosen]))
+    metrics = summarize([result], mixed).slot_filling
+    assert metrics is not None
+    assert metrics.confusion == {}
+    both = info(FormInfo(key="f", fields=[select]), FormInfo(key="g", fields=[select, chosen]))
+    metrics = summarize([result], both).slot_filling
+    assert metrics is not None
+    assert metrics.confusion == {"contact_method": {"sms": {"text me": 1}}}

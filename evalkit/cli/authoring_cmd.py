@@ -10,6 +10,7 @@ import click
 
 from evalkit.authoring import NextMessage, record, recorded_suite, starter_suite, suite_from_run
 from evalkit.cli.common import console, project
+from evalkit.cli.terminal import inert, visible
 from evalkit.client import Mode
 from evalkit.emulator import form_from_wix, load_form
 from evalkit.errors import UsageError
@@ -76,7 +77,7 @@ def _interactive() -> NextMessage:
     out = console()
 
     def ask(last: TurnTranscript) -> str | None:
-        out.print(f"[bold cyan]assistant:[/] {assistant_text(last)}", markup=True, highlight=False)
+        out.print(f"[bold cyan]assistant:[/] {inert(assistant_text(last))}", highlight=False)
         try:
             text = input("you: ")  # not click.prompt: it turns the end of input into an abort
         except EOFError:  # Ctrl-D: the chat is over, and what was said is kept
@@ -169,7 +170,7 @@ def record_command(
             info, results, suite=from_suite, suite_name=suite_name, include_failed=include_failed
         )
         for label, why in recorded.skipped:
-            click.echo(f"skipped {label}: {why}", err=True)
+            click.echo(f"skipped {visible(label)}: {visible(why)}", err=True)
         note = f"Recorded with `evalkit record --from-run {from_run}`: review every expectation."
         _write(dump_suite(recorded.suite, comment=note, schema=_schema_ref(output)), output)
         return

@@ -112,11 +112,11 @@ def print_summary(out: Console, info: RunInfo, results: Iterable[ConversationRes
         f"{f', {summary.skipped} skipped' if summary.skipped else ''}; pass rate {rate}"
     )
     if (line := _slot_line(summary)) is not None:
-        out.print(escape(line))
+        out.print(inert(line))
     if (line := _rate_line(summary)) is not None:
-        out.print(escape(line))
+        out.print(inert(line))
     for persona_line in _persona_lines(summary):
-        out.print(escape(persona_line))
+        out.print(inert(persona_line))
     if summary.coverage is not None and (whole := summary.coverage.overall).total:
         shown = f"{whole.rate or 0.0:.1%} ({whole.covered} of {whole.total})"
         out.print(f"coverage observed: {shown} of the forms' fields, options and submissions")
@@ -195,7 +195,7 @@ def print_matrix(out: Console, outcome: MatrixOutcome) -> None:
         shown = ", ".join(dict.fromkeys(differ[:_EXAMPLES]))
         out.print(
             f"{len(differ)} conversation(s) have different verdicts across {escape(labels)}, "
-            f"e.g. {escape(shown)}"
+            f"e.g. {inert(shown)}"
         )
     if outcome.reports:
         out.print(f"matrix: {escape(str(outcome.reports['markdown']))}")

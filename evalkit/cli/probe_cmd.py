@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from evalkit.cli.common import project
+from evalkit.cli.terminal import visible
 from evalkit.gates import EXIT_INCOMPLETE
 from evalkit.runner.description import (
     TARGET_KINDS,
@@ -76,8 +77,8 @@ def probe(
     options = project_options(given, project(), [])
     with open_target(describe_target(options, os.environ), [], os.environ) as target:
         result = probe_target(target, form, message)
-    click.echo(result.header)
+    click.echo(visible(result.header))  # the target's content type and error text
     for line in result.lines:
-        click.echo(line)
+        click.echo(visible(line))
     if not result.created:
         sys.exit(EXIT_INCOMPLETE)

@@ -16,6 +16,7 @@ from rich.markup import escape
 from evalkit.cli.common import console
 from evalkit.cli.options import gate_options, scope_options, variants_option
 from evalkit.cli.printing import print_finished
+from evalkit.cli.terminal import inert
 from evalkit.gates import Gates
 from evalkit.loader import LoadOptions
 from evalkit.pipeline import FinishOptions, finish_run
@@ -68,12 +69,12 @@ def rescore(
         f"rescored {escape(str(run_dir))} into {escape(str(rescored.run_dir))} (no request sent)"
     )
     for line in rescored.changed:
-        out.print(f"  changed  {escape(line)}")
-    for line in rescored.refused:
-        out.print(f"  refused  {escape(line)}")
+        out.print(f"  changed  {inert(line)}")
+    for line in rescored.refused:  # a refusal can quote what the run sent and the target said
+        out.print(f"  refused  {inert(line)}")
     if rescored.not_run:
         shown = ", ".join(rescored.not_run[:5])
         more = f" and {len(rescored.not_run) - 5} more" if len(rescored.not_run) > 5 else ""
-        out.print(f"  not in the stored run (run them): {escape(shown)}{more}")
+        out.print(f"  not in the stored run (run them): {inert(shown)}{more}")
     print_finished(out, finished)
     sys.exit(finished.verdict.code)

@@ -2,8 +2,10 @@ r"""Text from a target or a suite made safe to print on a terminal.
 
 A target's words (a question, an extracted value, an error message) can hold escape sequences:
 clear the screen, set the window title, recolour what follows, or the same through the 8-bit
-C1 controls. Everything the CLI prints of them goes through `inert`, which shows each control
-character as an escape (`\x1b`) and escapes rich markup, so the text reads as itself.
+C1 controls, and the bidirectional overrides can reorder what a line shows. Everything the CLI
+prints of them goes through `inert` (for `Console.print`: each control character shown as an
+escape, `\x1b`, and rich markup escaped) or `visible` (the same for `click.echo`, which has no
+markup), so the text reads as itself.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 
 from rich.markup import escape
 
-__all__ = ["inert"]
+__all__ = ["inert", "visible"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 """C0 and C1 controls (ESC, CSI, BEL, CR, NUL...), DEL, and the bidirectional overrides."""
@@ -21,6 +23,19 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 def _shown(match: re.Match[str]) -> str:
     code = ord(match.group(0))
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: object) -> str:
+    r"""Text for `click.echo`: each control character shown as an escape.
+
+    Args:
+        text: Untrusted text; anything else is converted with `str()` first.
+
+    Returns:
+        The text with every C0 and C1 control, DEL and bidirectional override as `\x9b` or
+        `\u202e`; nothing else changed.
+    """
+    return _CONTROL.sub(_shown, str(text))
 
 
 def inert(text: object) -> str:
@@ -32,4 +47,4 @@ def inert(text: object) -> str:
     Returns:
         One line that prints as the text reads (`\x1b[2J` for a clear-screen sequence).
     """
-    return escape(_CONTROL.sub(_shown, str(text)))
+    return escape(visible(text))

@@ -22,6 +22,7 @@ __all__ = [
     "COVERAGE_COLUMNS",
     "FIGURE_COLUMNS",
     "PERSONA_COLUMNS",
+    "PER_CONVERSATION_COLUMNS",
     "SLOT_COLUMNS",
     "WHOLE_COLUMNS",
     "figure_columns",
@@ -54,6 +55,9 @@ FIGURE_COLUMNS = MappingProxyType(
 """Schema version → the figure columns its migration added to `runs`."""
 WHOLE_COLUMNS = frozenset({"coverage_covered", "coverage_total"})
 """The figure columns holding whole numbers (items counted); the others hold rates."""
+PER_CONVERSATION_COLUMNS = frozenset({"persona_re_ask_rate"})
+"""The figure columns holding a mean per conversation (re-asks), which can exceed 1; every other
+figure column that is not whole is a fraction, from 0 to 1."""
 
 
 def figure_columns(version: int) -> tuple[str, ...]:

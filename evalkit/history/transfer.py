@@ -25,7 +25,7 @@ from evalkit.history.database import (
     stored_dir,
     writer,
 )
-from evalkit.history.figures import WHOLE_COLUMNS, figure_columns
+from evalkit.history.figures import PER_CONVERSATION_COLUMNS, WHOLE_COLUMNS, figure_columns
 from evalkit.history.location import Locatable, history_location
 from evalkit.history.queries import parse_day
 from evalkit.history.record import write_run_rows
@@ -149,8 +149,12 @@ def _parsed_run(data: Any, where: str) -> dict[str, Any]:
 
 
 def _check_figure(column: str, value: object, where: str) -> None:
-    """A figure column's value: null, a count (both engines' INTEGER), or a finite number ≥ 0."""
+    """A figure column's value: null, a count, a rate from 0 to 1, or re-asks ≥ 0.
+
+    A count fits both engines' INTEGER; re-asks per conversation are any finite number ≥ 0.
+    """
     whole = column in WHOLE_COLUMNS
+    fraction = not whole and column not in PER_CONVERSATION_COLUMNS
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -158,10 +162,16 @@ def _check_figure(column: str, value: object, where: str) -> None:
     elif whole:
         fits = isinstance(value, int) and 0 <= value <= _INTEGER_MAX
     else:
-        fits = math.isfinite(value) and value >= 0
+        fits = math.isfinite(value) and 0 <= value <= (1 if fraction else math.inf)
     if not fits:
-        kind = "a whole number" if whole else "a number"
-        raise RunFileError(f"{where}: {column} must be {kind} ≥ 0 or null")
+        kind = (
+            "a whole number ≥ 0"
+            if whole
+            else "a number from 0 to 1"
+            if fraction
+            else "a number ≥ 0"
+        )
+        raise RunFileError(f"{where}: {column} must be {kind} or null")
 
 
 def _lines(source: IO[str], name: str) -> Iterator[tuple[str, Any]]:

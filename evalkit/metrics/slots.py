@@ -26,11 +26,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalkit.matchers import MISSING, match
-from evalkit.results import ConversationResult, FieldResult, TurnTranscript
+from evalkit.results import ConversationResult, FieldResult, FormInfo, TurnTranscript
 from evalkit.results.figures import SlotCounts, SlotMetrics, SlotOutcome
 from evalkit.suite import Check
 
-__all__ = ["EXACT_MATCHERS", "NOTHING", "SlotTally", "confusion_axes", "slot_outcomes"]
+__all__ = [
+    "EXACT_MATCHERS",
+    "NOTHING",
+    "SlotTally",
+    "choice_fields",
+    "confusion_axes",
+    "slot_outcomes",
+]
 
 EXACT_MATCHERS = frozenset({"equals", "text", "set", "date", "time", "email", "phone"})
 """Matchers whose expected value is the value the state should hold (an equivalence)."""
@@ -164,6 +171,25 @@ def _options(value: Any) -> list[str] | None:
     return None
 
 
+def choice_fields(forms: Iterable[FormInfo]) -> set[str]:
+    """The field names that are a select in every recorded form with a field of that name.
+
+    Confusion tables are keyed by field name across the run's forms, so a name that is a select
+    in one form and free text in another is not a choice field (its text would fill a table).
+
+    Args:
+        forms: The forms `run.json` recorded.
+
+    Returns:
+        The names to seed `SlotTally` with.
+    """
+    kinds: dict[str, set[bool]] = defaultdict(set)
+    for form in forms:
+        for f in form.fields:
+            kinds[f.target].add(f.is_select)
+    return {name for name, seen in kinds.items() if seen == {True}}
+
+
 class SlotTally:
     """The slot-filling metrics of a run, counted a result at a time (`evalkit.metrics`)."""
 
@@ -171,7 +197,7 @@ class SlotTally:
         """Start counting.
 
         Args:
-            choices: Fields known to be choice fields (the selects of the forms `run.json`
+            choices: Fields known to be choice fields (`choice_fields` of the forms `run.json`
                 recorded); a field a select prompt names in a transcript is one too.
         """
         self._metrics = SlotMetrics()

@@ -61,6 +61,10 @@ a little under. The one constant for it: `report.md`'s default budget and the CI
 PR_COMMENT_LIMIT = 65_536
 """GitHub's limit on a pull-request comment, in characters (bytes never undercount it)."""
 
+_COMPARED_DIFFS = (20, 10, 5, 1, 0)
+"""How many changed conversations' typed differences the Markdown lists, tried in turn while
+the document is over its budget (after the problems are cut)."""
+
 _SCRIPT = "report.js"
 _SERVER_RENDERED_FAILURES = 200
 """Failures rendered into the page itself (beyond them, the script's table lists the rest)."""
@@ -304,7 +308,9 @@ def render_markdown(
 
     When the whole document does not fit in `max_bytes` (UTF-8), the per-conversation warnings
     are summarised by their count, then the least bad problems are left out, with a line saying
-    how many and where to find them. The summary, the field table and what ran always stay.
+    how many and where to find them; with a baseline, then fewer changed conversations' typed
+    differences are listed (each lists at most 10 changes, each side cut to 200 characters). The
+    summary, the field table and what ran always stay.
 
     Args:
         info: The run's metadata and summary (`run.json`).
@@ -322,12 +328,13 @@ def render_markdown(
     context = _context(info, run, comparison=comparison)
     problems = run.problems
 
-    def render(shown: int, warnings: bool) -> str:
+    def render(shown: int, warnings: bool, diffs: int = _COMPARED_DIFFS[0]) -> str:
         return template.render(
             context,
             shown_problems=problems[:shown],
             hidden=len(problems) - shown,
             show_warnings=warnings,
+            diff_cap=diffs,
         )
 
     def fits(text: str) -> bool:
@@ -346,7 +353,12 @@ def render_markdown(
             low = middle
         else:
             high = middle - 1
-    return render(low, False)
+    document = render(low, False)
+    for diffs in _COMPARED_DIFFS[1:]:  # still over: fewer conversations' typed differences
+        if fits(document):
+            break
+        document = render(low, False, diffs)
+    return document
 
 
 def render_signoff(

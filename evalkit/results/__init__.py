@@ -34,6 +34,7 @@ from evalkit.results.files import (
     write_run_info,
 )
 from evalkit.results.identity import suite_key, target_identity, target_key
+from evalkit.results.labels import conversation_label
 from evalkit.results.lock import LOCK_FILE, RunLock
 from evalkit.results.models import (
     RESULTS_FILE,
@@ -90,6 +91,7 @@ __all__ = [
     "TimedChunk",
     "TurnTranscript",
     "by_key",
+    "conversation_label",
     "drop_torn_tail",
     "in_key_order",
     "iter_results",

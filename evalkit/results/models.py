@@ -339,6 +339,15 @@ class SimulatorInfo(OutputModel):
     """The LLM endpoint's base URL (`llm` only)."""
     model: str = ""
     """The model asked (`llm` only)."""
+    seed: int | None = None
+    """The `seed` sent with each request (`llm` only; `EVALKIT_SIMULATOR_SEED`), if any."""
+
+    def describe(self) -> str:
+        """The simulator in words, as a run's messages name it (`rules`, `llm m at URL seed 7`)."""
+        if self.kind == "rules":
+            return "rules"
+        seed = f" seed {self.seed}" if self.seed is not None else ""
+        return f"llm {self.model or '?'} at {self.base_url or '?'}{seed}"
 
 
 class Selection(OutputModel):

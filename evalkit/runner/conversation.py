@@ -85,6 +85,10 @@ async def _session(
     def deadline() -> float:
         return min(end, loop.time() + settings.turn_timeout)
 
+    def simulator_deadline() -> float:
+        limit = settings.simulator.reply_timeout
+        return deadline() if limit is None else min(deadline(), loop.time() + limit)
+
     created = await client.create_session(
         target.form_ids.get(suite.form, suite.form),
         current_values=dict(conversation.prefill) or None,
@@ -99,7 +103,7 @@ async def _session(
     if simulator is not None:
         number = 0
         while (
-            step := await _next_step(simulator, transcript, deadline(), redactor)
+            step := await _next_step(simulator, transcript, simulator_deadline(), redactor)
         ).utterance is not None:
             number += 1
             reply = await client.send_message(
@@ -134,7 +138,7 @@ async def _next_step(
 ) -> Step:
     """The simulated user's next step, from the turns so far (the latest redacted first).
 
-    An LLM's reply is bounded by the turn's deadline.
+    An LLM's reply is bounded by `deadline` (the turn's, or the simulator's own if sooner).
     """
     if redactor is not None:
         redactor.transcript(transcript[-1:])
@@ -145,7 +149,8 @@ async def _next_step(
             return await simulator.next_message(transcript)
     except TimeoutError:
         raise SimulatorError(
-            "the simulator's model gave no reply before the turn deadline"
+            "the simulator's model gave no reply before its deadline (the turn's, or "
+            "the simulator's reply timeout)"
         ) from None
 
 

@@ -95,15 +95,9 @@ def _same_simulator(started: SimulatorInfo, now: SimulatorInfo) -> None:
     """Refuse to resume a run with another simulator: its personas would be played two ways."""
     if started == now:
         return
-
-    def described(info: SimulatorInfo) -> str:
-        if info.kind == "rules":
-            return "--simulator rules"
-        return f"--simulator llm (model {info.model} at {info.base_url})"
-
     raise UsageError(
-        f"a resumed run keeps the simulator it started with, {described(started)}; "
-        f"this one would use {described(now)}"
+        f"a resumed run keeps the simulator it started with, --simulator {started.describe()}; "
+        f"this one would use --simulator {now.describe()}"
     )
 
 

@@ -42,13 +42,21 @@ class SimulatorSettings:
         kind: `rules` or `llm`.
         endpoint: The chat endpoint (`llm` only; see `from_env`).
         cache: The directory of cached replies; None: `DEFAULT_CACHE` below the project root.
+        reply_timeout: Wall-clock seconds the model has for one reply (`llm`), within the
+            turn's deadline; None: the turn's deadline alone. A model that misses it is the
+            simulator's error, whatever the target's timing.
     """
 
     kind: SimulatorKind = "rules"
     endpoint: ChatEndpoint | None = None
     cache: Path | None = None
+    reply_timeout: float | None = None
 
     def __post_init__(self) -> None:
+        if self.reply_timeout is not None and self.reply_timeout <= 0:
+            raise UsageError(
+                f"the simulator's reply timeout must be positive, got {self.reply_timeout}"
+            )
         if self.kind == "llm" and self.endpoint is None:
             raise UsageError("the LLM simulator needs an endpoint (see ChatEndpoint.from_env)")
         if self.kind == "rules" and self.endpoint is not None:
@@ -94,11 +102,14 @@ class SimulatorSettings:
             cache.check()
 
     def info(self) -> SimulatorInfo:
-        """What `run.json` records: the kind, and the endpoint and model (never the key)."""
+        """What `run.json` records: the kind, and the endpoint, model and seed (never the key)."""
         if self.endpoint is None:
             return SimulatorInfo(kind=self.kind)
         return SimulatorInfo(
-            kind=self.kind, base_url=self.endpoint.base_url, model=self.endpoint.model
+            kind=self.kind,
+            base_url=self.endpoint.base_url,
+            model=self.endpoint.model,
+            seed=self.endpoint.seed,
         )
 
     def secrets(self) -> list[str]:

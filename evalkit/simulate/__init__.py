@@ -3,7 +3,8 @@
 `Simulator.next_message` reads the transcript so far and returns the next utterance (or why it
 stops); `seed_for` derives a conversation's seed from its key. See `evalkit.simulate.simulator`.
 `LlmSimulator` decides the same way and has a chat model word each message, with a `ChatCache`
-of replies on disk (see `evalkit.simulate.llm`). `replay_session` checks a stored session
+of replies on disk (see `evalkit.simulate.llm`); what its wording may say (the draft's values,
+and no others) is `evalkit.simulate.wording`. `replay_session` checks a stored session
 against what the rule-based simulator would send now (see `evalkit.simulate.replay`).
 """
 

@@ -9,8 +9,10 @@ its prompt holds the persona (values, traits), the transcript so far (the assist
 as the "user" role, the person's as "assistant"; the last `PROMPT_TURNS` turns, each message
 cut to `PROMPT_MESSAGE_CHARS`), the rule "never invent a value: if you are asked for something
 not in your values, say you don't have it", and what the next message must convey (the
-rule-based draft, values as written). A reply that no longer says every value of the draft is
-not sent: the draft is, with a note (the model's trouble, never the target's failure).
+rule-based draft, values as written). The model may reword, but a reply must carry exactly
+the values the draft carries, and be at most `max_reply_chars` long (see
+`evalkit.simulate.wording`); else the draft is sent, with a note (the model's trouble, never
+the target's failure).
 
 The model is reached through `chat`, a plain async callable (messages in, reply text out) that
 the runner builds from `evalkit.client.ChatClient`; this package does no HTTP. Replies pass
@@ -21,7 +23,6 @@ messages): a rerun that meets the same transcript asks nothing and sends the sam
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,8 +32,8 @@ from evalkit.results import TurnTranscript
 from evalkit.results.turns import assistant_text, offered_options
 from evalkit.simulate.cache import ChatCache
 from evalkit.simulate.simulator import Simulator, Step
-from evalkit.suite import Check, Persona
-from evalkit.variants import protected_spans
+from evalkit.simulate.wording import added_values, keeps_value, known_values, max_reply_chars
+from evalkit.suite import Persona
 
 __all__ = [
     "NEVER_INVENT",
@@ -40,7 +41,10 @@ __all__ = [
     "PROMPT_TURNS",
     "Chat",
     "LlmSimulator",
+    "added_values",
     "keeps_value",
+    "known_values",
+    "max_reply_chars",
     "prompt_messages",
 ]
 
@@ -161,23 +165,6 @@ def _tidy(reply: str) -> str:
     return text
 
 
-def keeps_value(reply: str, value: str) -> bool:
-    """Whether `reply` still says `value` (as the rules wrote it in the draft).
-
-    The protected-span finder of the variants decides: ignoring case, as whole words, any run
-    of spaces or hyphens between words; a whole number as digits or in words; an ISO date in
-    any style evalkit writes. A one-character value is looked for as a whole word.
-    """
-    text = value.strip()
-    if not text:
-        return True
-    if text.isascii() and text.isdigit() and str(int(text)) == text and int(text) < 1_000_000:
-        return bool(protected_spans(reply, [Check(value=int(text))]))  # digits or words
-    if len(text) < 2:
-        return re.search(rf"(?<!\w){re.escape(text)}(?!\w)", reply, re.IGNORECASE) is not None
-    return bool(protected_spans(reply, [Check(value=text)]))
-
-
 def _identity(text: str) -> str:
     return text
 
@@ -219,9 +206,10 @@ class LlmSimulator:
     async def next_message(self, transcript: Sequence[TurnTranscript]) -> Step:
         """The next user message, from the transcript so far (session creation first).
 
-        The model's wording is sent only if it still says every value the rules' draft gives
-        (`keeps_value`); else the draft is sent, with a note: a model that drops or changes a
-        value is the simulator's trouble, never the target's failure.
+        The model's wording is sent only if it is at most `max_reply_chars` long and carries
+        exactly the values the rules' draft carries (`keeps_value` for each of them, and nothing
+        `added_values` finds); else the draft is sent, with a note: a model that drops, changes
+        or invents a value is the simulator's trouble, never the target's failure.
 
         Raises:
             SimulatorError: The model gave no usable reply (the conversation is the
@@ -235,15 +223,28 @@ class LlmSimulator:
         reply = _tidy(await self._ask(messages, turn))
         if not reply:
             raise SimulatorError(f"turn {turn}: the model's reply was empty")
-        dropped = [value for value in step.values if not keeps_value(reply, value)]
-        if dropped:
-            shown = ", ".join(repr(value) for value in dropped)
+        trouble = self._trouble(reply, step, transcript)
+        if trouble:
             self.rules.notes.append(
-                f"turn {turn}: the model's wording dropped {shown} ({reply[:120]!r}); "
+                f"turn {turn}: the model's wording {trouble} ({reply[:120]!r}); "
                 "the rules' words were sent instead"
             )
             return step
         return replace(step, utterance=reply)
+
+    def _trouble(self, reply: str, step: Step, transcript: Sequence[TurnTranscript]) -> str:
+        """What keeps `reply` from being sent for `step` ("" when nothing does)."""
+        draft = step.utterance or ""
+        if len(reply) > max_reply_chars(draft):
+            return f"was too long ({len(reply)} characters for a draft of {len(draft)})"
+        dropped = [value for value in step.values if not keeps_value(reply, value)]
+        if dropped:
+            return "dropped " + ", ".join(repr(value) for value in dropped)
+        known = known_values(self.rules.persona, self.rules.hints, offered_options(transcript[-1]))
+        added = added_values(reply, draft, step.values, known)
+        if added:
+            return "added " + ", ".join(repr(value) for value in added)
+        return ""
 
     async def _ask(self, messages: list[dict[str, str]], turn: int) -> str:
         if self.cache is None:

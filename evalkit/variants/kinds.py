@@ -17,7 +17,7 @@ from evalkit.spelling import ISO_DATE, MONTHS, number_words, write_date
 from evalkit.suite import Turn, VariantKind
 from evalkit.variants.spans import Span, ValueForm, number_shapes, words_pattern
 
-__all__ = ["correct", "vary_utterance"]
+__all__ = ["correct", "spelled_numbers", "vary_utterance"]
 
 _ABOUT: dict[str, ValueForm] = {"numbers": "number", "digits": "number", "dates": "date"}
 """The kinds that rewrite the values of one form (their spans are theirs to change)."""
@@ -74,6 +74,19 @@ def _number_phrases() -> tuple[re.Pattern[str], dict[str, int]]:
 
 def _phrase_value(words: str) -> int | None:
     return _number_phrases()[1].get(re.sub(r"[\s-]+", " ", words.lower().strip()))
+
+
+def spelled_numbers(text: str) -> list[tuple[int, int, int]]:
+    """Numbers of 2–999 written in words in `text`, as (start, end, value) in text order.
+
+    "one" alone is left out: it is a pronoun ("that one") as often as a number.
+    """
+    found = []
+    for m in _number_phrases()[0].finditer(text):
+        n = _phrase_value(m.group())
+        if n is not None:
+            found.append((m.start(), m.end(), n))
+    return found
 
 
 class _Text:
