@@ -764,6 +764,10 @@ def test_a_cache_write_that_fails_during_the_run_is_a_note_not_an_error(
         ("jane", "Jane", True),
         ("my usual address", "jane@example.com", False),
         ("write to JANE@example.com please", "jane@example.com", True),
+        ("it's jane@example.com.", "jane@example.com", True),  # the sentence ends
+        ("it's jane@example.com.au", "jane@example.com", False),  # another address
+        ("it's jane@example.com-mail.org", "jane@example.com", False),
+        ("it's mary.jane@example.com", "jane@example.com", False),
         ("thirty-two", "32", True),
         ("it is 320", "32", False),
         ("on 27 November 2026", "2026-11-27", True),

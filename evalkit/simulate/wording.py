@@ -36,7 +36,16 @@ def _places(text: str, value: str) -> list[tuple[int, int]]:
         return [(m.start(), m.end()) for m in found]
     else:
         spans = protected_spans(text, [Check(value=value)])
-    return [(s.start, s.end) for s in spans]
+    places = [(s.start, s.end) for s in spans]
+    if _EMAIL.fullmatch(value):  # an address inside a longer one is another address
+        places = [p for p in places if not _in_address(text, *p)]
+    return places
+
+
+def _in_address(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` goes on as a longer address (`mary.jane@...`, `...com.au`)."""
+    before = text[start - 1] if start else ""
+    return bool(re.match(r"[\w.+-]", before) or re.match(r"-|\.?\w", text[end:]))
 
 
 def keeps_value(reply: str, value: str) -> bool:
