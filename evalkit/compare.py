@@ -289,7 +289,7 @@ def compare_runs(
     decided = [0, 0]
     paired_fields: tuple[dict[str, FieldStats], dict[str, FieldStats]] = ({}, {})
     repeats = (RepeatTally(), RepeatTally())  # per run, for the flaky conversations
-    slots = (SlotTally(), SlotTally())  # per run, over the paired conversations
+    slots = (SlotTally(base_info.forms), SlotTally(cand_info.forms))  # over the paired ones
     differences: list[ConversationDifferences] = []
     for key, b, c in _pairs(base_results, cand_results):
         for tally, side in zip(repeats, (b, c), strict=True):

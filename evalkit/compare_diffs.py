@@ -24,6 +24,7 @@ Everything here is pure: two results in, a list of differences out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -183,8 +184,12 @@ can send 60 KB in one chunk, and every report and the terminal show each differe
 
 
 def _cut(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > SHOWN_CHARS:
-        return value[: SHOWN_CHARS - 1] + "…"
+    """`value` as kept for showing: text, or a list or mapping's JSON, cut to `SHOWN_CHARS`."""
+    text = value if isinstance(value, str) else None
+    if isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    if text is not None and len(text) > SHOWN_CHARS:
+        return text[: SHOWN_CHARS - 1] + "…"
     return value
 
 

@@ -36,6 +36,7 @@ from evalkit.results import (
     RunInfo,
     SimulatorInfo,
     StoredResults,
+    conversation_label,
     parse_shard,
     read_run,
     target_identity,
@@ -165,10 +166,7 @@ def _check_disjoint(runs: Sequence[tuple[Path, StoredResults]]) -> None:
     for run_dir, results in runs:
         for key in results.result_keys():
             if key in owner:
-                suite, conversation_id, repeat = key
-                duplicates.append(
-                    f"{suite}/{conversation_id}[{repeat}] in {owner[key]} and {run_dir}"
-                )
+                duplicates.append(f"{conversation_label(*key)} in {owner[key]} and {run_dir}")
                 continue
             owner[key] = run_dir
     if duplicates:

@@ -539,3 +539,22 @@ def test_a_huge_extracted_value_is_cut_too() -> None:
     assert isinstance(value.after, str)
     assert len(value.after) <= 200
     assert value.after.endswith("…")
+
+
+def test_a_huge_list_or_mapping_value_is_cut_as_its_json_text() -> None:
+    hobbies = ["x" * 60_000, "y" * 60_000]
+    found = conversation_differences(
+        jane("Jane"), jane("Jane", hobbies=hobbies, prefs={"a": hobbies})
+    )
+
+    assert found is not None
+    shown = {d.field: d.after for d in found.differences}
+    assert set(shown) == {"hobbies", "prefs"}
+    for after in shown.values():
+        assert isinstance(after, str)
+        assert len(after) <= 200
+        assert after.startswith(('["xxx', '{"a"'))
+        assert after.endswith("…")
+    small = conversation_differences(jane("Jane"), jane("Jane", hobbies=["chess"]))
+    assert small is not None
+    assert [d.after for d in small.differences] == [["chess"]]  # small values stay as they are

@@ -49,6 +49,7 @@ from evalkit.simulate.llm import (
     max_reply_chars,
 )
 from evalkit.simulate.simulator import Step
+from evalkit.simulate.wording import MAX_OFFERED_OPTIONS
 from evalkit.suite import Persona
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -856,6 +857,9 @@ _KNOWN = (
         ("Yes please — at 3pm", "Yes, please send it.", [], ["3pm"]),
         ("Yes, send it", "Yes, send it, all 3 of them", [], []),
         ("It's my first form", "I don't have that.", [], []),
+        # Past Python's 4,300-digit int() limit: read as written, never converted.
+        ("order " + "7" * 4400, "Yes, send it.", [], ["7" * 4400]),
+        ("it's 007", "it's 7", [], []),
     ],
 )
 def test_a_reply_may_carry_only_the_values_its_draft_carries(
@@ -876,6 +880,17 @@ def test_an_option_named_like_a_field_is_not_a_value_to_guard() -> None:
     assert {"Jane", "jane@example.com", "text_message", "text message", "Text", "SMS"} <= set(known)
     assert not {"Email", "email"} & set(known)  # "Email: jane@…" names the field
     assert not {"32", "true"} & set(known)  # any number is guarded anyway; yes is no value
+
+
+def test_the_options_a_target_offers_are_guarded_up_to_a_bound() -> None:
+    """A target may offer 100,000 options in a turn; the check reads a bounded number of them."""
+    persona = Persona.model_validate({"values": {"first_name": "Jane"}})
+    offered = [(f"option_{i}", f"Option {i}") for i in range(100_000)] * 2
+    known = known_values(persona, [], offered)
+    assert len(known) == len(set(known))
+    assert {"Jane", "option_0", "Option 0"} <= set(known)
+    assert len(known) <= 1 + 3 * MAX_OFFERED_OPTIONS
+    assert "Option 99999" not in known
 
 
 _FIELDS = ("first_name", "email", "age", "birthday", "contact_method", "phone", "?confirm", "?")

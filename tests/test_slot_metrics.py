@@ -482,3 +482,11 @@ def test_a_text_field_sharing_its_name_with_another_forms_select_has_no_table() 
     metrics = summarize([result], both).slot_filling
     assert metrics is not None
     assert metrics.confusion == {"contact_method": {"sms": {"text me": 1}}}
+
+    # The select form's own conversation shows its prompt: still no table for free text.
+    prompted = _choice_result("email", {"contact_method": "email"}).model_copy(
+        update={"conversation_id": "g-c"}
+    )
+    metrics = summarize([result, prompted], mixed).slot_filling
+    assert metrics is not None
+    assert metrics.confusion == {}

@@ -27,7 +27,7 @@ from evalkit.metrics.rates import (
     wilson,
 )
 from evalkit.metrics.robustness import RobustnessTally
-from evalkit.metrics.slots import SlotTally, choice_fields
+from evalkit.metrics.slots import SlotTally
 from evalkit.results import ConversationResult, FieldStats, RunInfo, Summary
 
 __all__ = [
@@ -115,7 +115,7 @@ def summarize(results: Iterable[ConversationResult], info: RunInfo | None = None
     fields: dict[str, FieldStats] = {}
     first, total = array("d"), array("d")  # 8 bytes a value: a float object takes 32
     forms = info.forms if info is not None else []
-    slots = SlotTally(choice_fields(forms))
+    slots = SlotTally(forms)
     personas = PersonaTally()
     robustness = RobustnessTally()
     suite_forms = {s.name: s.form for s in info.suites} if info is not None else {}

@@ -34,7 +34,6 @@ __all__ = [
     "EXACT_MATCHERS",
     "NOTHING",
     "SlotTally",
-    "choice_fields",
     "confusion_axes",
     "slot_outcomes",
 ]
@@ -171,37 +170,25 @@ def _options(value: Any) -> list[str] | None:
     return None
 
 
-def choice_fields(forms: Iterable[FormInfo]) -> set[str]:
-    """The field names that are a select in every recorded form with a field of that name.
-
-    Confusion tables are keyed by field name across the run's forms, so a name that is a select
-    in one form and free text in another is not a choice field (its text would fill a table).
-
-    Args:
-        forms: The forms `run.json` recorded.
-
-    Returns:
-        The names to seed `SlotTally` with.
-    """
-    kinds: dict[str, set[bool]] = defaultdict(set)
-    for form in forms:
-        for f in form.fields:
-            kinds[f.target].add(f.is_select)
-    return {name for name, seen in kinds.items() if seen == {True}}
-
-
 class SlotTally:
     """The slot-filling metrics of a run, counted a result at a time (`evalkit.metrics`)."""
 
-    def __init__(self, choices: Iterable[str] = ()) -> None:
+    def __init__(self, forms: Iterable[FormInfo] = ()) -> None:
         """Start counting.
 
         Args:
-            choices: Fields known to be choice fields (`choice_fields` of the forms `run.json`
-                recorded); a field a select prompt names in a transcript is one too.
+            forms: The forms `run.json` recorded. Confusion tables are keyed by field name
+                across them, so a name is a choice field when it is a select in every form
+                that has it; a name a select prompt of a transcript names is one too, unless
+                a recorded form has it as another kind of field (its text would fill a table).
         """
+        kinds: dict[str, set[bool]] = defaultdict(set)
+        for form in forms:
+            for f in form.fields:
+                kinds[f.target].add(f.is_select)
         self._metrics = SlotMetrics()
-        self._choices: set[str] = set(choices)
+        self._choices = {name for name, seen in kinds.items() if seen == {True}}
+        self._not_choices = {name for name, seen in kinds.items() if False in seen}
         self._confusion: dict[str, dict[str, dict[str, int]]] = {}
 
     def add(self, result: ConversationResult) -> None:
@@ -220,7 +207,7 @@ class SlotTally:
             for timed in turn.chunks:
                 key = _SELECTS.get(str(timed.chunk.get("chunkType")))
                 target = (timed.chunk.get(key) or {}).get("fieldTarget") if key else None
-                if isinstance(target, str) and target:
+                if isinstance(target, str) and target and target not in self._not_choices:
                     self._choices.add(target)
         for verdict in result.fields:
             if verdict.turn is not None:

@@ -21,7 +21,12 @@ from evalkit.variants import protected_spans
 from evalkit.variants.kinds import spelled_numbers
 from evalkit.variants.spans import number_shapes
 
-__all__ = ["added_values", "keeps_value", "known_values", "max_reply_chars"]
+__all__ = ["MAX_OFFERED_OPTIONS", "added_values", "keeps_value", "known_values", "max_reply_chars"]
+
+MAX_OFFERED_OPTIONS = 200
+"""The options of one turn's prompts that a reply is checked against: a target decides how many
+it offers, and each is looked for in the draft and the reply, so the check reads at most these
+(the form's own options, when the form is known, are always read)."""
 
 
 def _places(text: str, value: str) -> list[tuple[int, int]]:
@@ -91,7 +96,8 @@ def _findings(text: str, values: Sequence[str], known: Sequence[str]) -> dict[st
     for value in sorted(known, key=len, reverse=True):  # "Text message" before "Text"
         take("value", _places(text, value), _always(value.strip().casefold()))
     take("shape", number_shapes(text), lambda w: " ".join(re.findall(r"\w+", w.casefold())))
-    take("number", [m.span() for m in _DIGITS.finditer(text)], lambda w: str(int(w)))
+    # As written, less leading zeros: int() of 4,300 digits or more raises.
+    take("number", [m.span() for m in _DIGITS.finditer(text)], lambda w: w.lstrip("0") or "0")
     spelled = spelled_numbers(text)
     take("number", [(start, end) for start, end, _ in spelled], lambda w: str(_spelled_value(w)))
     return found
@@ -136,14 +142,15 @@ def known_values(
     """The values only a draft may bring into a reply (see `added_values`).
 
     The persona's values (each item of a list, its `say`, the wrong value it `corrects` first)
-    and each option's value and label: the form's (`hints`) and the last turn's (`offered`).
+    and each option's value and label: the form's (`hints`) and the last turn's (`offered`, the
+    first `MAX_OFFERED_OPTIONS`).
     Numbers and yes/no are left out (any number is guarded anyway; yes is not a value), and so
     is an option named like a field ("Email" the option, "email" the field: "Email: jane@…"
     names the field, not the option).
     """
     fields = {_named(name) for name in persona.values} | {_named(h.target) for h in hints}
     fields |= {_named(h.label) for h in hints if h.label}
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered, and a set's cost to look up
 
     def add(value: Any) -> None:
         if isinstance(value, list):
@@ -151,20 +158,20 @@ def known_values(
                 add(item)
         elif not isinstance(value, bool | int | float) and value is not None:
             text = str(value).strip()
-            if len(text) >= 2 and not text.isdigit() and text not in found:
-                found.append(text)
+            if len(text) >= 2 and not text.isdigit():
+                found.setdefault(text)
 
     for name, given in persona.values.items():
         add(given.value)
         add(given.say)
         if name in persona.corrects:
             add(persona.corrects[name])
-    options = [o for h in hints for o in h.options] + list(offered)
+    options = [o for h in hints for o in h.options] + list(offered[:MAX_OFFERED_OPTIONS])
     for value, label in options:
         for text in (value, value.replace("_", " "), label):
             if _named(text) not in fields:
                 add(text)
-    return found
+    return list(found)
 
 
 def max_reply_chars(draft: str) -> int:
