@@ -277,6 +277,23 @@ def test_a_model_slower_than_the_turn_deadline_is_a_simulator_error(
     assert len(chat.requests) == 3  # each asked the model once, and waited for it
 
 
+def test_the_models_deadline_is_a_run_option(tmp_path: Path, fake: tuple[FakeChat, str]) -> None:
+    chat, url = fake
+    chat.held = True
+    env = {"EVALKIT_SIMULATOR_URL": url, "EVALKIT_SIMULATOR_MODEL": MODEL}
+    out = tmp_path / "out"
+    args = ["run", str(_suites(tmp_path)), "--simulator", "llm", "--out", str(out)]
+    args += ["--simulator-cache", str(tmp_path / "cache"), "--simulator-reply-timeout", "0.5"]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 3, result.output  # every conversation in error: over the gate
+    rows = [
+        json.loads(r) for r in next(out.glob("*/results.jsonl")).read_text("utf-8").splitlines()
+    ]
+    assert [r["error"]["kind"] for r in rows] == ["simulator"] * 3
+    bad = CliRunner().invoke(main, [*args[:-1], "0"], env=env)
+    assert bad.exit_code == 2
+
+
 def test_a_corrupt_cache_entry_is_ignored_with_a_note_and_replaced(
     tmp_path: Path, fake: tuple[FakeChat, str]
 ) -> None:
@@ -733,6 +750,7 @@ def test_an_unwritable_cache_is_a_usage_error_before_anything_is_sent(
     blocker.write_text("not a directory", encoding="utf-8")
     with pytest.raises(UsageError, match="simulator cache"):
         _run(tmp_path, "run", url, simulator=_llm(url, blocker / "cache"))
+    assert not (tmp_path / "run").exists()  # from Python too: no run directory left behind
     env = {"EVALKIT_SIMULATOR_URL": url, "EVALKIT_SIMULATOR_MODEL": MODEL}
     out = tmp_path / "out"
     args = ["run", str(_suites(tmp_path)), "--simulator", "llm", "--out", str(out)]

@@ -252,6 +252,14 @@ _SETTINGS_OPTIONS = (
         "it must be writable, else the run stops before it starts. [default: "
         ".cache/evalkit/simulator below the project root]",
     ),
+    click.option(
+        "--simulator-reply-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="SECONDS",
+        help="Seconds the LLM simulator's model has for one reply, within the turn's deadline; "
+        "past it the conversation is an error of kind simulator. [default: the turn's deadline]",
+    ),
 )
 
 
@@ -272,6 +280,7 @@ def _settings(
     max_error_body_bytes: int,
     simulator: SimulatorKind,
     simulator_cache: Path | None,
+    simulator_reply_timeout: float | None,
 ) -> RunSettings:
     limits = Limits(
         response_bytes=max_response_bytes,
@@ -279,7 +288,9 @@ def _settings(
         chunks_per_turn=max_chunks,
         error_body_bytes=max_error_body_bytes,
     )
-    played = SimulatorSettings.from_env(simulator, os.environ, cache=simulator_cache)
+    played = SimulatorSettings.from_env(
+        simulator, os.environ, cache=simulator_cache, reply_timeout=simulator_reply_timeout
+    )
     played.check()  # an unwritable reply cache stops the run before anything is sent
     return RunSettings(
         concurrency=concurrency,
@@ -314,6 +325,7 @@ settings_options = _grouped(
         "max_error_body_bytes",
         "simulator",
         "simulator_cache",
+        "simulator_reply_timeout",
     ),
     _settings,
     "settings",

@@ -197,6 +197,7 @@ async def run_async(
         raise UsageError("resuming needs the run id of the run to resume")
     run_id = run_id or new_run_id(utc_now())
     run_dir = out_root / run_id
+    settings.simulator.check()  # before the run directory: a run that cannot start leaves none
     if not resume:
         run_dir.mkdir(parents=True, exist_ok=False)
     elif not (run_dir / RUN_FILE).is_file():

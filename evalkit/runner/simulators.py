@@ -64,7 +64,12 @@ class SimulatorSettings:
 
     @classmethod
     def from_env(
-        cls, kind: SimulatorKind, environ: Mapping[str, str], *, cache: Path | None = None
+        cls,
+        kind: SimulatorKind,
+        environ: Mapping[str, str],
+        *,
+        cache: Path | None = None,
+        reply_timeout: float | None = None,
     ) -> SimulatorSettings:
         """The settings for `kind`, the `llm` endpoint read from the environment.
 
@@ -72,7 +77,7 @@ class SimulatorSettings:
             UsageError: `llm` without `EVALKIT_SIMULATOR_URL` or `EVALKIT_SIMULATOR_MODEL`.
         """
         endpoint = ChatEndpoint.from_env(environ) if kind == "llm" else None
-        return cls(kind=kind, endpoint=endpoint, cache=cache)
+        return cls(kind=kind, endpoint=endpoint, cache=cache, reply_timeout=reply_timeout)
 
     def cache_dir(self) -> Path:
         """The directory of cached replies."""
