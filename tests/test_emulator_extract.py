@@ -384,6 +384,50 @@ def test_corrections(
     assert values(text, asked, recent) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "asked", "expected"),
+    [
+        pytest.param("I'm 52, sorry, I meant 25", "age", {"age": 25}, id="number"),
+        pytest.param(
+            "jane@exmaple.com, sorry, I mean jane@example.com",
+            "email",
+            {"email": "jane@example.com"},
+            id="email",
+        ),
+        pytest.param(
+            "Jane Doe, oops, sorry, I meant Jana",
+            "first_name",
+            {"first_name": "Jana", "last_name": "Doe"},
+            id="the-asked-field-of-two",
+        ),
+        pytest.param(
+            "I'm Jane, 52 years old, sorry, I meant 25",
+            "first_name",
+            {"first_name": "Jane", "age": 25},
+            id="the-last-value-when-not-the-asked-one",
+        ),
+        pytest.param(
+            "by phone, sorry, I meant by email",
+            "contact_method",
+            {"contact_method": "email"},
+            id="option",
+        ),
+        pytest.param("I'm sorry, I mean it", "first_name", {}, id="no-value-before-it"),
+    ],
+)
+def test_a_value_said_again_after_sorry_i_meant_wins(
+    text: str, asked: str, expected: dict[str, Any]
+) -> None:
+    """A correction inside one message, as people type it (and the `correction` variant)."""
+    assert values(text, asked) == expected
+
+
+def test_many_values_said_again_in_one_message_are_each_read_once() -> None:
+    """Each `sorry, I meant` is read once: 60 of them in a message take no longer than 60."""
+    text = "I'm 20" + "".join(f", sorry, I meant {n}" for n in range(21, 81))
+    assert values(text, "age") == {"age": 80}
+
+
 def test_spans_point_at_the_words_each_value_came_from() -> None:
     text = "Hi, I'm Jane Doe, jane@example.com, 34 years old, prefer texts, no newsletter"
     assert spans(text, "first_name") == {

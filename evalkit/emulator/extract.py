@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from difflib import SequenceMatcher
 
 from evalkit.emulator.dates import find_dates, find_times
 from evalkit.emulator.finders import (
@@ -141,6 +142,10 @@ def extract(text: str, form: Form, context: Context | None = None) -> list[Extra
         At most one extraction per field, sorted by position; rejected attempts carry a `problem`.
     """
     ctx = context or Context()
+    # The last one: the words after it hold no other, so each is read once (not once a try).
+    phrases = list(_SAID_AGAIN.finditer(text)) if form.behaviour.corrections else []
+    if phrases:
+        return _said_again(text, phrases[-1], form, ctx)
     run = _Run(text.translate(_QUOTES), form, ctx.today)
     focus = ctx.asked
     if form.behaviour.corrections and is_correction(run.text) and ctx.recent:
@@ -169,6 +174,37 @@ def extract(text: str, form: Form, context: Context | None = None) -> list[Extra
     if focus_field is not None and focus_field.target not in run.results:
         run.free_text(focus_field)
     return sorted(run.results.values(), key=lambda e: (e.start, e.target))
+
+
+_SAID_AGAIN = re.compile(
+    r"(?<=\S)[,;.!]?\s+(?:oops,?\s+)?(?:sorry|no|wait),?\s+i\s+mean[t]?\b[\s,:]*", re.IGNORECASE
+)
+"""`..., sorry, I meant`: a value said again in the same message (`extract`)."""
+
+
+def _said_again(text: str, phrase: re.Match[str], form: Form, ctx: Context) -> list[Extraction]:
+    """`<value>, sorry, I meant <value>`: what the words after the phrase give wins.
+
+    They are read as the answer to a field the words before it gave a value for, the one
+    written most like them first ("Berf, sorry, I meant Berg"; ties: the field asked, then the
+    latest), the first the words after it make a usable value of; with none, the field asked.
+    """
+    before = extract(text[: phrase.start()], form, ctx)
+    tail = text[phrase.end() :]
+
+    def likeness(e: Extraction) -> tuple[float, bool, int]:
+        written = text[e.start : e.start + e.length].casefold()
+        alike = SequenceMatcher(None, written, tail.strip().casefold()).ratio()
+        return (alike, e.target == ctx.asked, e.start)
+
+    candidates: list[str | None] = [e.target for e in sorted(before, key=likeness, reverse=True)]
+    candidates = candidates or [ctx.asked]
+    tries = [(c, extract(tail, form, replace(ctx, asked=c))) for c in candidates]
+    usable = [found for c, found in tries if any(e.target == c and not e.problem for e in found)]
+    after = usable[0] if usable else tries[0][1]
+    found = {e.target: e for e in before}
+    found.update({e.target: replace(e, start=e.start + phrase.end()) for e in after})
+    return sorted(found.values(), key=lambda e: (e.start, e.target))
 
 
 class _Run:
