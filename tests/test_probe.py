@@ -79,3 +79,27 @@ def test_the_readme_says_to_probe_first_when_running_against_the_real_service() 
     section = readme.split("### 4. Run against the real service", 1)[1].split("\n### ", 1)[0]
     assert "evalkit probe --target wix" in section
     assert section.index("evalkit probe") < section.index("evalkit run")
+
+
+def test_what_a_target_answers_reaches_the_terminal_inert() -> None:
+    """A target's bytes are quoted by probe: its escape codes and bidi marks are shown, not run."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from evalkit.serving import LoopbackServer
+
+    hostile = "\x1b[2J\x1b]0;pwned\x07\u202egnp.exe\x9b31m"
+
+    async def answer(request: Request) -> Response:
+        return Response(f'{{"message": "{hostile}"}}', status_code=500, media_type="text/plain")
+
+    app = Starlette(routes=[Route("/{path:path}", answer, methods=["POST"])])
+    with LoopbackServer(app, name="hostile") as server:
+        args = ["probe", "--form", "contact", "--target", "custom", "--base-url", server.root]
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 3, result.output
+    for raw in ("\x1b", "\x07", "\u202e", "\x9b"):
+        assert raw not in result.output
+    assert "\\x1b[2J" in result.output or "\\u001b[2J" in result.output
