@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from evalkit.client import FormsClient
     from evalkit.results import ConversationResult, Redactor
     from evalkit.runner import RunSettings, Target, WorkItem
+    from evalkit.runner.simulators import Simulators
     from evalkit.suite import LoadedSuite
 
 __all__ = ["ConversationItem", "SuiteFile"]
@@ -67,15 +68,33 @@ class _Session:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client: FormsClient | None = None
         self.redactor: Redactor | None = None
+        self.simulators: Simulators | None = None
+        self._settings: RunSettings | None = None
 
     def option(self, name: str) -> Any:
         return self.config.getoption(f"evalkit_{name}")
 
     def settings(self) -> RunSettings:
-        """The run settings of the plugin's options (one conversation at a time)."""
-        from evalkit.runner import RunSettings
+        """The run settings of the plugin's options (one conversation at a time).
 
-        return RunSettings(concurrency=1, turn_timeout=self.option("turn_timeout"))
+        The LLM simulator's endpoint is read from the environment, and its reply cache checked,
+        once: a missing endpoint or an unwritable cache stops the session before it sends.
+        """
+        if self._settings is None:
+            from evalkit.runner import RunSettings, SimulatorSettings
+
+            simulator = SimulatorSettings.from_env(
+                self.option("simulator"), os.environ, cache=self._cache()
+            )
+            simulator.check()
+            self._settings = RunSettings(
+                concurrency=1, turn_timeout=self.option("turn_timeout"), simulator=simulator
+            )
+        return self._settings
+
+    def _cache(self) -> Path | None:
+        given = self.option("simulator_cache")
+        return self.config.invocation_params.dir / given if given else None
 
     def get_target(self, session: pytest.Session) -> Target:
         """The target; the emulator is started on first use, for every suite collected."""
@@ -105,6 +124,7 @@ class _Session:
             parse_form_ids,
             project_options,
         )
+        from evalkit.runner.simulators import Simulators
 
         # The project configuration found from where pytest was started, as for `evalkit run`.
         project, problems = project_settings(self.config.invocation_params.dir)
@@ -143,16 +163,20 @@ class _Session:
         self.stack.callback(self.loop.close)
         bucket = TokenBucket(target.rate_limit) if target.rate_limit else None
         throttle = bucket.acquire if bucket is not None else None
-        client = client_for(target, self.settings(), max_connections=1, throttle=throttle)
+        settings = self.settings()
+        client = client_for(target, settings, max_connections=1, throttle=throttle)
         self.loop.run_until_complete(client.__aenter__())
         self.stack.callback(lambda: self._close(client))
-        self.redactor = redactor_for(target, client)
-        self.client = client
+        simulators = Simulators(settings.simulator, retry=settings.retry, limits=settings.limits)
+        self.loop.run_until_complete(simulators.__aenter__())
+        self.stack.callback(lambda: self._close(simulators))
+        self.redactor = redactor_for(target, client, settings.simulator)
+        self.client, self.simulators = client, simulators
         return target
 
-    def _close(self, client: FormsClient) -> None:
+    def _close(self, opened: FormsClient | Simulators) -> None:
         assert self.loop is not None
-        self.loop.run_until_complete(client.aclose())
+        self.loop.run_until_complete(opened.__aexit__(None, None, None))
 
     def run(self, target: Target, work: WorkItem) -> ConversationResult:
         """Run one conversation on the session's loop; the result comes back redacted."""
@@ -162,7 +186,8 @@ class _Session:
         assert self.client is not None
         assert self.redactor is not None
         settings = self.settings()
-        result = self.loop.run_until_complete(run_conversation(self.client, target, work, settings))
+        run = run_conversation(self.client, target, work, settings, self.simulators)
+        result = self.loop.run_until_complete(run)
         return self.redactor.result(result)
 
 
@@ -208,6 +233,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--evalkit-turn-timeout", type=float, default=120.0, help="Seconds allowed per turn."
+    )
+    group.addoption(
+        "--evalkit-simulator",
+        choices=("rules", "llm"),
+        default="rules",
+        help="Who plays persona conversations: the deterministic rules (default), or an "
+        "OpenAI-compatible chat endpoint (EVALKIT_SIMULATOR_URL, _MODEL, _KEY) wording them.",
+    )
+    group.addoption(
+        "--evalkit-simulator-cache",
+        default=None,
+        metavar="DIR",
+        help="Where the LLM simulator's replies are cached [default: .cache/evalkit/simulator "
+        "below the project root].",
     )
     group.addoption(
         "--evalkit-emulator-profile",

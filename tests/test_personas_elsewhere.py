@@ -94,7 +94,7 @@ def test_the_pytest_plugin_runs_persona_conversations_as_items(pytester: pytest.
     shutil.copytree(ROOT / "suites" / "forms", pytester.path / "forms")
     shutil.copy(SUITE, pytester.path / "personas.eval.yaml")
 
-    result = pytester.runpytest("-p", "no:randomly")
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
 
     result.assert_outcomes(passed=6, failed=2)
     result.stdout.fnmatch_lines(["*personas-fixture/declines-the-email failed*", "*submitted*"])

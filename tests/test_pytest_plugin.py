@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-# pytester's in-process runs drop the modules first imported inside them; the plugin imports
-# evalkit on first use, so load it here once, or a later test would meet two copies of yaml's
-# classes.
-import evalkit.api  # noqa: F401
 from evalkit.emulator import Auth, EmulatorServer, Knobs
 
 pytest_plugins = ["pytester"]
+# Every run is a subprocess: an in-process run drops, when it ends, the modules first imported
+# inside it, and a later test in the same worker then meets two copies of a library (an
+# httpcore2 error the HTTP client no longer recognises turned a simulator error into "internal").
 
 FORMS = Path(__file__).resolve().parent.parent / "suites" / "forms"
 
@@ -50,7 +49,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_one_item_per_conversation_and_repeat(project: pytest.Pytester) -> None:
-    result = project.runpytest("--collect-only", "-q")
+    result = project.runpytest_subprocess("--collect-only", "-q")
 
     result.stdout.fnmatch_lines(
         [
@@ -63,7 +62,7 @@ def test_one_item_per_conversation_and_repeat(project: pytest.Pytester) -> None:
 
 
 def test_a_failure_shows_a_table_with_file_line(project: pytest.Pytester) -> None:
-    result = project.runpytest()
+    result = project.runpytest_subprocess()
 
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(
@@ -89,14 +88,14 @@ def test_a_failure_shows_a_table_with_file_line(project: pytest.Pytester) -> Non
 def test_selection_by_id_and_tag(
     project: pytest.Pytester, args: list[str], outcomes: dict[str, int]
 ) -> None:
-    result = project.runpytest("--strict-markers", *args)
+    result = project.runpytest_subprocess("--strict-markers", *args)
 
     result.assert_outcomes(**outcomes)
 
 
 def test_a_target_that_fails_is_an_error_not_a_failure(project: pytest.Pytester) -> None:
     # Nothing listens on port 9 of loopback (discard): every request fails to connect.
-    result = project.runpytest(
+    result = project.runpytest_subprocess(
         "--evalkit-target", "custom", "--evalkit-base-url", "http://127.0.0.1:9", "-k", "greeting"
     )
 
@@ -110,14 +109,14 @@ def test_a_broken_suite_is_a_collection_error_with_its_line(pytester: pytest.Pyt
         broken="suite: s\nform: f\nconversations:\n  - id: c\n    turns: [{user: no}]\n",
     )
 
-    result = pytester.runpytest()
+    result = pytester.runpytest_subprocess()
 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*broken.eval.yaml:5: conversations[[]0[]].turns[[]0[]].user*"])
 
 
 def test_junitxml_carries_the_verdicts(project: pytest.Pytester) -> None:
-    result = project.runpytest("--junitxml=out.xml")
+    result = project.runpytest_subprocess("--junitxml=out.xml")
 
     result.assert_outcomes(passed=3, failed=1)
     suite = ET.parse(project.path / "out.xml").getroot().find("testsuite")
@@ -159,8 +158,10 @@ def test_the_wix_target_maps_form_keys_to_form_ids(
     url, contact_id = wix_like
     wix = ["--evalkit-target", "wix", "--evalkit-base-url", url, "--evalkit-rate-limit", "0"]
 
-    mapped = project.runpytest(*wix, "--evalkit-form-id", f"contact={contact_id}")
-    unknown = project.runpytest(*wix, "--evalkit-form-id", "contact=no-such-form", "-k", "greeting")
+    mapped = project.runpytest_subprocess(*wix, "--evalkit-form-id", f"contact={contact_id}")
+    unknown = project.runpytest_subprocess(
+        *wix, "--evalkit-form-id", "contact=no-such-form", "-k", "greeting"
+    )
 
     mapped.assert_outcomes(passed=3, failed=1)
     unknown.assert_outcomes(errors=1, deselected=3)
@@ -181,7 +182,9 @@ def test_the_wix_target_keeps_to_its_rate_limit(
 ) -> None:
     url, contact_id = wix_like
     form = ["--evalkit-form-id", f"contact={contact_id}"]
-    result = project.runpytest("--evalkit-target", "wix", "--evalkit-base-url", url, *form, *limit)
+    result = project.runpytest_subprocess(
+        "--evalkit-target", "wix", "--evalkit-base-url", url, *form, *limit
+    )
 
     result.assert_outcomes(passed=3, failed=1)
     # A lower bound: a loaded machine only makes the run slower, never faster than its pacing.

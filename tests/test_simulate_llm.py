@@ -57,6 +57,8 @@ KEY = "sk-simulator-leak-canary-0123456789"
 MODEL = "fake-persona-model"
 _DRAFT = re.compile(r"«(.*)»\]\Z", re.S)
 
+pytest_plugins = ["pytester"]
+
 PERSONAS = """\
 suite: llm-personas
 form: contact
@@ -237,19 +239,23 @@ def test_an_endpoint_answering_500_is_a_simulator_error_not_a_failure(
 def test_a_dead_endpoint_is_a_simulator_error_and_trips_the_breaker_as_the_simulators(
     tmp_path: Path,
 ) -> None:
-    with socket.socket() as sock:  # a port nothing listens on
+    # A port bound and never listened on: connecting is refused, and while the socket stays
+    # open no other server (another test's, in parallel) can take the port.
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    outcome = _run(
-        tmp_path,
-        "run",
-        f"http://127.0.0.1:{port}/v1",
-        concurrency=1,
-        breaker=1,
-        retry=RetryPolicy(retries=0),
-    )
+        outcome = _run(
+            tmp_path,
+            "run",
+            f"http://127.0.0.1:{port}/v1",
+            concurrency=1,
+            breaker=1,
+            retry=RetryPolicy(retries=0),
+        )
     results = list(outcome.results)
-    assert [r.error.kind if r.error else r.status for r in results] == ["simulator"]
+    assert [r.error.kind if r.error else r.status for r in results] == ["simulator"], [
+        r.error for r in results
+    ]
     assert results[0].status == "error"
     assert "ConnectError" in results[0].error.message  # type: ignore[union-attr]
     assert outcome.info.interrupted
@@ -383,6 +389,39 @@ def test_a_resumed_run_keeps_the_simulator_it_started_with(
     assert same.exit_code == 0, same.output
     rows = (run_dir / "results.jsonl").read_text("utf-8").splitlines()
     assert [json.loads(row)["status"] for row in rows] == ["pass"] * len(rows)
+
+
+def test_the_pytest_plugin_plays_personas_with_the_llm_and_shows_no_key(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, fake: tuple[FakeChat, str]
+) -> None:
+    chat, url = fake
+    chat.failures = 1  # one 500 echoing the key (retried), then answers
+    monkeypatch.setenv("EVALKIT_SIMULATOR_URL", url)
+    monkeypatch.setenv("EVALKIT_SIMULATOR_MODEL", MODEL)
+    monkeypatch.setenv("EVALKIT_SIMULATOR_KEY", KEY)
+    shutil.copytree(ROOT / "suites" / "forms", pytester.path / "forms")
+    pytester.makefile(".eval.yaml", p=PERSONAS)
+    cache = pytester.path / ".cache" / "replies"
+
+    result = pytester.runpytest_subprocess(
+        "--evalkit-simulator", "llm", "--evalkit-simulator-cache", str(cache), "-rA", "-v"
+    )
+
+    result.assert_outcomes(passed=3)
+    asked = len(chat.requests)
+    assert asked > 3  # the model worded the personas' messages
+    outputs = {"stdout": result.stdout.str(), "stderr": result.stderr.str()}
+    outputs |= {
+        str(p): p.read_text(encoding="utf-8", errors="replace")
+        for p in pytester.path.rglob("*")
+        if p.is_file() and "forms" not in p.parts
+    }
+    assert not [name for name, text in outputs.items() if KEY in text]
+    again = pytester.runpytest_subprocess(
+        "--evalkit-simulator", "llm", "--evalkit-simulator-cache", str(cache)
+    )
+    again.assert_outcomes(passed=3)
+    assert len(chat.requests) == asked  # the cache answered: the rerun asked nothing
 
 
 def test_llm_without_an_endpoint_is_a_usage_error() -> None:
