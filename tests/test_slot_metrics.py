@@ -404,35 +404,42 @@ def test_a_field_no_select_prompt_named_has_no_confusion_table() -> None:
     assert metrics.confusion == {}
 
 
-def test_a_choice_field_the_run_recorded_has_its_table_though_never_prompted() -> None:
-    """A run that never showed the select still knows the field is a choice: run.json's forms."""
+def _said(user: str, expected: str, extracted: str) -> ConversationResult:
+    """One turn expecting `contact_method`, with no select prompt in the transcript."""
     conversation = Conversation.model_validate(
-        {"id": "c", "turns": [{"user": "by text please", "expect": {"contact_method": "sms"}}]}
+        {"id": "c", "turns": [{"user": user, "expect": {"contact_method": expected}}]}
     )
-    transcript = [
-        _exchange(None, {}),
-        _exchange("by text please", {"contact_method": "phone_call"}),
-    ]
+    transcript = [_exchange(None, {}), _exchange(user, {"contact_method": extracted})]
     score = score_conversation(conversation, Defaults(), transcript)
-    result = ConversationResult(
+    return ConversationResult(
         suite="s",
         conversation_id="c",
         status=score.status,
         transcript=transcript,
         fields=score.fields,
     )
-    fields = [
-        FieldInfo(target="contact_method", type="single_select", options=["sms", "phone_call"]),
-        FieldInfo(target="first_name", type="name"),
-    ]
-    info = RunInfo(
+
+
+def _info(*forms: FormInfo) -> RunInfo:
+    """A run.json that recorded `forms`."""
+    return RunInfo(
         run_id="r",
         evalkit_version="0",
         started_at="2026-11-30T00:00:00Z",
         target=TargetInfo(name="emulator", base_url="http://127.0.0.1:1", framing="sse"),
         suites=[SuiteInfo(name="s", path="s.eval.yaml", sha256="0", form="f", conversations=1)],
-        forms=[FormInfo(key="f", fields=fields)],
+        forms=list(forms),
     )
+
+
+def test_a_choice_field_the_run_recorded_has_its_table_though_never_prompted() -> None:
+    """A run that never showed the select still knows the field is a choice: run.json's forms."""
+    result = _said("by text please", "sms", "phone_call")
+    fields = [
+        FieldInfo(target="contact_method", type="single_select", options=["sms", "phone_call"]),
+        FieldInfo(target="first_name", type="name"),
+    ]
+    info = _info(FormInfo(key="f", fields=fields))
 
     assert summarize([result]).slot_filling.confusion == {}  # type: ignore[union-attr]
     metrics = summarize([result], info).slot_filling
@@ -445,40 +452,16 @@ def test_a_text_field_sharing_its_name_with_another_forms_select_has_no_table() 
 
     Tables are keyed by field name; `contact_method` is free text in the form this suite ran.
     """
-    conversation = Conversation.model_validate(
-        {"id": "c", "turns": [{"user": "by text please", "expect": {"contact_method": "sms"}}]}
-    )
-    transcript = [
-        _exchange(None, {}),
-        _exchange("by text please", {"contact_method": "text me"}),
-    ]
-    score = score_conversation(conversation, Defaults(), transcript)
-    result = ConversationResult(
-        suite="s",
-        conversation_id="c",
-        status=score.status,
-        transcript=transcript,
-        fields=score.fields,
-    )
+    result = _said("by text please", "sms", "text me")
     select = FieldInfo(target="contact_method", type="single_select", options=["sms", "call"])
     text = FieldInfo(target="contact_method", type="text")
     chosen = FieldInfo(target="plan", type="single_select", options=["a", "b"])
 
-    def info(*forms: FormInfo) -> RunInfo:
-        return RunInfo(
-            run_id="r",
-            evalkit_version="0",
-            started_at="2026-11-30T00:00:00Z",
-            target=TargetInfo(name="emulator", base_url="http://127.0.0.1:1", framing="sse"),
-            suites=[SuiteInfo(name="s", path="s.eval.yaml", sha256="0", form="f", conversations=1)],
-            forms=list(forms),
-        )
-
-    mixed = info(FormInfo(key="f", fields=[text]), FormInfo(key="g", fields=[select, chosen]))
+    mixed = _info(FormInfo(key="f", fields=[text]), FormInfo(key="g", fields=[select, chosen]))
     metrics = summarize([result], mixed).slot_filling
     assert metrics is not None
     assert metrics.confusion == {}
-    both = info(FormInfo(key="f", fields=[select]), FormInfo(key="g", fields=[select, chosen]))
+    both = _info(FormInfo(key="f", fields=[select]), FormInfo(key="g", fields=[select, chosen]))
     metrics = summarize([result], both).slot_filling
     assert metrics is not None
     assert metrics.confusion == {"contact_method": {"sms": {"text me": 1}}}
